@@ -1,0 +1,11 @@
+#pragma once
+// The `ram` subcommands. Each registers its flags on the app and runs when selected.
+#include <CLI/CLI.hpp>
+
+namespace ram::cli {
+
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+}  // namespace ram::cli

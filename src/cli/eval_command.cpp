@@ -1,0 +1,85 @@
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "ram/data/idx.h"
+#include "ram/data/source.h"
+#include "ram/evaluate.h"
+#include "ram/train.h"
+
+namespace ram::cli {
+
+namespace {
+
+struct EvalFlags {
+  std::string model_path;
+  std::string data_dir;
+  int samples = 1;
+  bool mean_location = false;
+  int threads = 2;
+};
+
+void print_report(const EvalResult& r) {
+  std::printf("per-class error:");
+  for (int c = 0; c < r.classes; ++c) std::printf(" %d:%.2f%%", c, 100 * r.class_error(c));
+  std::printf("\nconfusion matrix (rows: true class, columns: predicted):\n     ");
+  for (int p = 0; p < r.classes; ++p) std::printf("%6d", p);
+  std::printf("\n");
+  for (int t = 0; t < r.classes; ++t) {
+    std::printf("%4d ", t);
+    for (int p = 0; p < r.classes; ++p)
+      std::printf("%6zu", r.confusion[static_cast<std::size_t>(t) * r.classes + p]);
+    std::printf("\n");
+  }
+}
+
+void run_eval(const EvalFlags& f) {
+  const SavedModel saved = load_model(f.model_path);
+  const TrainingConfig& config = saved.config;
+  ImageSet digits;
+  std::string what;
+  if (!f.data_dir.empty()) {
+    digits = load_idx_dir(f.data_dir, "t10k");
+    what = "t10k test set of " + f.data_dir;
+  } else {
+    digits = load_training_data(config.data).validation;
+    what = "validation split of " + config.data;
+  }
+  const ImageSet images = render_evaluation_set(config, digits);
+  const RamModel<float> model(config.model);
+  ThreadPool pool(f.threads);
+  const EvalOptions options = evaluation_options(config, f.mean_location, f.samples);
+  const EvalResult result = evaluate(model, saved.parameters, images, options, pool);
+  std::printf("test error: %.2f%%\n", 100 * result.error());
+  std::printf("%zu images (%s, task %s %dx%d), %s, %d sample(s) per image\n", result.images,
+              what.c_str(), to_string(config.task.kind).c_str(), config.task.canvas,
+              config.task.canvas,
+              config.random_glimpses ? "random glimpses"
+              : f.mean_location      ? "mean locations"
+                                     : "sampled locations",
+              f.samples);
+  print_report(result);
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate a model: test error, per-class error, "
+                                         "confusion matrix");
+  auto f = std::make_shared<EvalFlags>();
+  cmd->add_option("MODEL", f->model_path, "Model file (model.ram or checkpoint.ram)")
+      ->required();
+  cmd->add_option("--data", f->data_dir,
+                  "Directory with MNIST-format t10k-images-idx3-ubyte[.gz] and "
+                  "t10k-labels-idx1-ubyte[.gz]; default: the validation split of the "
+                  "model's training data");
+  cmd->add_option("--samples", f->samples,
+                  "Episodes averaged per image (default 1; the headline is single-sample)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--mean-location", f->mean_location,
+                "Deterministic policy: glimpse at the policy's mean location");
+  cmd->add_option("--threads", f->threads, "Threads (default 2)")->check(CLI::Range(1, 256));
+  cmd->callback([f] { run_eval(*f); });
+}
+
+}  // namespace ram::cli

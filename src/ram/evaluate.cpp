@@ -1,0 +1,83 @@
+#include "ram/evaluate.h"
+
+#include <algorithm>
+
+#include "ram/error.h"
+#include "ram/layers.h"
+#include "ram/rng.h"
+
+namespace ram {
+
+namespace {
+constexpr int kChunk = 64;
+constexpr std::uint64_t kEvalNoiseKey = 0xe7a1;
+}  // namespace
+
+double EvalResult::class_error(int label) const {
+  std::size_t total = 0, wrong = 0;
+  for (int p = 0; p < classes; ++p) {
+    const std::size_t n = confusion[static_cast<std::size_t>(label) * classes + p];
+    total += n;
+    if (p != label) wrong += n;
+  }
+  return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0.0;
+}
+
+EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  const ModelConfig& config = model.config();
+  if (images.rows != config.image_height || images.cols != config.image_width)
+    throw Error("evaluate: images are " + std::to_string(images.rows) + "x" +
+                std::to_string(images.cols) + " but the model expects " +
+                std::to_string(config.image_height) + "x" + std::to_string(config.image_width));
+  if (options.samples < 1) throw Error("evaluate: samples must be at least 1");
+  const int C = config.classes;
+  for (std::uint8_t label : images.labels)
+    if (label >= C) throw Error("evaluate: label " + std::to_string(label) + " out of range");
+
+  const int n = static_cast<int>(images.size());
+  const int chunks = (n + kChunk - 1) / kChunk;
+  const int draws_per_image = model.draws_per_image();
+  std::vector<Mat<float>> chunk_probs(chunks);
+  std::vector<Workspace<float>> workspaces(pool.size());
+  std::vector<std::vector<float>> draws(pool.size());
+  pool.run(chunks, [&](int c, int thread) {
+    const int lo = c * kChunk, count = std::min(kChunk, n - lo);
+    Workspace<float>& ws = workspaces[thread];
+    std::vector<float>& d = draws[thread];
+    d.resize(static_cast<std::size_t>(count) * draws_per_image);
+    Mat<float> sum = Mat<float>::Zero(count, C);
+    for (int m = 0; m < options.samples; ++m) {
+      for (int i = 0; i < count; ++i) {
+        Rng rng(options.seed, {kEvalNoiseKey, static_cast<std::uint64_t>(lo + i),
+                               static_cast<std::uint64_t>(m)});
+        for (int k = 0; k < draws_per_image; ++k)
+          d[static_cast<std::size_t>(i) * draws_per_image + k] =
+              options.mode == LocationMode::uniform ? static_cast<float>(rng.uniform(-1, 1))
+                                                    : static_cast<float>(rng.normal());
+      }
+      model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
+      sum += ws.probs;
+    }
+    chunk_probs[c] = sum / static_cast<float>(options.samples);
+  });
+
+  EvalResult result;
+  result.classes = C;
+  result.images = images.size();
+  result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+  for (int c = 0; c < chunks; ++c) {
+    for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i) {
+      const int label = images.labels[static_cast<std::size_t>(c) * kChunk + i];
+      Eigen::Index predicted;
+      chunk_probs[c].row(i).maxCoeff(&predicted);
+      result.confusion[static_cast<std::size_t>(label) * C + predicted]++;
+      if (predicted != label) result.errors++;
+      result.cross_entropy += static_cast<double>(cross_entropy(chunk_probs[c](i, label)));
+    }
+  }
+  if (result.images) result.cross_entropy /= static_cast<double>(result.images);
+  return result;
+}
+
+}  // namespace ram

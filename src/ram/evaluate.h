@@ -1,0 +1,36 @@
+#pragma once
+// Classification error of a trained model on a fixed, already rendered image set.
+// Images are processed in fixed chunks, each with its own keyed random draws, so the result
+// does not depend on the number of threads.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ram/data/image_set.h"
+#include "ram/model.h"
+#include "ram/thread_pool.h"
+
+namespace ram {
+
+struct EvalOptions {
+  LocationMode mode = LocationMode::sample;  // sample, mean (deterministic) or uniform
+  int samples = 1;                           // M: class probabilities averaged over M episodes
+  std::uint64_t seed = 2014;                 // location noise; fixed so runs are comparable
+};
+
+struct EvalResult {
+  std::size_t images = 0;
+  std::size_t errors = 0;
+  double cross_entropy = 0;             // mean -log of the averaged probability of the label
+  std::vector<std::size_t> confusion;   // classes x classes, [true][predicted]
+  int classes = 0;
+  double error() const {
+    return images ? static_cast<double>(errors) / static_cast<double>(images) : 0.0;
+  }
+  double class_error(int label) const;  // error among images of this true label
+};
+
+EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
+
+}  // namespace ram

@@ -1,0 +1,305 @@
+#include "ram/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ram/error.h"
+#include "ram/layers.h"
+#include "ram/rng.h"
+
+namespace ram {
+
+namespace {
+
+template <typename T>
+ConstMatMap<T> cmap(const Mat<T>& m) {
+  return ConstMatMap<T>(m.data(), m.rows(), m.cols());
+}
+template <typename T>
+MatMap<T> map(Mat<T>& m) {
+  return MatMap<T>(m.data(), m.rows(), m.cols());
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error("model configuration: " + message);
+}
+
+}  // namespace
+
+void validate(const ModelConfig& c) {
+  validate(c.retina);
+  require(c.image_height >= 1 && c.image_height <= 1 << 16 && c.image_width >= 1 &&
+              c.image_width <= 1 << 16,
+          "image size must be in 1..65536");
+  require(c.glimpses >= 1 && c.glimpses <= 1000, "glimpses must be in 1..1000");
+  require(c.glimpse_hidden >= 1 && c.location_hidden >= 1 && c.glimpse_features >= 1 &&
+              c.core_size >= 1,
+          "layer sizes must be positive");
+  require(c.glimpse_hidden <= 1 << 14 && c.location_hidden <= 1 << 14 &&
+              c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
+          "layer sizes must be at most 16384");
+  require(c.classes >= 2 && c.classes <= 256, "classes must be in 2..256");
+  require(c.core == "relu", "unknown core '" + c.core + "' (known: relu)");
+  require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
+          "location std must be in (0, 10]");
+}
+
+nlohmann::json to_json(const ModelConfig& c) {
+  return {{"image_height", c.image_height},
+          {"image_width", c.image_width},
+          {"glimpse_size", c.retina.glimpse_size},
+          {"scales", c.retina.scales},
+          {"glimpses", c.glimpses},
+          {"glimpse_hidden", c.glimpse_hidden},
+          {"location_hidden", c.location_hidden},
+          {"glimpse_features", c.glimpse_features},
+          {"core_size", c.core_size},
+          {"classes", c.classes},
+          {"core", c.core},
+          {"location_std", c.location_std},
+          {"reinforce_trains_core", c.reinforce_trains_core}};
+}
+
+ModelConfig model_config_from_json(const nlohmann::json& j) {
+  ModelConfig c;
+  try {
+    c.image_height = j.at("image_height").get<int>();
+    c.image_width = j.at("image_width").get<int>();
+    c.retina.glimpse_size = j.at("glimpse_size").get<int>();
+    c.retina.scales = j.at("scales").get<int>();
+    c.glimpses = j.at("glimpses").get<int>();
+    c.glimpse_hidden = j.at("glimpse_hidden").get<int>();
+    c.location_hidden = j.at("location_hidden").get<int>();
+    c.glimpse_features = j.at("glimpse_features").get<int>();
+    c.core_size = j.at("core_size").get<int>();
+    c.classes = j.at("classes").get<int>();
+    c.core = j.at("core").get<std::string>();
+    c.location_std = j.at("location_std").get<double>();
+    c.reinforce_trains_core = j.at("reinforce_trains_core").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("model configuration: ") + e.what());
+  }
+  validate(c);
+  return c;
+}
+
+template <typename T>
+RamModel<T>::RamModel(const ModelConfig& config) : config_(config) {
+  validate(config_);
+  const int R = config_.retina.output_size();
+  const int Hg = config_.glimpse_hidden, Hl = config_.location_hidden;
+  const int G = config_.glimpse_features;
+  core_ = std::make_unique<ReluCore<T>>(G, config_.core_size);
+  const int H = core_->output_size();
+
+  glimpse_w_ = layout_.weight("glimpse.what.weight", R, Hg);  // [k*gw*gw x h_g]
+  glimpse_b_ = layout_.bias("glimpse.what.bias", Hg);
+  where_w_ = layout_.weight("glimpse.where.weight", 2, Hl);  // [2 x h_l]
+  where_b_ = layout_.bias("glimpse.where.bias", Hl);
+  what_to_g_w_ = layout_.weight("glimpse.out_what.weight", Hg, G);    // [h_g x g]
+  where_to_g_w_ = layout_.weight("glimpse.out_where.weight", Hl, G);  // [h_l x g]
+  g_b_ = layout_.bias("glimpse.out.bias", G);
+  core_->add_parameters(layout_);
+  location_w_ = layout_.weight("location.weight", H, 2);  // [h x 2]
+  location_b_ = layout_.bias("location.bias", 2);
+  action_w_ = layout_.weight("action.weight", H, config_.classes);  // [h x C]
+  action_b_ = layout_.bias("action.bias", config_.classes);
+  baseline_w_ = layout_.weight("baseline.weight", H, 1);  // [h x 1]
+  baseline_b_ = layout_.bias("baseline.bias", 1);
+}
+
+template <typename T>
+void RamModel<T>::initialize(std::span<T> params, std::uint64_t seed, double init_range) const {
+  if (params.size() != layout_.total()) throw Error("initialize: parameter buffer has wrong size");
+  for (std::size_t k = 0; k < layout_.slots().size(); ++k) {
+    const ParamSlot& slot = layout_.slots()[k];
+    Rng rng(seed, {0x1417, k});  // one stream per slot: adding a layer leaves the others alone
+    for (std::size_t i = 0; i < slot.size(); ++i)
+      params[slot.offset + i] = slot.is_bias ? T(0) : T(rng.uniform(-init_range, init_range));
+  }
+}
+
+template <typename T>
+void RamModel<T>::forward(const T* params, const float* images, int count, LocationMode mode,
+                          const T* draws, Workspace<T>& ws) const {
+  const int B = count, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
+  const int R = config_.retina.output_size();
+  const std::size_t image_size = static_cast<std::size_t>(config_.image_height) *
+                                 static_cast<std::size_t>(config_.image_width);
+  const T std_dev = T(config_.location_std);
+  ws.rows = B;
+  ws.mode = mode;
+  auto sized = [](std::vector<Mat<T>>& v, std::size_t n, int rows, int cols) {
+    v.resize(n);
+    for (auto& m : v) m.resize(rows, cols);
+  };
+  sized(ws.glimpse, Tn, B, R);
+  sized(ws.location, Tn, B, 2);
+  sized(ws.sample, Tn, B, 2);
+  sized(ws.mean, Tn, B, 2);
+  sized(ws.hidden_glimpse, Tn, B, config_.glimpse_hidden);
+  sized(ws.hidden_location, Tn, B, config_.location_hidden);
+  sized(ws.feature, Tn, B, config_.glimpse_features);
+  sized(ws.state, Tn + 1, B, S);
+  sized(ws.cache, Tn, B, core_->cache_size());
+  ws.baseline.resize(B, Tn);
+  ws.state[0].setZero();
+
+  for (int t = 0; t < Tn; ++t) {
+    const auto h = ws.state[t].leftCols(H);
+    // Location policy and baseline read h_t.
+    if (mode == LocationMode::uniform) {
+      ws.mean[t].setZero();
+    } else {
+      linear_forward<T>(h, view(params, location_w_), row(params, location_b_), ws.mean[t]);
+      ws.mean[t] = ws.mean[t].array().tanh().matrix();
+    }
+    linear_forward<T>(h, view(params, baseline_w_), row(params, baseline_b_), ws.baseline.col(t));
+    for (int i = 0; i < B; ++i) {
+      for (int k = 0; k < 2; ++k) {
+        const T draw = draws ? draws[(static_cast<std::size_t>(i) * Tn + t) * 2 + k] : T(0);
+        T raw = ws.mean[t](i, k);
+        if (mode == LocationMode::sample) raw += std_dev * draw;
+        if (mode == LocationMode::uniform || mode == LocationMode::given) raw = draw;
+        ws.sample[t](i, k) = raw;
+        ws.location[t](i, k) = std::clamp(raw, T(-1), T(1));
+      }
+      retina_extract(config_.retina, images + static_cast<std::size_t>(i) * image_size,
+                     config_.image_height, config_.image_width,
+                     static_cast<double>(ws.location[t](i, 0)),
+                     static_cast<double>(ws.location[t](i, 1)), &ws.glimpse[t](i, 0));
+    }
+    // Glimpse network.
+    linear_forward<T>(ws.glimpse[t], view(params, glimpse_w_), row(params, glimpse_b_),
+                      ws.hidden_glimpse[t]);
+    relu_forward(ws.hidden_glimpse[t]);
+    linear_forward<T>(ws.location[t], view(params, where_w_), row(params, where_b_),
+                      ws.hidden_location[t]);
+    relu_forward(ws.hidden_location[t]);
+    linear_forward<T>(ws.hidden_glimpse[t], view(params, what_to_g_w_), row(params, g_b_),
+                      ws.feature[t]);
+    ws.feature[t].noalias() += ws.hidden_location[t] * view(params, where_to_g_w_);
+    relu_forward(ws.feature[t]);
+    // Core.
+    core_->forward(params, cmap(ws.feature[t]), cmap(ws.state[t]), map(ws.state[t + 1]),
+                   map(ws.cache[t]));
+  }
+  ws.logits.resize(B, config_.classes);
+  ws.probs.resize(B, config_.classes);
+  linear_forward<T>(ws.state[Tn].leftCols(H), view(params, action_w_), row(params, action_b_),
+                    ws.logits);
+  softmax_forward(ws.logits, ws.probs);
+}
+
+template <typename T>
+void RamModel<T>::assign_rewards(const std::uint8_t* labels, Workspace<T>& ws) const {
+  ws.reward.resize(ws.rows, 1);
+  for (int i = 0; i < ws.rows; ++i) {
+    Eigen::Index predicted;
+    ws.probs.row(i).maxCoeff(&predicted);
+    ws.reward(i, 0) = predicted == labels[i] ? T(1) : T(0);
+  }
+  ws.advantage = (-ws.baseline).colwise() + ws.reward.col(0);
+}
+
+template <typename T>
+LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& ws) const {
+  LossSums sums;
+  const T std_dev = T(config_.location_std);
+  const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
+  for (int i = 0; i < ws.rows; ++i) {
+    sums.cross_entropy += static_cast<double>(cross_entropy(ws.probs(i, labels[i])));
+    sums.correct += static_cast<double>(ws.reward(i, 0));
+    for (int t = 0; t < config_.glimpses; ++t) {
+      const T diff = ws.baseline(i, t) - ws.reward(i, 0);
+      sums.baseline += static_cast<double>(diff * diff);
+      if (policy) {
+        const T log_pi = gaussian_log_density(&ws.sample[t](i, 0), &ws.mean[t](i, 0), 2, std_dev);
+        sums.reinforce -= static_cast<double>(log_pi * ws.advantage(i, t));
+      }
+    }
+  }
+  sums.images = ws.rows;
+  return sums;
+}
+
+template <typename T>
+void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const LossWeights& weights,
+                           T scale, Workspace<T>& ws, T* grads) const {
+  const int B = ws.rows, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
+  const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
+  const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
+
+  // Action net: dlogits [B x C] = scale * (p - onehot(y)).
+  ws.dlogits.resize(B, config_.classes);
+  softmax_cross_entropy_backward(ws.probs, labels, scale, ws.dlogits);
+  linear_backward_params<T>(ws.state[Tn].leftCols(H), ws.dlogits, view(grads, action_w_),
+                            row(grads, action_b_));
+  ws.dstate.setZero(B, S);
+  linear_backward_input<T>(ws.dlogits, view(params, action_w_), ws.dstate.leftCols(H), false);
+
+  // Baseline: d(scale * w * sum_t (b_t - R)^2)/db_t, into its own weights only.
+  const T baseline_scale = scale * T(weights.baseline) * T(2);
+  for (int t = 0; t < Tn; ++t) {
+    const Mat<T> dbase = baseline_scale * (ws.baseline.col(t) - ws.reward.col(0));  // [B x 1]
+    linear_backward_params<T>(ws.state[t].leftCols(H), dbase, view(grads, baseline_w_),
+                              row(grads, baseline_b_));
+  }
+
+  // Location policy, REINFORCE: d(-log pi)/dmu = -(l - mu) / std^2, times the advantage, then
+  // through tanh. dpolicy [B x 2] per step; parameters get it for every sampled location.
+  std::vector<Mat<T>> dpolicy(policy ? Tn : 0);
+  if (policy) {
+    const T rf_scale = scale * T(weights.reinforce);
+    for (int t = 0; t < Tn; ++t) {
+      const auto& mu = ws.mean[t];
+      dpolicy[t] = -(ws.sample[t] - mu).array() * inv_var *
+                   (ws.advantage.col(t) * rf_scale).replicate(1, 2).array() *
+                   (T(1) - mu.array().square());
+      linear_backward_params<T>(ws.state[t].leftCols(H), dpolicy[t], view(grads, location_w_),
+                                row(grads, location_b_));
+    }
+  }
+
+  ws.dstate_prev.resize(B, S);
+  ws.dfeature.resize(B, config_.glimpse_features);
+  for (int t = Tn - 1; t >= 0; --t) {
+    if (policy && config_.reinforce_trains_core && t + 1 < Tn)
+      linear_backward_input<T>(dpolicy[t + 1], view(params, location_w_),
+                               ws.dstate.leftCols(H), true);
+    core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]),
+                    cmap(ws.state[t + 1]), cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature),
+                    map(ws.dstate_prev));
+    // Glimpse network; the location input is data, so nothing flows back into l_t.
+    relu_backward(ws.feature[t], ws.dfeature);
+    linear_backward_params<T>(ws.hidden_glimpse[t], ws.dfeature, view(grads, what_to_g_w_),
+                              row(grads, g_b_));
+    view(grads, where_to_g_w_).noalias() += ws.hidden_location[t].transpose() * ws.dfeature;
+    linear_backward_input<T>(ws.dfeature, view(params, what_to_g_w_), ws.dhidden_glimpse, false);
+    linear_backward_input<T>(ws.dfeature, view(params, where_to_g_w_), ws.dhidden_location,
+                             false);
+    relu_backward(ws.hidden_glimpse[t], ws.dhidden_glimpse);
+    relu_backward(ws.hidden_location[t], ws.dhidden_location);
+    linear_backward_params<T>(ws.glimpse[t], ws.dhidden_glimpse, view(grads, glimpse_w_),
+                              row(grads, glimpse_b_));
+    linear_backward_params<T>(ws.location[t], ws.dhidden_location, view(grads, where_w_),
+                              row(grads, where_b_));
+    std::swap(ws.dstate, ws.dstate_prev);
+  }
+}
+
+template <typename T>
+double RamModel<T>::forward_flops() const {
+  const double R = config_.retina.output_size(), Hg = config_.glimpse_hidden,
+               Hl = config_.location_hidden, G = config_.glimpse_features, H = config_.core_size,
+               C = config_.classes;
+  const double per_glimpse = R * Hg + 2 * Hl + Hg * G + Hl * G  // glimpse net
+                             + H * H + G * H                    // core
+                             + H * 2 + H;                       // location and baseline
+  return 2.0 * (config_.glimpses * per_glimpse + H * C);
+}
+
+template class RamModel<float>;
+template class RamModel<double>;
+
+}  // namespace ram

@@ -1,0 +1,103 @@
+#include "ram/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ram/error.h"
+
+namespace ram {
+
+void validate(const OptimizerConfig& c) {
+  auto fail = [](const std::string& m) { throw Error("optimiser configuration: " + m); };
+  if (c.kind != "sgd" && c.kind != "adam") fail("unknown optimiser '" + c.kind + "' (sgd, adam)");
+  if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate))
+    fail("learning rate must be positive");
+  if (!(c.final_learning_rate >= 0) || c.final_learning_rate > c.learning_rate)
+    fail("final learning rate must be in [0, learning rate]");
+  if (!(c.momentum >= 0 && c.momentum < 1)) fail("momentum must be in [0, 1)");
+  if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1))
+    fail("Adam betas must be in [0, 1)");
+  if (!(c.epsilon > 0)) fail("Adam epsilon must be positive");
+  if (!(c.clip_norm >= 0) || !std::isfinite(c.clip_norm)) fail("clip norm must be >= 0");
+}
+
+nlohmann::json to_json(const OptimizerConfig& c) {
+  return {{"kind", c.kind},   {"learning_rate", c.learning_rate},
+          {"final_learning_rate", c.final_learning_rate},
+          {"momentum", c.momentum}, {"beta1", c.beta1}, {"beta2", c.beta2},
+          {"epsilon", c.epsilon}, {"clip_norm", c.clip_norm}};
+}
+
+OptimizerConfig optimizer_config_from_json(const nlohmann::json& j) {
+  OptimizerConfig c;
+  try {
+    c.kind = j.at("kind").get<std::string>();
+    c.learning_rate = j.at("learning_rate").get<double>();
+    c.final_learning_rate = j.at("final_learning_rate").get<double>();
+    c.momentum = j.at("momentum").get<double>();
+    c.beta1 = j.at("beta1").get<double>();
+    c.beta2 = j.at("beta2").get<double>();
+    c.epsilon = j.at("epsilon").get<double>();
+    c.clip_norm = j.at("clip_norm").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("optimiser configuration: ") + e.what());
+  }
+  validate(c);
+  return c;
+}
+
+Optimizer::Optimizer(const OptimizerConfig& config, std::size_t parameter_count,
+                     std::uint64_t total_steps)
+    : config_(config), n_(parameter_count), total_steps_(std::max<std::uint64_t>(total_steps, 1)) {
+  validate(config_);
+  state_.assign(config_.kind == "adam" ? 2 * n_ : n_, 0.0f);
+}
+
+double Optimizer::learning_rate_at(std::uint64_t step) const {
+  const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
+  return config_.learning_rate + (config_.final_learning_rate - config_.learning_rate) * progress;
+}
+
+double Optimizer::step(std::span<float> params, std::span<float> grads) {
+  double sq = 0;
+  for (float g : grads) sq += static_cast<double>(g) * g;
+  const double norm = std::sqrt(sq);
+  if (config_.clip_norm > 0 && norm > config_.clip_norm) {
+    const float factor = static_cast<float>(config_.clip_norm / norm);
+    for (float& g : grads) g *= factor;
+  }
+  const float lr = static_cast<float>(learning_rate_at(steps_));
+  ++steps_;
+  if (config_.kind == "sgd") {
+    // v = momentum v + g; p -= lr v
+    const float mu = static_cast<float>(config_.momentum);
+    for (std::size_t i = 0; i < n_; ++i) {
+      state_[i] = mu * state_[i] + grads[i];
+      params[i] -= lr * state_[i];
+    }
+  } else {
+    const float b1 = static_cast<float>(config_.beta1), b2 = static_cast<float>(config_.beta2);
+    const float eps = static_cast<float>(config_.epsilon);
+    const double t = static_cast<double>(steps_);
+    const float c1 = static_cast<float>(1.0 / (1.0 - std::pow(config_.beta1, t)));
+    const float c2 = static_cast<float>(1.0 / (1.0 - std::pow(config_.beta2, t)));
+    float* m = state_.data();
+    float* v = state_.data() + n_;
+    for (std::size_t i = 0; i < n_; ++i) {
+      m[i] = b1 * m[i] + (1 - b1) * grads[i];
+      v[i] = b2 * v[i] + (1 - b2) * grads[i] * grads[i];
+      params[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+    }
+  }
+  return norm;
+}
+
+void Optimizer::restore(const std::vector<float>& state, std::uint64_t steps_taken) {
+  if (state.size() != state_.size())
+    throw Error("optimiser state has " + std::to_string(state.size()) + " values, expected " +
+                std::to_string(state_.size()));
+  state_ = state;
+  steps_ = steps_taken;
+}
+
+}  // namespace ram

@@ -1,0 +1,48 @@
+#pragma once
+// Optimisers over the flat parameter buffer: SGD with momentum (the paper's) and Adam, both with
+// the learning rate annealed linearly from its initial value to a final one over the run, and
+// optional clipping of the global gradient norm.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ram {
+
+struct OptimizerConfig {
+  std::string kind = "sgd";  // "sgd" or "adam"
+  double learning_rate = 0.01;
+  double final_learning_rate = 0.0;  // reached at the last step; the paper anneals to zero
+  double momentum = 0.9;             // sgd
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // adam
+  double clip_norm = 0.0;  // rescale the gradient when its L2 norm exceeds this; 0 = off
+};
+
+void validate(const OptimizerConfig& config);
+nlohmann::json to_json(const OptimizerConfig& config);
+OptimizerConfig optimizer_config_from_json(const nlohmann::json& j);
+
+class Optimizer {
+ public:
+  Optimizer(const OptimizerConfig& config, std::size_t parameter_count, std::uint64_t total_steps);
+
+  double learning_rate_at(std::uint64_t step) const;
+  // One update; returns the gradient norm before clipping. grads may be rescaled in place.
+  double step(std::span<float> params, std::span<float> grads);
+
+  std::uint64_t steps_taken() const { return steps_; }
+  // Momentum (sgd) or first then second moments (adam), for checkpoints.
+  const std::vector<float>& state() const { return state_; }
+  void restore(const std::vector<float>& state, std::uint64_t steps_taken);  // throws ram::Error
+
+ private:
+  OptimizerConfig config_;
+  std::size_t n_;
+  std::uint64_t total_steps_;
+  std::uint64_t steps_ = 0;
+  std::vector<float> state_;
+};
+
+}  // namespace ram

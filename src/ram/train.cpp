@@ -1,0 +1,368 @@
+#include "ram/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "ram/checkpoint.h"
+#include "ram/error.h"
+#include "ram/rng.h"
+#include "ram/thread_pool.h"
+
+namespace ram {
+
+namespace {
+
+// Keys that separate the random streams of one seed.
+constexpr std::uint64_t kShuffleKey = 0x5f1, kRenderKey = 0x4e0, kNoiseKey = 0x401;
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error("training configuration: " + message);
+}
+
+nlohmann::json to_json(const TaskConfig& t) {
+  return {{"kind", to_string(t.kind)},
+          {"canvas", t.canvas},
+          {"clutter_pieces", t.clutter_pieces},
+          {"clutter_size", t.clutter_size}};
+}
+
+nlohmann::json to_json(const EpochMetrics& m) {
+  return {{"epoch", m.epoch},
+          {"steps", m.steps},
+          {"loss", m.loss},
+          {"cross_entropy", m.cross_entropy},
+          {"reinforce", m.reinforce},
+          {"baseline", m.baseline},
+          {"train_error", m.train_error},
+          {"validation_error", m.validation_error},
+          {"learning_rate", m.learning_rate},
+          {"seconds", m.seconds},
+          {"images_per_second", m.images_per_second}};
+}
+
+EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
+  EpochMetrics m;
+  m.epoch = j.at("epoch").get<int>();
+  m.steps = j.at("steps").get<std::uint64_t>();
+  m.loss = j.at("loss").get<double>();
+  m.cross_entropy = j.at("cross_entropy").get<double>();
+  m.reinforce = j.at("reinforce").get<double>();
+  m.baseline = j.at("baseline").get<double>();
+  m.train_error = j.at("train_error").get<double>();
+  m.validation_error = j.at("validation_error").get<double>();
+  m.learning_rate = j.at("learning_rate").get<double>();
+  m.seconds = j.at("seconds").get<double>();
+  m.images_per_second = j.at("images_per_second").get<double>();
+  return m;
+}
+
+void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epochs) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
+           "learning_rate,seconds,images_per_second\n";
+    for (const auto& m : epochs)
+      out << m.epoch << ',' << m.steps << ',' << m.loss << ',' << m.cross_entropy << ','
+          << m.reinforce << ',' << m.baseline << ',' << m.train_error << ','
+          << m.validation_error << ',' << m.learning_rate << ',' << m.seconds << ','
+          << m.images_per_second << '\n';
+    if (!out) throw Error(path + ": cannot write the metrics file");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+Checkpoint make_checkpoint(const TrainingConfig& config, const std::vector<float>& params,
+                           const OptimizerConfig& opt_config, const Optimizer& optimizer,
+                           int epochs_done, const std::vector<EpochMetrics>& history) {
+  Checkpoint c;
+  c.config_json = to_json(config).dump();
+  c.parameters = params;
+  c.optimizer_json = to_json(opt_config).dump();
+  c.optimizer_state = optimizer.state();
+  c.epoch = static_cast<std::uint64_t>(epochs_done);
+  c.step = optimizer.steps_taken();
+  nlohmann::json metrics = nlohmann::json::array();
+  for (const auto& m : history) metrics.push_back(to_json(m));
+  c.progress_json = nlohmann::json{{"metrics", metrics}}.dump();
+  return c;
+}
+
+bool all_finite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+}  // namespace
+
+void validate(const TrainingConfig& c) {
+  validate(c.model);
+  validate(c.optimizer);
+  require(c.epochs >= 1 && c.epochs <= 1000000, "epochs must be in 1..1000000");
+  require(c.batch_size >= 1 && c.batch_size <= 65536, "batch size must be in 1..65536");
+  require(c.monte_carlo >= 1 && c.monte_carlo <= 1024, "Monte-Carlo samples must be in 1..1024");
+  require(c.eval_samples >= 1 && c.eval_samples <= 1024, "evaluation samples must be in 1..1024");
+  require(c.threads >= 1 && c.threads <= 256, "threads must be in 1..256");
+  require(std::isfinite(c.init_range) && c.init_range > 0 && c.init_range <= 10,
+          "init range must be in (0, 10]");
+  require(std::isfinite(c.loss.reinforce) && c.loss.reinforce >= 0 &&
+              std::isfinite(c.loss.baseline) && c.loss.baseline >= 0,
+          "loss weights must be finite and >= 0");
+  require(c.task.canvas == c.model.image_height && c.task.canvas == c.model.image_width,
+          "the task's canvas (" + std::to_string(c.task.canvas) +
+              ") must equal the model's image size (" + std::to_string(c.model.image_height) +
+              "x" + std::to_string(c.model.image_width) + ")");
+  validate(c.task, 28, 28);
+}
+
+nlohmann::json to_json(const TrainingConfig& c) {
+  return {{"model", to_json(c.model)},
+          {"task", to_json(c.task)},
+          {"optimizer", to_json(c.optimizer)},
+          {"loss", {{"reinforce", c.loss.reinforce}, {"baseline", c.loss.baseline}}},
+          {"data", c.data},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"monte_carlo", c.monte_carlo},
+          {"random_glimpses", c.random_glimpses},
+          {"threads", c.threads},
+          {"seed", c.seed},
+          {"init_range", c.init_range},
+          {"eval_samples", c.eval_samples},
+          {"validation_seed", c.validation_seed}};
+}
+
+TrainingConfig training_config_from_json(const nlohmann::json& j) {
+  TrainingConfig c;
+  try {
+    c.model = model_config_from_json(j.at("model"));
+    const auto& t = j.at("task");
+    c.task.kind = task_kind_from_string(t.at("kind").get<std::string>());
+    c.task.canvas = t.at("canvas").get<int>();
+    c.task.clutter_pieces = t.at("clutter_pieces").get<int>();
+    c.task.clutter_size = t.at("clutter_size").get<int>();
+    c.optimizer = optimizer_config_from_json(j.at("optimizer"));
+    c.loss.reinforce = j.at("loss").at("reinforce").get<double>();
+    c.loss.baseline = j.at("loss").at("baseline").get<double>();
+    c.data = j.at("data").get<std::string>();
+    c.epochs = j.at("epochs").get<int>();
+    c.batch_size = j.at("batch_size").get<int>();
+    c.monte_carlo = j.at("monte_carlo").get<int>();
+    c.random_glimpses = j.at("random_glimpses").get<bool>();
+    c.threads = j.at("threads").get<int>();
+    c.seed = j.at("seed").get<std::uint64_t>();
+    c.init_range = j.at("init_range").get<double>();
+    c.eval_samples = j.at("eval_samples").get<int>();
+    c.validation_seed = j.at("validation_seed").get<std::uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("training configuration: ") + e.what());
+  }
+  validate(c);
+  return c;
+}
+
+SavedModel load_model(const std::string& path) {
+  Checkpoint c = load_checkpoint(path);
+  SavedModel saved;
+  try {
+    saved.config = training_config_from_json(nlohmann::json::parse(c.config_json));
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  const RamModel<float> model(saved.config.model);
+  if (c.parameters.size() != model.parameter_count())
+    throw Error(path + ": the file holds " + std::to_string(c.parameters.size()) +
+                " parameters but its configuration needs " +
+                std::to_string(model.parameter_count()));
+  saved.parameters = std::move(c.parameters);
+  saved.epoch = c.epoch;
+  saved.step = c.step;
+  return saved;
+}
+
+ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits) {
+  validate(config.task, digits.rows, digits.cols);
+  return render_task_set(config.task, digits, config.validation_seed);
+}
+
+EvalOptions evaluation_options(const TrainingConfig& config, bool mean_location, int samples) {
+  EvalOptions o;
+  o.mode = config.random_glimpses ? LocationMode::uniform
+           : mean_location        ? LocationMode::mean
+                                  : LocationMode::sample;
+  o.samples = samples;
+  o.seed = config.validation_seed;
+  return o;
+}
+
+TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
+                  const std::string& out_dir, bool resume, const TrainCallbacks& callbacks) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  TrainingConfig config = requested;
+  const std::string checkpoint_path =
+      out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
+  std::optional<Checkpoint> saved;
+  if (resume) {
+    if (out_dir.empty()) throw Error("resume: no output directory given");
+    if (!std::filesystem::exists(checkpoint_path))
+      throw Error(checkpoint_path + ": no checkpoint to resume from");
+    const SavedModel m = load_model(checkpoint_path);  // validates configuration and sizes
+    config = m.config;
+    config.threads = requested.threads;
+    saved = load_checkpoint(checkpoint_path);
+  }
+  validate(config);
+  validate(config.task, data.train.rows, data.train.cols);
+  if (data.train.size() == 0 || data.validation.size() == 0)
+    throw Error("training: the training and validation sets must not be empty");
+  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+
+  const RamModel<float> model(config.model);
+  const TaskConfig& task = config.task;
+  const std::size_t canvas_pixels = static_cast<std::size_t>(task.canvas) * task.canvas;
+  const std::size_t n_train = data.train.size();
+  const int B = config.batch_size, M = config.monte_carlo;
+  const std::uint64_t batches = std::max<std::uint64_t>(1, n_train / static_cast<std::uint64_t>(B));
+  const std::uint64_t total_steps = batches * static_cast<std::uint64_t>(config.epochs);
+
+  std::vector<float> params(model.parameter_count());
+  model.initialize(params, config.seed, config.init_range);
+  Optimizer optimizer(config.optimizer, params.size(), total_steps);
+  std::vector<EpochMetrics> history;
+  int first_epoch = 0;
+  if (saved) {
+    params = saved->parameters;
+    optimizer.restore(saved->optimizer_state, saved->step);
+    first_epoch = static_cast<int>(saved->epoch);
+    try {
+      const auto progress_json = nlohmann::json::parse(saved->progress_json);
+      for (const auto& m : progress_json.at("metrics")) history.push_back(epoch_metrics_from_json(m));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
+    }
+  }
+
+  const ImageSet validation = render_evaluation_set(config, data.validation);
+  const EvalOptions eval_options = evaluation_options(config, false, config.eval_samples);
+  const LocationMode mode = config.random_glimpses ? LocationMode::uniform : LocationMode::sample;
+
+  ThreadPool pool(config.threads);
+  const int threads = config.threads;
+  const int rows = B * M;
+  std::vector<float> canvases(static_cast<std::size_t>(rows) * canvas_pixels);
+  std::vector<std::uint8_t> labels(rows);
+  std::vector<float> draws(static_cast<std::size_t>(rows) * model.draws_per_image());
+  std::vector<Workspace<float>> workspaces(threads);
+  std::vector<std::vector<float>> grads(threads, std::vector<float>(params.size()));
+  std::vector<LossSums> sums(threads);
+  std::vector<std::size_t> order(n_train);
+
+  for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    Rng shuffle_rng(config.seed, {kShuffleKey, static_cast<std::uint64_t>(epoch)});
+    for (std::size_t i = n_train; i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
+
+    LossSums epoch_sums;
+    for (std::uint64_t b = 0; b < batches; ++b) {
+      const std::uint64_t step = static_cast<std::uint64_t>(epoch) * batches + b;
+      const int batch_images = static_cast<int>(
+          std::min<std::uint64_t>(static_cast<std::uint64_t>(B), n_train - b * B));
+      const int batch_rows = batch_images * M;
+      const float scale = 1.0f / static_cast<float>(batch_rows);
+      pool.run(threads, [&](int k, int) {
+        const int lo = batch_rows * k / threads, hi = batch_rows * (k + 1) / threads;
+        std::fill(grads[k].begin(), grads[k].end(), 0.0f);
+        sums[k] = LossSums{};
+        if (hi == lo) return;
+        for (int r = lo; r < hi; ++r) {
+          const int j = r / M;  // the M copies of an image share its placement and clutter
+          const std::size_t index = order[b * B + j];
+          Rng render_rng(config.seed, {kRenderKey, step, static_cast<std::uint64_t>(j)});
+          render_task(task, data.train, index, render_rng,
+                      {canvases.data() + r * canvas_pixels, canvas_pixels});
+          labels[r] = data.train.labels[index];
+          Rng noise_rng(config.seed, {kNoiseKey, step, static_cast<std::uint64_t>(r)});
+          float* d = draws.data() + static_cast<std::size_t>(r) * model.draws_per_image();
+          for (int q = 0; q < model.draws_per_image(); ++q)
+            d[q] = static_cast<float>(mode == LocationMode::uniform ? noise_rng.uniform(-1, 1)
+                                                                     : noise_rng.normal());
+        }
+        Workspace<float>& ws = workspaces[k];
+        model.forward(params.data(), canvases.data() + lo * canvas_pixels, hi - lo, mode,
+                      draws.data() + static_cast<std::size_t>(lo) * model.draws_per_image(), ws);
+        model.assign_rewards(labels.data() + lo, ws);
+        sums[k] = model.loss_sums(labels.data() + lo, ws);
+        model.backward(params.data(), labels.data() + lo, config.loss, scale, ws,
+                       grads[k].data());
+      });
+      LossSums batch_sums;
+      for (int k = 0; k < threads; ++k) batch_sums += sums[k];
+      for (int k = 1; k < threads; ++k)
+        for (std::size_t i = 0; i < params.size(); ++i) grads[0][i] += grads[k][i];
+      const double batch_loss = batch_sums.total(config.loss) / batch_sums.images;
+      if (!std::isfinite(batch_loss) || !all_finite(grads[0]))
+        throw Error("training stopped: the loss or its gradient is not finite at epoch " +
+                    std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) +
+                    (checkpoint_path.empty() ? std::string()
+                                             : "; the last checkpoint " + checkpoint_path +
+                                                   " is kept"));
+      optimizer.step(params, grads[0]);
+      epoch_sums += batch_sums;
+      if (callbacks.batch_done) {
+        Progress p;
+        p.epoch = epoch + 1;
+        p.epochs = config.epochs;
+        p.batch = b + 1;
+        p.batches = batches;
+        const double elapsed = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+        p.images_per_second = elapsed > 0 ? epoch_sums.images / M / elapsed : 0;
+        const double remaining_images =
+            static_cast<double>((batches - b - 1) + batches * (config.epochs - epoch - 1)) * B;
+        p.eta_seconds = p.images_per_second > 0 ? remaining_images / p.images_per_second : 0;
+        p.loss = epoch_sums.total(config.loss) / epoch_sums.images;
+        p.train_accuracy = epoch_sums.correct / epoch_sums.images;
+        callbacks.batch_done(p);
+      }
+    }
+    const auto train_end = Clock::now();
+    const EvalResult val = evaluate(model, params, validation, eval_options, pool);
+
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.steps = optimizer.steps_taken();
+    m.loss = epoch_sums.total(config.loss) / epoch_sums.images;
+    m.cross_entropy = epoch_sums.cross_entropy / epoch_sums.images;
+    m.reinforce = epoch_sums.reinforce / epoch_sums.images;
+    m.baseline = epoch_sums.baseline / epoch_sums.images;
+    m.train_error = 1.0 - epoch_sums.correct / epoch_sums.images;
+    m.validation_error = val.error();
+    m.learning_rate = optimizer.learning_rate_at(optimizer.steps_taken());
+    m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    m.images_per_second =
+        epoch_sums.images / M / std::chrono::duration<double>(train_end - epoch_start).count();
+    history.push_back(m);
+    if (!out_dir.empty()) {
+      save_checkpoint(checkpoint_path,
+                      make_checkpoint(config, params, config.optimizer, optimizer, epoch + 1,
+                                      history));
+      write_metrics((std::filesystem::path(out_dir) / kMetricsFile).string(), history);
+    }
+    if (callbacks.epoch_done) callbacks.epoch_done(m);
+  }
+  if (!out_dir.empty())
+    save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(),
+                    make_checkpoint(config, params, config.optimizer, optimizer, config.epochs,
+                                    history));
+  TrainResult result;
+  result.epochs = std::move(history);
+  result.parameters = std::move(params);
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace ram

