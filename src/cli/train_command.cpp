@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "progress_bar.h"
+#include "ram/error.h"
 #include "ram/data/source.h"
 #include "ram/presets.h"
 #include "ram/train.h"
@@ -63,23 +64,35 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
 void run_train(const CLI::App& cmd, const TrainFlags& f) {
   TrainingConfig config = find_preset(f.preset).config;
   apply_overrides(cmd, f, config);
+  if (f.resume) {
+    // A resumed run continues exactly as it started: the checkpoint's settings, except threads.
+    const std::string checkpoint = (std::filesystem::path(f.out) / kCheckpointFile).string();
+    if (!std::filesystem::exists(checkpoint))
+      throw Error(checkpoint + ": no checkpoint to resume from");
+    const int threads = config.threads;
+    config = load_model(checkpoint).config;
+    config.threads = threads;
+  } else if (std::filesystem::is_directory(config.data)) {
+    // Stored in the model so that eval and resume find it from any working directory.
+    config.data = std::filesystem::absolute(config.data).lexically_normal().string();
+  }
   validate(config);
 
-  std::printf("ram train: preset %s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
+  std::printf("ram train: %s%s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
               "%s lr %.3g, batch %d, %d epochs, %d threads, data %s\n",
-              f.preset.c_str(), to_string(config.task.kind).c_str(), config.task.canvas,
+              f.resume ? "resumed run of " : "preset ", f.resume ? f.out.c_str() : f.preset.c_str(),
+              to_string(config.task.kind).c_str(), config.task.canvas,
               config.task.canvas, config.model.glimpses, config.model.retina.glimpse_size,
               config.model.retina.glimpse_size, config.model.retina.scales,
               config.model.location_std, config.optimizer.kind.c_str(),
               config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
               config.data.c_str());
-  if (f.resume) std::printf("resuming from %s\n",
-                            (std::filesystem::path(f.out) / kCheckpointFile).c_str());
   std::fflush(stdout);
 
   const TrainValidation data = load_training_data(config.data);
   std::printf("data: %zu training and %zu validation digits\n", data.train.size(),
               data.validation.size());
+  std::fflush(stdout);
   ProgressBar bar(!f.quiet);
   TrainCallbacks callbacks;
   callbacks.batch_done = [&](const Progress& p) { bar.update(p); };

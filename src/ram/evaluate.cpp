@@ -23,8 +23,9 @@ double EvalResult::class_error(int label) const {
   return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0.0;
 }
 
-EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
+EvalResult evaluate(const RamModel<float>& model, std::span<const float> unaligned_params,
                     const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
   const ModelConfig& config = model.config();
   if (images.rows != config.image_height || images.cols != config.image_width)
     throw Error("evaluate: images are " + std::to_string(images.rows) + "x" +

@@ -14,7 +14,7 @@ namespace ram {
 struct OptimizerConfig {
   std::string kind = "sgd";  // "sgd" or "adam"
   double learning_rate = 0.01;
-  double final_learning_rate = 0.0;  // reached at the last step; the paper anneals to zero
+  double final_learning_rate = 0.0;  // reached after the last step; the paper anneals to zero
   double momentum = 0.9;             // sgd
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // adam
   double clip_norm = 0.0;  // rescale the gradient when its L2 norm exceeds this; 0 = off

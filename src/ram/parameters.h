@@ -7,9 +7,18 @@
 #include <vector>
 
 #include "ram/error.h"
+#include <Eigen/Core>
+
 #include "ram/tensor.h"
 
 namespace ram {
+
+// Buffers of parameters and gradients are aligned to Eigen's widest packet. Eigen's vectorised
+// loops peel a number of scalar iterations that depends on where the data sits, which changes
+// the order of floating-point sums: with unaligned buffers the same computation could give
+// different bits depending on where malloc happened to place them.
+template <typename T>
+using AlignedVector = std::vector<T, Eigen::aligned_allocator<T>>;
 
 struct ParamSlot {
   std::string name;

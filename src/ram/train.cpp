@@ -76,12 +76,12 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epo
   std::filesystem::rename(tmp, path);
 }
 
-Checkpoint make_checkpoint(const TrainingConfig& config, const std::vector<float>& params,
+Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<float>& params,
                            const OptimizerConfig& opt_config, const Optimizer& optimizer,
                            int epochs_done, const std::vector<EpochMetrics>& history) {
   Checkpoint c;
   c.config_json = to_json(config).dump();
-  c.parameters = params;
+  c.parameters.assign(params.begin(), params.end());
   c.optimizer_json = to_json(opt_config).dump();
   c.optimizer_state = optimizer.state();
   c.epoch = static_cast<std::uint64_t>(epochs_done);
@@ -92,7 +92,7 @@ Checkpoint make_checkpoint(const TrainingConfig& config, const std::vector<float
   return c;
 }
 
-bool all_finite(const std::vector<float>& v) {
+bool all_finite(const AlignedVector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
 }
 
@@ -229,13 +229,13 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
   const std::uint64_t batches = std::max<std::uint64_t>(1, n_train / static_cast<std::uint64_t>(B));
   const std::uint64_t total_steps = batches * static_cast<std::uint64_t>(config.epochs);
 
-  std::vector<float> params(model.parameter_count());
+  AlignedVector<float> params(model.parameter_count());
   model.initialize(params, config.seed, config.init_range);
   Optimizer optimizer(config.optimizer, params.size(), total_steps);
   std::vector<EpochMetrics> history;
   int first_epoch = 0;
   if (saved) {
-    params = saved->parameters;
+    params.assign(saved->parameters.begin(), saved->parameters.end());
     optimizer.restore(saved->optimizer_state, saved->step);
     first_epoch = static_cast<int>(saved->epoch);
     try {
@@ -257,7 +257,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
   std::vector<std::uint8_t> labels(rows);
   std::vector<float> draws(static_cast<std::size_t>(rows) * model.draws_per_image());
   std::vector<Workspace<float>> workspaces(threads);
-  std::vector<std::vector<float>> grads(threads, std::vector<float>(params.size()));
+  std::vector<AlignedVector<float>> grads(threads, AlignedVector<float>(params.size()));
   std::vector<LossSums> sums(threads);
   std::vector<std::size_t> order(n_train);
 
@@ -304,14 +304,18 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
       for (int k = 0; k < threads; ++k) batch_sums += sums[k];
       for (int k = 1; k < threads; ++k)
         for (std::size_t i = 0; i < params.size(); ++i) grads[0][i] += grads[k][i];
+      auto stop = [&](const std::string& what) {
+        throw Error("training stopped: " + what + " at epoch " + std::to_string(epoch + 1) +
+                    ", batch " + std::to_string(b + 1) +
+                    (checkpoint_path.empty()
+                         ? std::string()
+                         : "; the last checkpoint " + checkpoint_path + " is kept"));
+      };
       const double batch_loss = batch_sums.total(config.loss) / batch_sums.images;
       if (!std::isfinite(batch_loss) || !all_finite(grads[0]))
-        throw Error("training stopped: the loss or its gradient is not finite at epoch " +
-                    std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) +
-                    (checkpoint_path.empty() ? std::string()
-                                             : "; the last checkpoint " + checkpoint_path +
-                                                   " is kept"));
+        stop("the loss or its gradient is not finite");
       optimizer.step(params, grads[0]);
+      if (!all_finite(params)) stop("a parameter is not finite after the update");
       epoch_sums += batch_sums;
       if (callbacks.batch_done) {
         Progress p;
@@ -360,7 +364,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
                                     history));
   TrainResult result;
   result.epochs = std::move(history);
-  result.parameters = std::move(params);
+  result.parameters.assign(params.begin(), params.end());
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

