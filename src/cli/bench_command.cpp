@@ -1,0 +1,48 @@
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "ram/benchmark.h"
+#include "ram/presets.h"
+
+namespace ram::cli {
+
+namespace {
+
+struct BenchFlags {
+  std::string preset = "translated60-8g";
+  int batch = 20;
+  int threads = 2;
+  double seconds = 5;
+};
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "bench", "Time steady-state training and evaluation of a preset on synthetic digits");
+  auto f = std::make_shared<BenchFlags>();
+  cmd->add_option("--preset", f->preset, "Paper setting (default translated60-8g)");
+  cmd->add_option("--batch", f->batch, "Images per mini-batch (default 20)")
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--threads", f->threads, "Threads (default 2)")->check(CLI::Range(1, 256));
+  cmd->add_option("--seconds", f->seconds, "Seconds to time each of training and evaluation")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->callback([f] {
+    TrainingConfig config = find_preset(f->preset).config;
+    config.batch_size = f->batch;
+    config.threads = f->threads;
+    const BenchmarkResult r = run_benchmark(config, f->seconds);
+    std::printf("preset: %s, batch %d, threads %d\n", f->preset.c_str(), f->batch, f->threads);
+    std::printf("train img/s: %.0f\n", r.train_images_per_second);
+    std::printf("eval img/s: %.0f\n", r.eval_images_per_second);
+    std::printf("FLOPs per image: %.3f M forward, %.3f M training step\n", r.forward_flops / 1e6,
+                r.train_flops / 1e6);
+    std::printf("achieved GFLOP/s: %.1f training, %.1f evaluation\n",
+                r.train_images_per_second * r.train_flops / 1e9,
+                r.eval_images_per_second * r.forward_flops / 1e9);
+    std::printf("peak memory: %.1f MiB\n", r.peak_memory_mib);
+  });
+}
+
+}  // namespace ram::cli
