@@ -776,3 +776,32 @@ TEST(ThreadPool, ReusableManyTimes) {
 }
 
 }  // namespace
+
+namespace ram {
+namespace {
+
+// nlohmann's get<T>() would turn 2.7 into 2, true into 1 and -1 into 2^64-1; a configuration
+// file with such values is damaged, not a request.
+TEST(TrainConfigJson, WrongJsonTypesAreRejectedNotConverted) {
+  const nlohmann::json good = to_json(TrainingConfig{});
+  ASSERT_NO_THROW(training_config_from_json(good));
+  const std::vector<std::pair<std::vector<std::string>, nlohmann::json>> damaged = {
+      {{"epochs"}, 2.7},
+      {{"epochs"}, true},
+      {{"seed"}, -1},
+      {{"model", "glimpses"}, "6"},
+      {{"optimizer", "learning_rate"}, "0.1"},
+      {{"random_glimpses"}, 0},
+      {{"batch_size"}, 1e12},
+  };
+  for (const auto& [path, value] : damaged) {
+    nlohmann::json j = good;
+    nlohmann::json* field = &j;
+    for (const auto& key : path) field = &(*field)[key];
+    *field = value;
+    EXPECT_THROW(training_config_from_json(j), Error) << path.back() << " = " << value.dump();
+  }
+}
+
+}  // namespace
+}  // namespace ram

@@ -14,6 +14,8 @@ struct BenchFlags {
   int batch = 20;
   int threads = 2;
   double seconds = 5;
+  int canvas = 0;  // 0: the preset's
+  bool eval_only = false;
 };
 
 }  // namespace
@@ -28,20 +30,38 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "Threads (default 2)")->check(CLI::Range(1, 256));
   cmd->add_option("--seconds", f->seconds, "Seconds to time each of training and evaluation")
       ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--canvas", f->canvas,
+                  "Canvas side in pixels, overriding the preset's (image size N x N; the digit "
+                  "is placed on it as the preset's task does)")
+      ->check(CLI::Range(28, 4096));
+  cmd->add_flag("--eval-only", f->eval_only, "Time evaluation only (skip training)");
   cmd->callback([f] {
     TrainingConfig config = find_preset(f->preset).config;
     config.batch_size = f->batch;
     config.threads = f->threads;
-    const BenchmarkResult r = run_benchmark(config, f->seconds);
-    std::printf("preset: %s, batch %d, threads %d\n", f->preset.c_str(), f->batch, f->threads);
-    std::printf("train img/s: %.0f\n", r.train_images_per_second);
+    if (f->canvas > 0) {
+      config.task.canvas = f->canvas;
+      config.model.image_height = config.model.image_width = f->canvas;
+    }
+    const BenchmarkResult r = run_benchmark(config, f->seconds, !f->eval_only);
+    std::printf("preset: %s, batch %d, threads %d, canvas %dx%d\n", f->preset.c_str(), f->batch,
+                f->threads, config.task.canvas, config.task.canvas);
+    if (!f->eval_only) std::printf("train img/s: %.0f\n", r.train_images_per_second);
     std::printf("eval img/s: %.0f\n", r.eval_images_per_second);
+    std::printf("eval ms/image: %.4f\n", 1000.0 / r.eval_images_per_second);
     std::printf("FLOPs per image: %.3f M forward, %.3f M training step\n", r.forward_flops / 1e6,
                 r.train_flops / 1e6);
-    std::printf("achieved GFLOP/s: %.1f training, %.1f evaluation\n",
-                r.train_images_per_second * r.train_flops / 1e9,
-                r.eval_images_per_second * r.forward_flops / 1e9);
-    std::printf("peak memory: %.1f MiB\n", r.peak_memory_mib);
+    if (f->eval_only) {
+      std::printf("achieved GFLOP/s: %.1f evaluation\n",
+                  r.eval_images_per_second * r.forward_flops / 1e9);
+    } else {
+      std::printf("achieved GFLOP/s: %.1f training, %.1f evaluation\n",
+                  r.train_images_per_second * r.train_flops / 1e9,
+                  r.eval_images_per_second * r.forward_flops / 1e9);
+    }
+    if (!f->eval_only) std::printf("peak memory after training: %.1f MiB\n", r.train_peak_memory_mib);
+    std::printf("peak memory: %.1f MiB (evaluation set: %zu images)\n", r.peak_memory_mib,
+                r.eval_set_images);
   });
 }
 

@@ -42,31 +42,51 @@ double peak_memory_mib() {
 
 }  // namespace
 
-BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds) {
+BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool time_training) {
   using Clock = std::chrono::steady_clock;
   TrainingConfig config = base;
   const RamModel<float> model(config.model);
   BenchmarkResult result;
   result.forward_flops = model.forward_flops();
   result.train_flops = 3 * result.forward_flops;
+  const auto batch = static_cast<std::size_t>(config.batch_size);
 
-  // Calibrate: one short epoch gives the rate; then size an epoch to last `seconds`. train()
-  // reports images/s for its training phase only, excluding the (tiny) validation pass.
-  TrainValidation data;
-  data.validation = synthetic_digits(static_cast<std::size_t>(config.batch_size), 7);
-  auto timed_epoch = [&](std::size_t images) {
-    data.train = synthetic_digits(images, 11);
+  if (time_training) {
+    // Calibrate: one short epoch (also the warm-up) gives the rate; then train for `seconds`
+    // over a training set of at most a few thousand digits (more would only add to the
+    // peak memory), as many epochs as it takes. train() reports images/s for its training
+    // phase only, excluding the (tiny) per-epoch validation pass.
+    TrainValidation data;
+    data.validation = synthetic_digits(batch, 7);
+    data.train = synthetic_digits(batch * 20, 11);
     config.epochs = 1;
-    return train(config, data, "", false).epochs.back().images_per_second;
-  };
-  const double rate = timed_epoch(static_cast<std::size_t>(config.batch_size) * 20);
-  const auto images = static_cast<std::size_t>(
-      std::max(rate * seconds, static_cast<double>(config.batch_size) * 20));
-  result.train_images_per_second = timed_epoch(images);
+    const double rate = train(config, data, "", false).epochs.back().images_per_second;
+    const auto wanted = static_cast<std::size_t>(
+        std::max(rate * seconds, static_cast<double>(batch) * 20));
+    const std::size_t per_epoch =
+        std::min(wanted, std::max<std::size_t>(4096, batch * 20)) / batch * batch;
+    config.epochs = static_cast<int>((wanted + per_epoch - 1) / per_epoch);
+    data.train = synthetic_digits(per_epoch, 11);
+    double images = 0, elapsed = 0;
+    for (const EpochMetrics& m : train(config, data, "", false).epochs) {
+      const auto n = static_cast<double>(per_epoch);  // whole batches: per_epoch is a multiple
+      images += n;
+      elapsed += n / m.images_per_second;
+    }
+    result.train_images_per_second = images / elapsed;
+    result.train_peak_memory_mib = peak_memory_mib();
+    config = base;
+  }
 
-  // Evaluation: the same number of seconds over a rendered set.
-  const ImageSet rendered = render_evaluation_set(
-      config, synthetic_digits(std::max<std::size_t>(images, 256), 13));
+  // Evaluation: a set rendered once, small enough to keep a 1024x1024 canvas affordable, but
+  // at least one 64-image chunk of evaluate() per thread so every thread has work.
+  const std::size_t image_bytes =
+      static_cast<std::size_t>(config.task.canvas) * config.task.canvas * sizeof(float);
+  const std::size_t min_images = 64 * static_cast<std::size_t>(config.threads);
+  const std::size_t eval_images =
+      std::max(min_images, std::min<std::size_t>(256, (std::size_t{512} << 20) / image_bytes));
+  const ImageSet rendered = render_evaluation_set(config, synthetic_digits(eval_images, 13));
+  result.eval_set_images = rendered.size();
   const std::vector<float> params = [&] {
     std::vector<float> p(model.parameter_count());
     model.initialize(p, config.seed, config.init_range);
@@ -74,11 +94,16 @@ BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds) {
   }();
   ThreadPool pool(config.threads);
   const EvalOptions options = evaluation_options(config, false, 1);
-  evaluate(model, params, render_evaluation_set(config, synthetic_digits(256, 17)), options, pool);
+  evaluate(model, params, rendered, options, pool);  // warm-up
+  std::size_t passes = 0;
+  double elapsed = 0;
   const auto start = Clock::now();
-  evaluate(model, params, rendered, options, pool);
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  result.eval_images_per_second = static_cast<double>(rendered.size()) / elapsed;
+  do {
+    evaluate(model, params, rendered, options, pool);
+    ++passes;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < seconds);
+  result.eval_images_per_second = static_cast<double>(passes * rendered.size()) / elapsed;
   result.peak_memory_mib = peak_memory_mib();
   return result;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ram/error.h"
+#include "ram/json_fields.h"
 #include "ram/layers.h"
 #include "ram/rng.h"
 
@@ -63,19 +64,21 @@ nlohmann::json to_json(const ModelConfig& c) {
 ModelConfig model_config_from_json(const nlohmann::json& j) {
   ModelConfig c;
   try {
-    c.image_height = j.at("image_height").get<int>();
-    c.image_width = j.at("image_width").get<int>();
-    c.retina.glimpse_size = j.at("glimpse_size").get<int>();
-    c.retina.scales = j.at("scales").get<int>();
-    c.glimpses = j.at("glimpses").get<int>();
-    c.glimpse_hidden = j.at("glimpse_hidden").get<int>();
-    c.location_hidden = j.at("location_hidden").get<int>();
-    c.glimpse_features = j.at("glimpse_features").get<int>();
-    c.core_size = j.at("core_size").get<int>();
-    c.classes = j.at("classes").get<int>();
-    c.core = j.at("core").get<std::string>();
-    c.location_std = j.at("location_std").get<double>();
-    c.reinforce_trains_core = j.at("reinforce_trains_core").get<bool>();
+    c.image_height = json_field<int>(j, "image_height");
+    c.image_width = json_field<int>(j, "image_width");
+    c.retina.glimpse_size = json_field<int>(j, "glimpse_size");
+    c.retina.scales = json_field<int>(j, "scales");
+    c.glimpses = json_field<int>(j, "glimpses");
+    c.glimpse_hidden = json_field<int>(j, "glimpse_hidden");
+    c.location_hidden = json_field<int>(j, "location_hidden");
+    c.glimpse_features = json_field<int>(j, "glimpse_features");
+    c.core_size = json_field<int>(j, "core_size");
+    c.classes = json_field<int>(j, "classes");
+    c.core = json_field<std::string>(j, "core");
+    c.location_std = json_field<double>(j, "location_std");
+    c.reinforce_trains_core = json_field<bool>(j, "reinforce_trains_core");
+  } catch (const Error& e) {
+    throw Error(std::string("model configuration: ") + e.what());
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("model configuration: ") + e.what());
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ram/error.h"
+#include "ram/json_fields.h"
 
 namespace ram {
 
@@ -31,14 +32,16 @@ nlohmann::json to_json(const OptimizerConfig& c) {
 OptimizerConfig optimizer_config_from_json(const nlohmann::json& j) {
   OptimizerConfig c;
   try {
-    c.kind = j.at("kind").get<std::string>();
-    c.learning_rate = j.at("learning_rate").get<double>();
-    c.final_learning_rate = j.at("final_learning_rate").get<double>();
-    c.momentum = j.at("momentum").get<double>();
-    c.beta1 = j.at("beta1").get<double>();
-    c.beta2 = j.at("beta2").get<double>();
-    c.epsilon = j.at("epsilon").get<double>();
-    c.clip_norm = j.at("clip_norm").get<double>();
+    c.kind = json_field<std::string>(j, "kind");
+    c.learning_rate = json_field<double>(j, "learning_rate");
+    c.final_learning_rate = json_field<double>(j, "final_learning_rate");
+    c.momentum = json_field<double>(j, "momentum");
+    c.beta1 = json_field<double>(j, "beta1");
+    c.beta2 = json_field<double>(j, "beta2");
+    c.epsilon = json_field<double>(j, "epsilon");
+    c.clip_norm = json_field<double>(j, "clip_norm");
+  } catch (const Error& e) {
+    throw Error(std::string("optimiser configuration: ") + e.what());
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("optimiser configuration: ") + e.what());
   }

@@ -9,6 +9,7 @@
 
 #include "ram/checkpoint.h"
 #include "ram/error.h"
+#include "ram/json_fields.h"
 #include "ram/rng.h"
 #include "ram/thread_pool.h"
 
@@ -46,17 +47,17 @@ nlohmann::json to_json(const EpochMetrics& m) {
 
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   EpochMetrics m;
-  m.epoch = j.at("epoch").get<int>();
-  m.steps = j.at("steps").get<std::uint64_t>();
-  m.loss = j.at("loss").get<double>();
-  m.cross_entropy = j.at("cross_entropy").get<double>();
-  m.reinforce = j.at("reinforce").get<double>();
-  m.baseline = j.at("baseline").get<double>();
-  m.train_error = j.at("train_error").get<double>();
-  m.validation_error = j.at("validation_error").get<double>();
-  m.learning_rate = j.at("learning_rate").get<double>();
-  m.seconds = j.at("seconds").get<double>();
-  m.images_per_second = j.at("images_per_second").get<double>();
+  m.epoch = json_field<int>(j, "epoch");
+  m.steps = json_field<std::uint64_t>(j, "steps");
+  m.loss = json_field<double>(j, "loss");
+  m.cross_entropy = json_field<double>(j, "cross_entropy");
+  m.reinforce = json_field<double>(j, "reinforce");
+  m.baseline = json_field<double>(j, "baseline");
+  m.train_error = json_field<double>(j, "train_error");
+  m.validation_error = json_field<double>(j, "validation_error");
+  m.learning_rate = json_field<double>(j, "learning_rate");
+  m.seconds = json_field<double>(j, "seconds");
+  m.images_per_second = json_field<double>(j, "images_per_second");
   return m;
 }
 
@@ -140,23 +141,25 @@ TrainingConfig training_config_from_json(const nlohmann::json& j) {
   try {
     c.model = model_config_from_json(j.at("model"));
     const auto& t = j.at("task");
-    c.task.kind = task_kind_from_string(t.at("kind").get<std::string>());
-    c.task.canvas = t.at("canvas").get<int>();
-    c.task.clutter_pieces = t.at("clutter_pieces").get<int>();
-    c.task.clutter_size = t.at("clutter_size").get<int>();
+    c.task.kind = task_kind_from_string(json_field<std::string>(t, "kind"));
+    c.task.canvas = json_field<int>(t, "canvas");
+    c.task.clutter_pieces = json_field<int>(t, "clutter_pieces");
+    c.task.clutter_size = json_field<int>(t, "clutter_size");
     c.optimizer = optimizer_config_from_json(j.at("optimizer"));
-    c.loss.reinforce = j.at("loss").at("reinforce").get<double>();
-    c.loss.baseline = j.at("loss").at("baseline").get<double>();
-    c.data = j.at("data").get<std::string>();
-    c.epochs = j.at("epochs").get<int>();
-    c.batch_size = j.at("batch_size").get<int>();
-    c.monte_carlo = j.at("monte_carlo").get<int>();
-    c.random_glimpses = j.at("random_glimpses").get<bool>();
-    c.threads = j.at("threads").get<int>();
-    c.seed = j.at("seed").get<std::uint64_t>();
-    c.init_range = j.at("init_range").get<double>();
-    c.eval_samples = j.at("eval_samples").get<int>();
-    c.validation_seed = j.at("validation_seed").get<std::uint64_t>();
+    c.loss.reinforce = json_field<double>(j.at("loss"), "reinforce");
+    c.loss.baseline = json_field<double>(j.at("loss"), "baseline");
+    c.data = json_field<std::string>(j, "data");
+    c.epochs = json_field<int>(j, "epochs");
+    c.batch_size = json_field<int>(j, "batch_size");
+    c.monte_carlo = json_field<int>(j, "monte_carlo");
+    c.random_glimpses = json_field<bool>(j, "random_glimpses");
+    c.threads = json_field<int>(j, "threads");
+    c.seed = json_field<std::uint64_t>(j, "seed");
+    c.init_range = json_field<double>(j, "init_range");
+    c.eval_samples = json_field<int>(j, "eval_samples");
+    c.validation_seed = json_field<std::uint64_t>(j, "validation_seed");
+  } catch (const Error& e) {
+    throw Error(std::string("training configuration: ") + e.what());
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("training configuration: ") + e.what());
   }
@@ -241,6 +244,8 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     try {
       const auto progress_json = nlohmann::json::parse(saved->progress_json);
       for (const auto& m : progress_json.at("metrics")) history.push_back(epoch_metrics_from_json(m));
+    } catch (const Error& e) {
+      throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
     } catch (const nlohmann::json::exception& e) {
       throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
     }
