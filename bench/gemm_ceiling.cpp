@@ -9,7 +9,6 @@
 //
 //   gemm_ceiling [--threads N] [--seconds S]      (defaults: 2 threads, 0.4 s per trial)
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <barrier>
 #include <chrono>
@@ -102,9 +101,10 @@ int main(int argc, char** argv) {
                           {20, 256, 256, "20x256x256"}};
   std::vector<int> counts = {1};
   if (threads > 1) counts.push_back(threads);
-  std::printf("Eigen %d.%d.%d float GEMM, C[m x n] = A[m x k] B[k x n], shapes m x k x n, "
-              "independent products per thread, best of 3 trials of ~%.2f s\n",
-              EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, seconds);
+  std::printf(
+      "Eigen %d.%d.%d float GEMM, C[m x n] = A[m x k] B[k x n], shapes m x k x n, "
+      "independent products per thread, best of 3 trials of ~%.2f s\n",
+      EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, seconds);
   double headline[2] = {0, 0};
   for (const Shape& shape : shapes) {
     for (std::size_t j = 0; j < counts.size(); ++j) {
@@ -117,7 +117,6 @@ int main(int argc, char** argv) {
   }
   // The headline figures: the large square product, the usual definition of the ceiling.
   std::printf("gemm GFLOP/s (1 thread): %.1f\n", headline[0]);
-  if (threads > 1)
-    std::printf("gemm GFLOP/s (%d threads): %.1f\n", threads, headline[1]);
+  if (threads > 1) std::printf("gemm GFLOP/s (%d threads): %.1f\n", threads, headline[1]);
   return 0;
 }

@@ -35,23 +35,27 @@ Bytes read_bytes(const fs::path& path) {
 
 void write_bytes(const fs::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   ASSERT_TRUE(out.good()) << path;
 }
 
 void set_u32(Bytes& bytes, std::size_t offset, std::uint32_t value) {
-  for (std::size_t i = 0; i < 4; ++i) bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+  for (std::size_t i = 0; i < 4; ++i)
+    bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
 }
 
 void set_u64(Bytes& bytes, std::size_t offset, std::uint64_t value) {
-  for (std::size_t i = 0; i < 8; ++i) bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+  for (std::size_t i = 0; i < 8; ++i)
+    bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
 }
 
 // After editing a file by hand, make its checksum right again so that the check under test,
 // not the CRC, is the one that fires.
 void fix_checksum(Bytes& bytes) {
   const std::size_t body = bytes.size() - 4;
-  set_u32(bytes, body, static_cast<std::uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), bytes.data(), body)));
+  set_u32(bytes, body,
+          static_cast<std::uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), bytes.data(), body)));
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -75,8 +79,12 @@ void expect_equal(const ram::Checkpoint& expected, const ram::Checkpoint& actual
 ram::Checkpoint small_checkpoint() {
   ram::Checkpoint c;
   c.config_json = R"({"glimpses":6,"core":"relu"})";
-  c.parameters = {1.5f, -0.0f, std::numeric_limits<float>::denorm_min(), -1e-40f,
-                  std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest()};
+  c.parameters = {1.5f,
+                  -0.0f,
+                  std::numeric_limits<float>::denorm_min(),
+                  -1e-40f,
+                  std::numeric_limits<float>::max(),
+                  std::numeric_limits<float>::lowest()};
   c.optimizer_json = R"({"kind":"adam","beta1":0.9})";
   c.optimizer_state = {0.25f, -3.0f, 0.0f};
   c.epoch = 3;
@@ -101,9 +109,8 @@ class CheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("ram-checkpoint-test-" + std::to_string(::getpid()) + "-" + test_name + "-" +
-            std::to_string(std::random_device{}()));
+    dir_ = fs::temp_directory_path() / ("ram-checkpoint-test-" + std::to_string(::getpid()) + "-" +
+                                        test_name + "-" + std::to_string(std::random_device{}()));
     fs::create_directories(dir_);
   }
 
@@ -303,7 +310,8 @@ TEST_F(CheckpointTest, NonFiniteParameterIsRejected) {
   ram::save_checkpoint(path.string(), c);
   const std::size_t first_value = kConfigLengthOffset + 8 + c.config_json.size() + 8;
 
-  for (float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+  for (float bad :
+       {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
     Bytes bytes = read_bytes(path);
     set_u32(bytes, first_value + 4 * 2, std::bit_cast<std::uint32_t>(bad));
     fix_checksum(bytes);

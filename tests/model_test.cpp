@@ -53,8 +53,12 @@ const ParamSlot& slot_named(const RamModel<T>& model, std::string_view name) {
   throw ram::Error("no parameter slot named " + std::string(name));
 }
 
-bool is_location(const ParamSlot& s) { return s.name.starts_with("location."); }
-bool is_baseline(const ParamSlot& s) { return s.name.starts_with("baseline."); }
+bool is_location(const ParamSlot& s) {
+  return s.name.starts_with("location.");
+}
+bool is_baseline(const ParamSlot& s) {
+  return s.name.starts_with("baseline.");
+}
 
 // Every parameter, biases included, uniform in [-range, range].
 template <typename T>
@@ -251,7 +255,8 @@ GradientCheck check_model_gradient(const ModelConfig& config, const LossWeights&
 void expect_gradient_matches(const ModelConfig& config, const LossWeights& w, std::uint64_t seed,
                              int batch, const std::string& label) {
   const GradientCheck check = check_model_gradient(config, w, seed, batch);
-  EXPECT_EQ(check.kinks, 0) << label << ": finite differences crossed a ReLU kink; pick another seed";
+  EXPECT_EQ(check.kinks, 0) << label
+                            << ": finite differences crossed a ReLU kink; pick another seed";
   std::printf("%s\n", label.c_str());
   for (const SlotError& e : check.slots) {
     std::printf("  %-28s worst relative error %.2e\n", e.name.c_str(), e.worst);
@@ -273,8 +278,7 @@ TEST(ModelGradient, MatchesFiniteDifferencesReinforceTrainsCore) {
 TEST(ModelGradient, MatchesFiniteDifferencesOtherWeightsAndSeed) {
   expect_gradient_matches(small_config(true), {1.0, 1.0}, 202, 4,
                           "reinforce_trains_core=true, weights {1, 1}, seed 202");
-  expect_gradient_matches(small_config(false), {0.0, 0.0}, 303, 2,
-                          "cross-entropy only, seed 303");
+  expect_gradient_matches(small_config(false), {0.0, 0.0}, 303, 2, "cross-entropy only, seed 303");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,8 +358,10 @@ TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
   const ParamSlot& sw = slot_named(e.model, "location.weight");
   const ParamSlot& sb = slot_named(e.model, "location.bias");
   for (int j = 0; j < H; ++j)
-    for (int k = 0; k < 2; ++k) EXPECT_NEAR(g[sw.offset + static_cast<std::size_t>(j * 2 + k)], dW(j, k), 1e-12);
-  for (int k = 0; k < 2; ++k) EXPECT_NEAR(g[sb.offset + static_cast<std::size_t>(k)], db(0, k), 1e-12);
+    for (int k = 0; k < 2; ++k)
+      EXPECT_NEAR(g[sw.offset + static_cast<std::size_t>(j * 2 + k)], dW(j, k), 1e-12);
+  for (int k = 0; k < 2; ++k)
+    EXPECT_NEAR(g[sb.offset + static_cast<std::size_t>(k)], db(0, k), 1e-12);
   EXPECT_NEAR(e.model.loss_sums(e.labels.data(), e.ws).reinforce, rf, 1e-9);
 }
 
@@ -380,10 +386,12 @@ TEST(ModelTerms, BaselineIsTrainedOnlyByItsOwnSquaredError) {
         for (int i = 0; i < e.batch; ++i) {
           const double d = scale * w * 2 * (e.ws.baseline(i, t) - e.ws.reward(i, 0));
           expect_b += d;
-          for (int j = 0; j < H; ++j) expect_w[static_cast<std::size_t>(j)] += d * e.ws.state[t](i, j);
+          for (int j = 0; j < H; ++j)
+            expect_w[static_cast<std::size_t>(j)] += d * e.ws.state[t](i, j);
         }
       for (int j = 0; j < H; ++j)
-        EXPECT_NEAR(g[bw.offset + static_cast<std::size_t>(j)], expect_w[static_cast<std::size_t>(j)], 1e-12);
+        EXPECT_NEAR(g[bw.offset + static_cast<std::size_t>(j)],
+                    expect_w[static_cast<std::size_t>(j)], 1e-12);
       EXPECT_NEAR(g[bb.offset], expect_b, 1e-12);
       EXPECT_GT(std::abs(expect_b), 1e-3);
     }
@@ -393,7 +401,8 @@ TEST(ModelTerms, BaselineIsTrainedOnlyByItsOwnSquaredError) {
     const auto with_bl = e.grad({0.0, 1.0});
     for (const ParamSlot& s : e.model.layout().slots()) {
       bool same = true;
-      for (std::size_t i = s.offset; i < s.offset + s.size(); ++i) same = same && with_bl[i] == base[i];
+      for (std::size_t i = s.offset; i < s.offset + s.size(); ++i)
+        same = same && with_bl[i] == base[i];
       EXPECT_EQ(same, !is_baseline(s)) << s.name;
     }
   }
@@ -447,7 +456,8 @@ TEST(ModelTerms, NoReinforceTermForUniformOrMeanLocations) {
       for (int t = 0; t < config.glimpses; ++t)
         for (int i = 0; i < B; ++i)
           for (int k = 0; k < 2; ++k)
-            EXPECT_EQ(ws.sample[t](i, k), draws[static_cast<std::size_t>((i * config.glimpses + t) * 2 + k)]);
+            EXPECT_EQ(ws.sample[t](i, k),
+                      draws[static_cast<std::size_t>((i * config.glimpses + t) * 2 + k)]);
     } else {
       for (int t = 0; t < config.glimpses; ++t) EXPECT_EQ(ws.sample[t], ws.mean[t]);
     }
@@ -587,8 +597,8 @@ TEST(ModelNumerics, FloatAndDoubleAgree) {
   const auto gd = gradient(md, pd, labels, w, 1.0 / B, wd);
   double worst = 0;
   for (std::size_t i = 0; i < gd.size(); ++i)
-    worst = std::max(worst, std::abs(static_cast<double>(gf[i]) - gd[i]) /
-                                std::max(std::abs(gd[i]), 1e-2));
+    worst = std::max(
+        worst, std::abs(static_cast<double>(gf[i]) - gd[i]) / std::max(std::abs(gd[i]), 1e-2));
   EXPECT_LT(worst, 1e-4);
 }
 

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "ram/error.h"
@@ -15,6 +17,8 @@ namespace {
 
 using ram::Optimizer;
 using ram::OptimizerConfig;
+using ram::StepResult;
+using ram::ThreadPool;
 
 OptimizerConfig sgd(double lr, double final_lr, double momentum) {
   OptimizerConfig c;
@@ -110,8 +114,9 @@ void expect_adam_matches_reference(const OptimizerConfig& c, std::uint64_t total
     std::vector<float> g = kGrads[s];
     opt.step(p, g);
     const double t = static_cast<double>(s + 1);
-    const double lr = c.learning_rate + (c.final_learning_rate - c.learning_rate) *
-                                            std::min(1.0, static_cast<double>(s) / static_cast<double>(total));
+    const double lr =
+        c.learning_rate + (c.final_learning_rate - c.learning_rate) *
+                              std::min(1.0, static_cast<double>(s) / static_cast<double>(total));
     for (std::size_t i = 0; i < 3; ++i) {
       m[i] = c.beta1 * m[i] + (1 - c.beta1) * g[i];
       v[i] = c.beta2 * v[i] + (1 - c.beta2) * g[i] * g[i];
@@ -129,7 +134,7 @@ void expect_adam_matches_reference(const OptimizerConfig& c, std::uint64_t total
 
 TEST(Adam, MatchesDoubleReference) {
   expect_adam_matches_reference(adam(0.01, 0.01), 4);
-  expect_adam_matches_reference(adam(0.05, 0.0), 4);  // annealed
+  expect_adam_matches_reference(adam(0.05, 0.0), 4);   // annealed
   expect_adam_matches_reference(adam(0.05, 0.01), 2);  // past the end of the schedule
 }
 
@@ -148,21 +153,20 @@ TEST(Clipping, RescalesToClipNormAndReturnsTheUnclippedNorm) {
   c.clip_norm = 1.0;
   Optimizer opt(c, 2, 10);
   std::vector<float> p = {0.0f, 0.0f}, g = {3.0f, -4.0f};
-  EXPECT_DOUBLE_EQ(opt.step(p, g), 5.0);
-  EXPECT_NEAR(g[0], 0.6f, 1e-7);  // rescaled in place
-  EXPECT_NEAR(g[1], -0.8f, 1e-7);
+  EXPECT_DOUBLE_EQ(opt.step(p, g).gradient_norm, 5.0);
+  EXPECT_EQ(g, (std::vector<float>{3.0f, -4.0f}));  // the caller's gradient is left as it was
   EXPECT_NEAR(p[0], -0.6f, 1e-7);
   EXPECT_NEAR(p[1], 0.8f, 1e-7);
 
   // Below the threshold: untouched.
   std::vector<float> small = {0.3f, -0.4f};
-  EXPECT_NEAR(opt.step(p, small), 0.5, 1e-7);
+  EXPECT_NEAR(opt.step(p, small).gradient_norm, 0.5, 1e-7);
   EXPECT_EQ(small, (std::vector<float>{0.3f, -0.4f}));
 
   // Off (0): the norm is still reported, nothing is rescaled.
   Optimizer off(sgd(1.0, 1.0, 0.0), 2, 10);
   std::vector<float> q = {0.0f, 0.0f}, big = {30.0f, 40.0f};
-  EXPECT_DOUBLE_EQ(off.step(q, big), 50.0);
+  EXPECT_DOUBLE_EQ(off.step(q, big).gradient_norm, 50.0);
   EXPECT_EQ(big, (std::vector<float>{30.0f, 40.0f}));
   EXPECT_FLOAT_EQ(q[0], -30.0f);
 }
@@ -172,9 +176,44 @@ TEST(Clipping, AppliesToAdamToo) {
   c.clip_norm = 2.0;
   Optimizer opt(c, 2, 10);
   std::vector<float> p = {0.0f, 0.0f}, g = {6.0f, 8.0f};
-  EXPECT_DOUBLE_EQ(opt.step(p, g), 10.0);
+  EXPECT_DOUBLE_EQ(opt.step(p, g).gradient_norm, 10.0);
   EXPECT_NEAR(opt.state()[0], (1 - 0.8) * 1.2, 1e-6);  // m from the clipped gradient
   EXPECT_NEAR(opt.state()[1], (1 - 0.8) * 1.6, 1e-6);
+}
+
+TEST(Step, NonFiniteGradientLeavesEverythingUntouched) {
+  Optimizer opt(adam(0.01, 0.0), 3, 10);
+  std::vector<float> p = {1.0f, 2.0f, 3.0f}, g = {0.1f, std::nanf(""), 0.2f};
+  const StepResult r = opt.step(p, g);
+  EXPECT_FALSE(std::isfinite(r.gradient_norm));
+  EXPECT_EQ(p, (std::vector<float>{1.0f, 2.0f, 3.0f}));
+  EXPECT_EQ(opt.steps_taken(), 0u);
+  EXPECT_EQ(opt.state(), std::vector<float>(6, 0.0f));
+}
+
+TEST(Step, ReportsParametersThatOverflow) {
+  Optimizer opt(sgd(3e38, 3e38, 0.0), 2, 10);
+  std::vector<float> p = {0.0f, 0.0f}, g = {-3e38f, 1.0f};
+  EXPECT_FALSE(opt.step(p, g).parameters_finite);
+}
+
+TEST(Step, SameResultWithAnyThreadCount) {
+  const std::size_t n = 100000;  // several chunks
+  std::vector<float> grad(n);
+  for (std::size_t i = 0; i < n; ++i) grad[i] = std::sin(static_cast<float>(i)) * 1e-2f;
+  std::vector<std::vector<float>> finals;
+  for (int threads : {0, 1, 2, 3}) {
+    std::unique_ptr<ThreadPool> pool = threads ? std::make_unique<ThreadPool>(threads) : nullptr;
+    OptimizerConfig c = adam(0.01, 0.0);
+    c.clip_norm = 0.5;
+    Optimizer opt(c, n, 10);
+    std::vector<float> p(n, 0.5f), g = grad;
+    double norm = 0;
+    for (int s = 0; s < 3; ++s) norm = opt.step(p, g, pool.get()).gradient_norm;
+    EXPECT_GT(norm, 0.5);
+    finals.push_back(p);
+  }
+  for (const auto& f : finals) EXPECT_EQ(0, std::memcmp(f.data(), finals[0].data(), n * 4));
 }
 
 TEST(State, RestoreContinuesTheRunExactly) {

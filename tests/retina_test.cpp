@@ -19,7 +19,8 @@ using ram::RetinaConfig;
 std::vector<float> ramp_image(int height, int width) {
   std::vector<float> img(static_cast<std::size_t>(height * width));
   for (int r = 0; r < height; ++r)
-    for (int c = 0; c < width; ++c) img[static_cast<std::size_t>(r * width + c)] = float(r * 10 + c);
+    for (int c = 0; c < width; ++c)
+      img[static_cast<std::size_t>(r * width + c)] = float(r * 10 + c);
   return img;
 }
 
@@ -44,8 +45,12 @@ float at(const std::vector<float>& out, const RetinaConfig& rc, int s, int r, in
 }
 
 // Location (x, y) whose centre is the middle of pixel (r, c).
-double x_of_column(int c, int width) { return (c + 0.5) / width * 2.0 - 1.0; }
-double y_of_row(int r, int height) { return (r + 0.5) / height * 2.0 - 1.0; }
+double x_of_column(int c, int width) {
+  return (c + 0.5) / width * 2.0 - 1.0;
+}
+double y_of_row(int r, int height) {
+  return (r + 0.5) / height * 2.0 - 1.0;
+}
 
 TEST(Retina, OutputSizeAndValidation) {
   EXPECT_EQ((RetinaConfig{4, 3}.output_size()), 48);
@@ -104,9 +109,9 @@ TEST(Retina, BlocksPartlyOutsideAverageOverTheFullBlock) {
   const auto img = ramp_image(10, 10);
   const auto out = glimpse(rc, img, 10, 10, -1.0, -1.0);
   EXPECT_EQ(at(out, rc, 1, 0, 0), 0.0f);
-  EXPECT_EQ(at(out, rc, 1, 1, 1), 0.0f / 4);                    // only pixel (0, 0) = 0
-  EXPECT_EQ(at(out, rc, 1, 1, 2), (1.0f + 2.0f) / 4);           // pixels (0, 1), (0, 2)
-  EXPECT_EQ(at(out, rc, 1, 2, 1), (10.0f + 20.0f) / 4);         // pixels (1, 0), (2, 0)
+  EXPECT_EQ(at(out, rc, 1, 1, 1), 0.0f / 4);             // only pixel (0, 0) = 0
+  EXPECT_EQ(at(out, rc, 1, 1, 2), (1.0f + 2.0f) / 4);    // pixels (0, 1), (0, 2)
+  EXPECT_EQ(at(out, rc, 1, 2, 1), (10.0f + 20.0f) / 4);  // pixels (1, 0), (2, 0)
   EXPECT_EQ(at(out, rc, 1, 2, 2), (11.0f + 12.0f + 21.0f + 22.0f) / 4);
 }
 

@@ -248,8 +248,8 @@ TEST(TrainingConfigJson, RoundTripKeepsEveryField) {
   ram::validate(c);
   expect_same_config(c, ram::training_config_from_json(ram::to_json(c)));
   // Through text, as a checkpoint stores it.
-  expect_same_config(
-      c, ram::training_config_from_json(nlohmann::json::parse(ram::to_json(c).dump())));
+  expect_same_config(c,
+                     ram::training_config_from_json(nlohmann::json::parse(ram::to_json(c).dump())));
   // And the defaults-based tiny config too.
   expect_same_config(tiny_config(), ram::training_config_from_json(ram::to_json(tiny_config())));
 }
@@ -293,8 +293,8 @@ TEST(TrainingConfigJson, BadValuesThrow) {
       {"/data", 5},
       {"/random_glimpses", "yes"},
       {"/task/kind", "nonsense"},
-      {"/task/canvas", 20},   // smaller than the digits
-      {"/task/canvas", 30},   // not the model's image size
+      {"/task/canvas", 20},         // smaller than the digits
+      {"/task/canvas", 30},         // not the model's image size
       {"/task/clutter_pieces", 2},  // clutter on a centred task
       {"/optimizer/kind", "foo"},
       {"/optimizer/learning_rate", -1.0},
@@ -518,12 +518,12 @@ TEST(Train, ResumeTakesTheCheckpointConfigurationAndStopsWhenDone) {
 TEST(Train, ResumeWithoutCheckpointThrowsNamingThePath) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  const std::string message =
-      error_of([&] { ram::train(tiny_config(), data, dir.str(), true); });
+  const std::string message = error_of([&] { ram::train(tiny_config(), data, dir.str(), true); });
   EXPECT_NE(message.find(file_in(dir.str(), ram::kCheckpointFile)), std::string::npos) << message;
 
   const std::string missing_dir = dir.sub("does-not-exist");
-  const std::string message2 = error_of([&] { ram::train(tiny_config(), data, missing_dir, true); });
+  const std::string message2 =
+      error_of([&] { ram::train(tiny_config(), data, missing_dir, true); });
   EXPECT_NE(message2.find(missing_dir), std::string::npos) << message2;
 
   EXPECT_THROW(ram::train(tiny_config(), data, "", true), ram::Error);
@@ -659,8 +659,7 @@ void expect_consistent(const ram::EvalResult& r, const ram::ImageSet& images) {
     }
     for (std::uint8_t l : images.labels) label_count += (l == t);
     EXPECT_EQ(row, label_count) << "class " << t;
-    const double expected =
-        row ? static_cast<double>(wrong) / static_cast<double>(row) : 0.0;
+    const double expected = row ? static_cast<double>(wrong) / static_cast<double>(row) : 0.0;
     EXPECT_DOUBLE_EQ(r.class_error(t), expected) << "class " << t;
     total += row;
     off_diagonal += wrong;

@@ -44,8 +44,8 @@ void add_bench_command(CLI::App& app) {
       config.model.image_height = config.model.image_width = f->canvas;
     }
     const BenchmarkResult r = run_benchmark(config, f->seconds, !f->eval_only);
-    std::printf("preset: %s, batch %d, threads %d, canvas %dx%d\n", f->preset.c_str(), f->batch,
-                f->threads, config.task.canvas, config.task.canvas);
+    std::printf("preset: %s, batch %d, threads %d\n", f->preset.c_str(), f->batch, f->threads);
+    std::printf("canvas: %dx%d\n", config.task.canvas, config.task.canvas);
     if (!f->eval_only) std::printf("train img/s: %.0f\n", r.train_images_per_second);
     std::printf("eval img/s: %.0f\n", r.eval_images_per_second);
     std::printf("eval ms/image: %.4f\n", 1000.0 / r.eval_images_per_second);
@@ -59,8 +59,10 @@ void add_bench_command(CLI::App& app) {
                   r.train_images_per_second * r.train_flops / 1e9,
                   r.eval_images_per_second * r.forward_flops / 1e9);
     }
-    if (!f->eval_only) std::printf("peak memory after training: %.1f MiB\n", r.train_peak_memory_mib);
-    std::printf("peak memory: %.1f MiB (evaluation set: %zu images)\n", r.peak_memory_mib,
+    if (!f->eval_only)
+      std::printf("peak memory after training: %.1f MiB\n", r.train_peak_memory_mib);
+    std::printf("peak memory: %.1f MiB\n", r.peak_memory_mib);
+    std::printf("evaluation set: %zu images, rendered once, timed in repeated passes\n",
                 r.eval_set_images);
   });
 }

@@ -64,11 +64,11 @@ void run_eval(const EvalFlags& f) {
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("eval", "Evaluate a model: test error, per-class error, "
-                                         "confusion matrix");
+  auto* cmd = app.add_subcommand("eval",
+                                 "Evaluate a model: test error, per-class error, "
+                                 "confusion matrix");
   auto f = std::make_shared<EvalFlags>();
-  cmd->add_option("MODEL", f->model_path, "Model file (model.ram or checkpoint.ram)")
-      ->required();
+  cmd->add_option("MODEL", f->model_path, "Model file (model.ram or checkpoint.ram)")->required();
   cmd->add_option("--data", f->data_dir,
                   "Directory with MNIST-format t10k-images-idx3-ubyte[.gz] and "
                   "t10k-labels-idx1-ubyte[.gz]; default: the validation split of the "

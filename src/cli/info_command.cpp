@@ -14,17 +14,17 @@ void add_info_command(CLI::App& app) {
     const SavedModel saved = load_model(*path);
     const RamModel<float> model(saved.config.model);
     std::printf("model: %s\n", path->c_str());
-    std::printf("trained: %llu epochs, %llu steps\n",
-                static_cast<unsigned long long>(saved.epoch),
+    std::printf("trained: %llu epochs, %llu steps\n", static_cast<unsigned long long>(saved.epoch),
                 static_cast<unsigned long long>(saved.step));
     std::printf("configuration:\n%s\n", to_json(saved.config).dump(2).c_str());
     std::printf("parameters: %zu\n", model.parameter_count());
     for (const ParamSlot& s : model.layout().slots())
       std::printf("  %-28s %5d x %-5d %zu\n", s.name.c_str(), s.rows, s.cols, s.size());
     const double flops = model.forward_flops();
-    std::printf("FLOPs per image: %.3f M forward (inference), about %.3f M for a training step "
-                "(forward + backward)\n",
-                flops / 1e6, 3 * flops / 1e6);
+    std::printf(
+        "FLOPs per image: %.3f M forward (inference), about %.3f M for a training step "
+        "(forward + backward)\n",
+        flops / 1e6, 3 * flops / 1e6);
   });
 }
 

@@ -28,7 +28,8 @@ void ProgressBar::update(const Progress& p) {
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  %.0f img/s  ETA %s  loss %.4f  acc %.1f%%",
+  std::fprintf(stderr,
+               "\r\033[Kepoch %d/%d [%s] %3.0f%%  %.0f img/s  ETA %s  loss %.4f  acc %.1f%%",
                p.epoch, p.epochs, bar.c_str(), 100 * fraction, p.images_per_second,
                format_duration(p.eta_seconds).c_str(), p.loss, 100 * p.train_accuracy);
   std::fflush(stderr);

@@ -4,8 +4,8 @@
 
 #include "commands.h"
 #include "progress_bar.h"
-#include "ram/error.h"
 #include "ram/data/source.h"
+#include "ram/error.h"
 #include "ram/presets.h"
 #include "ram/train.h"
 
@@ -66,6 +66,7 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
 }
 
 void run_train(const CLI::App& cmd, const TrainFlags& f) {
+  if (f.out.empty()) throw Error("train: --out DIR is required");
   TrainingConfig config = find_preset(f.preset).config;
   apply_overrides(cmd, f, config);
   if (f.resume) {
@@ -82,15 +83,15 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   }
   validate(config);
 
-  std::printf("ram train: %s%s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
-              "%s lr %.3g, batch %d, %d epochs, %d threads, data %s\n",
-              f.resume ? "resumed run of " : "preset ", f.resume ? f.out.c_str() : f.preset.c_str(),
-              to_string(config.task.kind).c_str(), config.task.canvas,
-              config.task.canvas, config.model.glimpses, config.model.retina.glimpse_size,
-              config.model.retina.glimpse_size, config.model.retina.scales,
-              config.model.location_std, config.optimizer.kind.c_str(),
-              config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
-              config.data.c_str());
+  std::printf(
+      "ram train: %s%s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
+      "%s lr %.3g, batch %d, %d epochs, %d threads, data %s\n",
+      f.resume ? "resumed run of " : "preset ", f.resume ? f.out.c_str() : f.preset.c_str(),
+      to_string(config.task.kind).c_str(), config.task.canvas, config.task.canvas,
+      config.model.glimpses, config.model.retina.glimpse_size, config.model.retina.glimpse_size,
+      config.model.retina.scales, config.model.location_std, config.optimizer.kind.c_str(),
+      config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
+      config.data.c_str());
   std::fflush(stdout);
 
   const TrainValidation data = load_training_data(config.data);
@@ -102,10 +103,11 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   callbacks.batch_done = [&](const Progress& p) { bar.update(p); };
   callbacks.epoch_done = [&](const EpochMetrics& m) {
     bar.clear();
-    std::printf("epoch %3d/%d  loss %.4f  train err %5.2f%%  val err %5.2f%%  lr %.3g  "
-                "%.0f img/s  %.1f s\n",
-                m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
-                m.learning_rate, m.images_per_second, m.seconds);
+    std::printf(
+        "epoch %3d/%d  loss %.4f  train err %5.2f%%  val err %5.2f%%  lr %.3g  "
+        "%.0f img/s  %.1f s\n",
+        m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
+        m.learning_rate, m.images_per_second, m.seconds);
     std::fflush(stdout);
   };
   const TrainResult result = train(config, data, f.out, f.resume, callbacks);
@@ -119,15 +121,18 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a model; writes DIR/model.ram, "
-                                          "DIR/checkpoint.ram and DIR/metrics.csv");
+  auto* cmd = app.add_subcommand("train",
+                                 "Train a model; writes DIR/model.ram, "
+                                 "DIR/checkpoint.ram and DIR/metrics.csv");
   auto f = std::make_shared<TrainFlags>();
   std::string preset_names;
   for (const Preset& p : presets()) preset_names += "\n  " + p.name + ": " + p.description;
   cmd->add_option("--preset", f->preset,
                   "Paper setting to start from (default " + std::string(kDefaultPreset) +
                       "); other flags override it:" + preset_names);
-  cmd->add_option("--out", f->out, "Output directory")->required();
+  // Checked in run_train rather than by CLI11, whose missing-option error would hide a
+  // misspelt flag.
+  cmd->add_option("--out", f->out, "Output directory (required)");
   cmd->add_flag("--resume", f->resume, "Continue from DIR/checkpoint.ram with its settings");
   cmd->add_flag("--quiet", f->quiet, "No progress bar");
   TrainingConfig& c = f->c;

@@ -10,11 +10,12 @@ namespace ram {
 struct BenchmarkResult {
   double train_images_per_second = 0;  // 0 when training was not timed
   double eval_images_per_second = 0;
-  double forward_flops = 0;          // per image, inference
-  double train_flops = 0;            // per image, forward + backward (about 3x forward)
-  double train_peak_memory_mib = 0;  // the process's peak resident set after training (0: not timed)
-  double peak_memory_mib = 0;        // the process's peak resident set at the end
-  std::size_t eval_set_images = 0;   // rendered evaluation images, timed in repeated passes
+  double forward_flops = 0;  // per image, inference
+  double train_flops = 0;    // per image, forward + backward (about 3x forward)
+  double train_peak_memory_mib =
+      0;                            // the process's peak resident set after training (0: not timed)
+  double peak_memory_mib = 0;       // the process's peak resident set at the end
+  std::size_t eval_set_images = 0;  // rendered evaluation images, timed in repeated passes
 };
 
 // Times training for about `seconds` (after a warm-up epoch), unless time_training is false,

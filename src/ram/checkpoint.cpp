@@ -28,7 +28,9 @@ constexpr std::size_t kHeaderSize = kMagic.size() + 4;  // magic + u32 version
 }
 
 // Read errno at once: later calls (close, unlink) may overwrite it.
-std::string errno_message() { return std::generic_category().message(errno); }
+std::string errno_message() {
+  return std::generic_category().message(errno);
+}
 
 std::uint32_t checksum(const std::uint8_t* data, std::size_t size) {
   // crc32_z takes a size_t length, so files over 4 GiB need no chunking.
@@ -258,8 +260,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 Checkpoint load_checkpoint(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_whole_file(path);
   if (bytes.size() < kHeaderSize) {
-    fail(path, "file is too short to be a ram model file (" + std::to_string(bytes.size()) +
-                   " bytes)");
+    fail(path,
+         "file is too short to be a ram model file (" + std::to_string(bytes.size()) + " bytes)");
   }
   if (!std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
     fail(path, "not a ram model file");

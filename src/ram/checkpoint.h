@@ -32,9 +32,9 @@ namespace ram {
 inline constexpr std::uint32_t kCheckpointVersion = 1;
 
 struct Checkpoint {
-  std::string config_json;             // full model + training configuration (opaque JSON text here)
-  std::vector<float> parameters;       // the flat parameter buffer
-  std::string optimizer_json;          // optimiser kind and scalars (opaque JSON text; "" = none)
+  std::string config_json;        // full model + training configuration (opaque JSON text here)
+  std::vector<float> parameters;  // the flat parameter buffer
+  std::string optimizer_json;     // optimiser kind and scalars (opaque JSON text; "" = none)
   std::vector<float> optimizer_state;  // flat optimiser buffers (momentum / Adam moments)
   std::uint64_t epoch = 0;             // completed epochs
   std::uint64_t step = 0;              // optimiser steps taken

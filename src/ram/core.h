@@ -26,8 +26,8 @@ class Core {
   // dstate [B x S] holds dLoss/dstate and may be overwritten. Accumulates parameter gradients
   // into grads, writes dg [B x G] and dstate_prev [B x S].
   virtual void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
-                        ConstMatMap<T> state, ConstMatMap<T> cache, MatMap<T> dstate,
-                        MatMap<T> dg, MatMap<T> dstate_prev) const = 0;
+                        ConstMatMap<T> state, ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dg,
+                        MatMap<T> dstate_prev) const = 0;
 };
 
 // The paper's classification core: h_t = ReLU(h_{t-1} W_hh + g_t W_hg + b).

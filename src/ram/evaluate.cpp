@@ -50,8 +50,8 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
     Mat<float> sum = Mat<float>::Zero(count, C);
     for (int m = 0; m < options.samples; ++m) {
       for (int i = 0; i < count; ++i) {
-        Rng rng(options.seed, {kEvalNoiseKey, static_cast<std::uint64_t>(lo + i),
-                               static_cast<std::uint64_t>(m)});
+        Rng rng(options.seed,
+                {kEvalNoiseKey, static_cast<std::uint64_t>(lo + i), static_cast<std::uint64_t>(m)});
         for (int k = 0; k < draws_per_image; ++k)
           d[static_cast<std::size_t>(i) * draws_per_image + k] =
               options.mode == LocationMode::uniform ? static_cast<float>(rng.uniform(-1, 1))

@@ -21,8 +21,8 @@ struct EvalOptions {
 struct EvalResult {
   std::size_t images = 0;
   std::size_t errors = 0;
-  double cross_entropy = 0;             // mean -log of the averaged probability of the label
-  std::vector<std::size_t> confusion;   // classes x classes, [true][predicted]
+  double cross_entropy = 0;            // mean -log of the averaged probability of the label
+  std::vector<std::size_t> confusion;  // classes x classes, [true][predicted]
   int classes = 0;
   double error() const {
     return images ? static_cast<double>(errors) / static_cast<double>(images) : 0.0;

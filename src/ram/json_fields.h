@@ -3,10 +3,9 @@
 // is not a number and -1 is not a seed. nlohmann's get<T>() would convert all three silently.
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 #include "ram/error.h"
 

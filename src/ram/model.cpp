@@ -268,19 +268,17 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   ws.dfeature.resize(B, config_.glimpse_features);
   for (int t = Tn - 1; t >= 0; --t) {
     if (policy && config_.reinforce_trains_core && t + 1 < Tn)
-      linear_backward_input<T>(dpolicy[t + 1], view(params, location_w_),
-                               ws.dstate.leftCols(H), true);
-    core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]),
-                    cmap(ws.state[t + 1]), cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature),
-                    map(ws.dstate_prev));
+      linear_backward_input<T>(dpolicy[t + 1], view(params, location_w_), ws.dstate.leftCols(H),
+                               true);
+    core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]), cmap(ws.state[t + 1]),
+                    cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
     // Glimpse network; the location input is data, so nothing flows back into l_t.
     relu_backward(ws.feature[t], ws.dfeature);
     linear_backward_params<T>(ws.hidden_glimpse[t], ws.dfeature, view(grads, what_to_g_w_),
                               row(grads, g_b_));
     view(grads, where_to_g_w_).noalias() += ws.hidden_location[t].transpose() * ws.dfeature;
     linear_backward_input<T>(ws.dfeature, view(params, what_to_g_w_), ws.dhidden_glimpse, false);
-    linear_backward_input<T>(ws.dfeature, view(params, where_to_g_w_), ws.dhidden_location,
-                             false);
+    linear_backward_input<T>(ws.dfeature, view(params, where_to_g_w_), ws.dhidden_location, false);
     relu_backward(ws.hidden_glimpse[t], ws.dhidden_glimpse);
     relu_backward(ws.hidden_location[t], ws.dhidden_location);
     linear_backward_params<T>(ws.glimpse[t], ws.dhidden_glimpse, view(grads, glimpse_w_),

@@ -23,11 +23,10 @@
 // l_t is data: no gradient flows through it into the location net or across time.
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ram/core.h"
 #include "ram/parameters.h"
@@ -127,8 +126,8 @@ class RamModel {
 
   // Runs one episode on `count` images (each image_height x image_width floats, back to back).
   // draws: count x T x 2 values whose meaning depends on mode (ignored for mean).
-  void forward(const T* params, const float* images, int count, LocationMode mode,
-               const T* draws, Workspace<T>& ws) const;
+  void forward(const T* params, const float* images, int count, LocationMode mode, const T* draws,
+               Workspace<T>& ws) const;
 
   // R = 1 for a correct answer; advantage = R - b_t. Call after forward, before loss/backward.
   void assign_rewards(const std::uint8_t* labels, Workspace<T>& ws) const;

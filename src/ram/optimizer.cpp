@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "ram/error.h"
 #include "ram/json_fields.h"
@@ -23,10 +24,14 @@ void validate(const OptimizerConfig& c) {
 }
 
 nlohmann::json to_json(const OptimizerConfig& c) {
-  return {{"kind", c.kind},   {"learning_rate", c.learning_rate},
+  return {{"kind", c.kind},
+          {"learning_rate", c.learning_rate},
           {"final_learning_rate", c.final_learning_rate},
-          {"momentum", c.momentum}, {"beta1", c.beta1}, {"beta2", c.beta2},
-          {"epsilon", c.epsilon}, {"clip_norm", c.clip_norm}};
+          {"momentum", c.momentum},
+          {"beta1", c.beta1},
+          {"beta2", c.beta2},
+          {"epsilon", c.epsilon},
+          {"clip_norm", c.clip_norm}};
 }
 
 OptimizerConfig optimizer_config_from_json(const nlohmann::json& j) {
@@ -57,30 +62,58 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::size_t parameter_count,
 }
 
 double Optimizer::learning_rate_at(std::uint64_t step) const {
-  const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
+  const double progress =
+      std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
   return config_.learning_rate + (config_.final_learning_rate - config_.learning_rate) * progress;
 }
 
-double Optimizer::step(std::span<float> params, std::span<float> grads) {
+StepResult Optimizer::step(std::span<float> params, std::span<float> grads, ThreadPool* pool) {
   if (params.size() != n_ || grads.size() != n_)
     throw Error("optimiser: step given " + std::to_string(params.size()) + " parameters and " +
                 std::to_string(grads.size()) + " gradients, expected " + std::to_string(n_));
+  // Fixed chunks, reduced in chunk order: the result does not depend on the thread count.
+  const int chunks = static_cast<int>((n_ + kChunk - 1) / kChunk);
+  auto for_each_chunk = [&](const std::function<void(std::size_t, std::size_t, int)>& body) {
+    auto run = [&](int c, int) {
+      const std::size_t lo = static_cast<std::size_t>(c) * kChunk;
+      body(lo, std::min(n_, lo + kChunk), c);
+    };
+    if (pool)
+      pool->run(chunks, run);
+    else
+      for (int c = 0; c < chunks; ++c) run(c, 0);
+  };
+
+  std::vector<double> partial(chunks);
+  for_each_chunk([&](std::size_t lo, std::size_t hi, int c) {
+    double sq = 0;
+    for (std::size_t i = lo; i < hi; ++i) sq += static_cast<double>(grads[i]) * grads[i];
+    partial[c] = sq;
+  });
+  StepResult result;
   double sq = 0;
-  for (float g : grads) sq += static_cast<double>(g) * g;
-  const double norm = std::sqrt(sq);
-  if (config_.clip_norm > 0 && norm > config_.clip_norm) {
-    const float factor = static_cast<float>(config_.clip_norm / norm);
-    for (float& g : grads) g *= factor;
-  }
+  for (double p : partial) sq += p;
+  result.gradient_norm = std::sqrt(sq);
+  if (!std::isfinite(result.gradient_norm)) return result;  // parameters left untouched
+
+  const float clip = config_.clip_norm > 0 && result.gradient_norm > config_.clip_norm
+                         ? static_cast<float>(config_.clip_norm / result.gradient_norm)
+                         : 1.0f;
   const float lr = static_cast<float>(learning_rate_at(steps_));
   ++steps_;
+  std::vector<char> finite(chunks, 1);
   if (config_.kind == "sgd") {
     // v = momentum v + g; p -= lr v
     const float mu = static_cast<float>(config_.momentum);
-    for (std::size_t i = 0; i < n_; ++i) {
-      state_[i] = mu * state_[i] + grads[i];
-      params[i] -= lr * state_[i];
-    }
+    for_each_chunk([&](std::size_t lo, std::size_t hi, int c) {
+      bool ok = true;
+      for (std::size_t i = lo; i < hi; ++i) {
+        state_[i] = mu * state_[i] + clip * grads[i];
+        params[i] -= lr * state_[i];
+        ok &= std::isfinite(params[i]);
+      }
+      finite[c] = ok;
+    });
   } else {
     const float b1 = static_cast<float>(config_.beta1), b2 = static_cast<float>(config_.beta2);
     const float eps = static_cast<float>(config_.epsilon);
@@ -89,13 +122,20 @@ double Optimizer::step(std::span<float> params, std::span<float> grads) {
     const float c2 = static_cast<float>(1.0 / (1.0 - std::pow(config_.beta2, t)));
     float* m = state_.data();
     float* v = state_.data() + n_;
-    for (std::size_t i = 0; i < n_; ++i) {
-      m[i] = b1 * m[i] + (1 - b1) * grads[i];
-      v[i] = b2 * v[i] + (1 - b2) * grads[i] * grads[i];
-      params[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-    }
+    for_each_chunk([&](std::size_t lo, std::size_t hi, int c) {
+      bool ok = true;
+      for (std::size_t i = lo; i < hi; ++i) {
+        const float g = clip * grads[i];
+        m[i] = b1 * m[i] + (1 - b1) * g;
+        v[i] = b2 * v[i] + (1 - b2) * g * g;
+        params[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+        ok &= std::isfinite(params[i]);
+      }
+      finite[c] = ok;
+    });
   }
-  return norm;
+  result.parameters_finite = std::all_of(finite.begin(), finite.end(), [](char f) { return f; });
+  return result;
 }
 
 void Optimizer::restore(const std::vector<float>& state, std::uint64_t steps_taken) {

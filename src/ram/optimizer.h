@@ -3,11 +3,12 @@
 // the learning rate annealed linearly from its initial value to a final one over the run, and
 // optional clipping of the global gradient norm.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "ram/thread_pool.h"
 
 namespace ram {
 
@@ -26,13 +27,19 @@ void validate(const OptimizerConfig& config);
 nlohmann::json to_json(const OptimizerConfig& config);
 OptimizerConfig optimizer_config_from_json(const nlohmann::json& j);
 
+struct StepResult {
+  double gradient_norm = 0;       // before clipping; not finite: nothing was updated
+  bool parameters_finite = true;  // every parameter is finite after the update
+};
+
 class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, std::size_t parameter_count, std::uint64_t total_steps);
 
   double learning_rate_at(std::uint64_t step) const;
-  // One update; returns the gradient norm before clipping. grads may be rescaled in place.
-  double step(std::span<float> params, std::span<float> grads);
+  // One update. A non-finite gradient norm leaves parameters and state untouched. With a pool,
+  // the work is split over its threads; the result is the same for any thread count.
+  StepResult step(std::span<float> params, std::span<float> grads, ThreadPool* pool = nullptr);
 
   std::uint64_t steps_taken() const { return steps_; }
   // Momentum (sgd) or first then second moments (adam), for checkpoints.
@@ -45,6 +52,7 @@ class Optimizer {
   std::uint64_t total_steps_;
   std::uint64_t steps_ = 0;
   std::vector<float> state_;
+  static constexpr std::size_t kChunk = 16384;
 };
 
 }  // namespace ram

@@ -2,13 +2,12 @@
 // One flat parameter buffer with named views into it. The gradient buffer and each optimiser
 // buffer have the same layout, so the optimiser, checkpointing, gradient comparison and a
 // future all-reduce are each one loop over one array.
+#include <Eigen/Core>
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "ram/error.h"
-#include <Eigen/Core>
-
 #include "ram/tensor.h"
 
 namespace ram {

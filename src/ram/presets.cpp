@@ -27,10 +27,10 @@ std::vector<Preset> build() {
                     "28x28 centred MNIST, 8x8 retina, 1 scale, " + std::to_string(g) + " glimpses",
                     make(TaskKind::centred, 28, 0, 8, 1, g, 100)});
   for (int g : {4, 6, 8})
-    list.push_back({"translated60-" + std::to_string(g) + "g",
-                    "60x60 translated MNIST, 12x12 retina, 3 scales, " + std::to_string(g) +
-                        " glimpses",
-                    make(TaskKind::translated, 60, 0, 12, 3, g, 30)});
+    list.push_back(
+        {"translated60-" + std::to_string(g) + "g",
+         "60x60 translated MNIST, 12x12 retina, 3 scales, " + std::to_string(g) + " glimpses",
+         make(TaskKind::translated, 60, 0, 12, 3, g, 30)});
   for (int g : {4, 6, 8})
     list.push_back({"cluttered60-" + std::to_string(g) + "g",
                     "60x60 cluttered MNIST (4 pieces), 12x12 retina, 3 scales, " +

@@ -8,9 +8,11 @@
 // image centre and (-1, -1) its top-left corner. In continuous pixel coordinates (pixel (r, c)
 // covers [c, c+1) x [r, r+1)) the centre is ((x+1)/2 * width, (y+1)/2 * height); a patch of side
 // w starts at column round(cx - w/2) and row round(cy - w/2), rounding halves up.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "ram/error.h"
 
@@ -27,31 +29,38 @@ inline int patch_origin(double centre_pixels, int patch_width) {
 }
 
 // Writes retina.output_size() values, scale-major ([scale][row][col]), into out.
+// Each output row of a scale first adds its 2^s image rows into one row of partial sums (a
+// contiguous, vectorisable loop clipped to the image), then sums that row in blocks of 2^s.
 template <typename T>
-void retina_extract(const RetinaConfig& retina, const float* image, int height, int width,
-                    double x, double y, T* out) {
+void retina_extract(const RetinaConfig& retina, const float* image, int height, int width, double x,
+                    double y, T* out) {
   const int gw = retina.glimpse_size;
   const double cx = (x + 1.0) * 0.5 * width;
   const double cy = (y + 1.0) * 0.5 * height;
+  static thread_local std::vector<float> row_sums;
+  row_sums.resize(static_cast<std::size_t>(gw) << (retina.scales - 1));
   for (int s = 0; s < retina.scales; ++s) {
     const int factor = 1 << s;
     const int side = gw * factor;
     const int col0 = patch_origin(cx, side);
     const int row0 = patch_origin(cy, side);
+    const int c_lo = std::clamp(col0, 0, width) - col0;         // first patch column inside
+    const int c_hi = std::clamp(col0 + side, 0, width) - col0;  // one past the last
     const float inv_area = 1.0f / static_cast<float>(factor * factor);
     T* patch = out + static_cast<std::size_t>(s) * gw * gw;
+    float* sums = row_sums.data();
     for (int r = 0; r < gw; ++r) {
+      std::fill(sums, sums + side, 0.0f);
+      for (int rr = 0; rr < factor; ++rr) {
+        const int image_row = row0 + r * factor + rr;
+        if (image_row < 0 || image_row >= height) continue;
+        const float* src = image + static_cast<std::size_t>(image_row) * width;
+        for (int c = c_lo; c < c_hi; ++c) sums[c] += src[col0 + c];
+      }
       for (int c = 0; c < gw; ++c) {
-        // Sum of the factor x factor block, clipped to the image.
-        const int rb = row0 + r * factor, cb = col0 + c * factor;
-        const int r_lo = std::max(rb, 0), r_hi = std::min(rb + factor, height);
-        const int c_lo = std::max(cb, 0), c_hi = std::min(cb + factor, width);
-        float sum = 0.0f;
-        for (int rr = r_lo; rr < r_hi; ++rr) {
-          const float* row = image + static_cast<std::size_t>(rr) * width;
-          for (int cc = c_lo; cc < c_hi; ++cc) sum += row[cc];
-        }
-        patch[r * gw + c] = static_cast<T>(sum * inv_area);
+        float block = 0.0f;
+        for (int k = 0; k < factor; ++k) block += sums[c * factor + k];
+        patch[r * gw + c] = static_cast<T>(block * inv_area);
       }
     }
   }

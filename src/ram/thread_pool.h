@@ -2,6 +2,8 @@
 // A fixed set of worker threads that run one parallel loop at a time. The calling thread works
 // too, so a pool of n threads starts n - 1 workers. Which thread runs which task never affects a
 // result: callers give each task its own output and reduce in task order.
+#include <xmmintrin.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -9,8 +11,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <xmmintrin.h>
 
 namespace ram {
 

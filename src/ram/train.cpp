@@ -69,9 +69,8 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epo
            "learning_rate,seconds,images_per_second\n";
     for (const auto& m : epochs)
       out << m.epoch << ',' << m.steps << ',' << m.loss << ',' << m.cross_entropy << ','
-          << m.reinforce << ',' << m.baseline << ',' << m.train_error << ','
-          << m.validation_error << ',' << m.learning_rate << ',' << m.seconds << ','
-          << m.images_per_second << '\n';
+          << m.reinforce << ',' << m.baseline << ',' << m.train_error << ',' << m.validation_error
+          << ',' << m.learning_rate << ',' << m.seconds << ',' << m.images_per_second << '\n';
     if (!out) throw Error(path + ": cannot write the metrics file");
   }
   std::filesystem::rename(tmp, path);
@@ -93,10 +92,6 @@ Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<flo
   return c;
 }
 
-bool all_finite(const AlignedVector<float>& v) {
-  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
-}
-
 }  // namespace
 
 void validate(const TrainingConfig& c) {
@@ -114,8 +109,8 @@ void validate(const TrainingConfig& c) {
           "loss weights must be finite and >= 0");
   require(c.task.canvas == c.model.image_height && c.task.canvas == c.model.image_width,
           "the task's canvas (" + std::to_string(c.task.canvas) +
-              ") must equal the model's image size (" + std::to_string(c.model.image_height) +
-              "x" + std::to_string(c.model.image_width) + ")");
+              ") must equal the model's image size (" + std::to_string(c.model.image_height) + "x" +
+              std::to_string(c.model.image_width) + ")");
   validate(c.task, 28, 28);
 }
 
@@ -243,7 +238,8 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     first_epoch = static_cast<int>(saved->epoch);
     try {
       const auto progress_json = nlohmann::json::parse(saved->progress_json);
-      for (const auto& m : progress_json.at("metrics")) history.push_back(epoch_metrics_from_json(m));
+      for (const auto& m : progress_json.at("metrics"))
+        history.push_back(epoch_metrics_from_json(m));
     } catch (const Error& e) {
       throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
     } catch (const nlohmann::json::exception& e) {
@@ -275,8 +271,8 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     LossSums epoch_sums;
     for (std::uint64_t b = 0; b < batches; ++b) {
       const std::uint64_t step = static_cast<std::uint64_t>(epoch) * batches + b;
-      const int batch_images = static_cast<int>(
-          std::min<std::uint64_t>(static_cast<std::uint64_t>(B), n_train - b * B));
+      const int batch_images =
+          static_cast<int>(std::min<std::uint64_t>(static_cast<std::uint64_t>(B), n_train - b * B));
       const int batch_rows = batch_images * M;
       const float scale = 1.0f / static_cast<float>(batch_rows);
       pool.run(threads, [&](int k, int) {
@@ -295,20 +291,27 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
           float* d = draws.data() + static_cast<std::size_t>(r) * model.draws_per_image();
           for (int q = 0; q < model.draws_per_image(); ++q)
             d[q] = static_cast<float>(mode == LocationMode::uniform ? noise_rng.uniform(-1, 1)
-                                                                     : noise_rng.normal());
+                                                                    : noise_rng.normal());
         }
         Workspace<float>& ws = workspaces[k];
         model.forward(params.data(), canvases.data() + lo * canvas_pixels, hi - lo, mode,
                       draws.data() + static_cast<std::size_t>(lo) * model.draws_per_image(), ws);
         model.assign_rewards(labels.data() + lo, ws);
         sums[k] = model.loss_sums(labels.data() + lo, ws);
-        model.backward(params.data(), labels.data() + lo, config.loss, scale, ws,
-                       grads[k].data());
+        model.backward(params.data(), labels.data() + lo, config.loss, scale, ws, grads[k].data());
       });
       LossSums batch_sums;
       for (int k = 0; k < threads; ++k) batch_sums += sums[k];
-      for (int k = 1; k < threads; ++k)
-        for (std::size_t i = 0; i < params.size(); ++i) grads[0][i] += grads[k][i];
+      if (threads > 1) {
+        constexpr std::size_t kChunk = 16384;
+        const std::size_t n = params.size();
+        pool.run(static_cast<int>((n + kChunk - 1) / kChunk), [&](int c, int) {
+          const std::size_t lo = static_cast<std::size_t>(c) * kChunk,
+                            hi = std::min(n, lo + kChunk);
+          for (int k = 1; k < threads; ++k)
+            for (std::size_t i = lo; i < hi; ++i) grads[0][i] += grads[k][i];
+        });
+      }
       auto stop = [&](const std::string& what) {
         throw Error("training stopped: " + what + " at epoch " + std::to_string(epoch + 1) +
                     ", batch " + std::to_string(b + 1) +
@@ -316,11 +319,10 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
                          ? std::string()
                          : "; the last checkpoint " + checkpoint_path + " is kept"));
       };
-      const double batch_loss = batch_sums.total(config.loss) / batch_sums.images;
-      if (!std::isfinite(batch_loss) || !all_finite(grads[0]))
-        stop("the loss or its gradient is not finite");
-      optimizer.step(params, grads[0]);
-      if (!all_finite(params)) stop("a parameter is not finite after the update");
+      if (!std::isfinite(batch_sums.total(config.loss))) stop("the loss is not finite");
+      const StepResult update = optimizer.step(params, grads[0], &pool);
+      if (!std::isfinite(update.gradient_norm)) stop("the gradient is not finite");
+      if (!update.parameters_finite) stop("a parameter is not finite after the update");
       epoch_sums += batch_sums;
       if (callbacks.batch_done) {
         Progress p;
@@ -356,17 +358,16 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
         epoch_sums.images / M / std::chrono::duration<double>(train_end - epoch_start).count();
     history.push_back(m);
     if (!out_dir.empty()) {
-      save_checkpoint(checkpoint_path,
-                      make_checkpoint(config, params, config.optimizer, optimizer, epoch + 1,
-                                      history));
+      save_checkpoint(checkpoint_path, make_checkpoint(config, params, config.optimizer, optimizer,
+                                                       epoch + 1, history));
       write_metrics((std::filesystem::path(out_dir) / kMetricsFile).string(), history);
     }
     if (callbacks.epoch_done) callbacks.epoch_done(m);
   }
   if (!out_dir.empty())
-    save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(),
-                    make_checkpoint(config, params, config.optimizer, optimizer, config.epochs,
-                                    history));
+    save_checkpoint(
+        (std::filesystem::path(out_dir) / kModelFile).string(),
+        make_checkpoint(config, params, config.optimizer, optimizer, config.epochs, history));
   TrainResult result;
   result.epochs = std::move(history);
   result.parameters.assign(params.begin(), params.end());

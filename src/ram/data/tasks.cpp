@@ -21,22 +21,28 @@ struct Plane {
 void add_clipped(Plane src, int src_row, int src_col, int h, int w, std::span<float> dst,
                  int dst_cols, int dst_row, int dst_col) {
   for (int r = 0; r < h; ++r) {
-    const float* from = src.pixels.data() + static_cast<std::size_t>(src_row + r) * src.cols + src_col;
+    const float* from =
+        src.pixels.data() + static_cast<std::size_t>(src_row + r) * src.cols + src_col;
     float* to = dst.data() + static_cast<std::size_t>(dst_row + r) * dst_cols + dst_col;
     for (int c = 0; c < w; ++c) to[c] = std::min(1.0f, to[c] + from[c]);
   }
 }
 
 // Uniform in [0, n).
-int draw(Rng& rng, int n) { return static_cast<int>(rng.below(static_cast<std::uint64_t>(n))); }
+int draw(Rng& rng, int n) {
+  return static_cast<int>(rng.below(static_cast<std::uint64_t>(n)));
+}
 
 }  // namespace
 
 std::string to_string(TaskKind kind) {
   switch (kind) {
-    case TaskKind::centred: return "centred";
-    case TaskKind::translated: return "translated";
-    case TaskKind::cluttered: return "cluttered";
+    case TaskKind::centred:
+      return "centred";
+    case TaskKind::translated:
+      return "translated";
+    case TaskKind::cluttered:
+      return "cluttered";
   }
   return "unknown";
 }
@@ -60,8 +66,8 @@ void validate(const TaskConfig& task, int digit_rows, int digit_cols) {
                 std::to_string(kMaxCanvas));
   }
   if (task.clutter_pieces < 0 || task.clutter_pieces > kMaxClutterPieces) {
-    throw Error("task: clutter pieces " + std::to_string(task.clutter_pieces) +
-                " is outside [0, " + std::to_string(kMaxClutterPieces) + "]");
+    throw Error("task: clutter pieces " + std::to_string(task.clutter_pieces) + " is outside [0, " +
+                std::to_string(kMaxClutterPieces) + "]");
   }
   if (task.kind != TaskKind::cluttered) {
     // A clutter count given for another task is almost surely a mistaken task name.
@@ -72,9 +78,8 @@ void validate(const TaskConfig& task, int digit_rows, int digit_cols) {
     return;
   }
   if (task.clutter_size < 1 || task.clutter_size > std::min(digit_rows, digit_cols)) {
-    throw Error("task: clutter size " + std::to_string(task.clutter_size) +
-                " is outside [1, " + std::to_string(std::min(digit_rows, digit_cols)) +
-                "] for " + digit + " digits");
+    throw Error("task: clutter size " + std::to_string(task.clutter_size) + " is outside [1, " +
+                std::to_string(std::min(digit_rows, digit_cols)) + "] for " + digit + " digits");
   }
 }
 

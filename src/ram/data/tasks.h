@@ -25,9 +25,9 @@ TaskKind task_kind_from_string(const std::string& name);
 
 struct TaskConfig {
   TaskKind kind = TaskKind::centred;
-  int canvas = 28;          // the canvas is canvas x canvas pixels
-  int clutter_pieces = 0;   // cluttered only
-  int clutter_size = 8;     // side of each distractor crop; cluttered only
+  int canvas = 28;         // the canvas is canvas x canvas pixels
+  int clutter_pieces = 0;  // cluttered only
+  int clutter_size = 8;    // side of each distractor crop; cluttered only
 };
 
 // Throws ram::Error unless the task can be rendered from digits of digit_rows x digit_cols: the
