@@ -162,19 +162,30 @@ TrainingConfig training_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
-SavedModel load_model(const std::string& path) {
-  Checkpoint c = load_checkpoint(path);
-  SavedModel saved;
+namespace {
+
+// The training configuration a checkpoint holds, checked against its parameter count.
+TrainingConfig checked_config(const std::string& path, const Checkpoint& c) {
+  TrainingConfig config;
   try {
-    saved.config = training_config_from_json(nlohmann::json::parse(c.config_json));
+    config = training_config_from_json(nlohmann::json::parse(c.config_json));
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  const RamModel<float> model(saved.config.model);
+  const RamModel<float> model(config.model);
   if (c.parameters.size() != model.parameter_count())
     throw Error(path + ": the file holds " + std::to_string(c.parameters.size()) +
                 " parameters but its configuration needs " +
                 std::to_string(model.parameter_count()));
+  return config;
+}
+
+}  // namespace
+
+SavedModel load_model(const std::string& path) {
+  Checkpoint c = load_checkpoint(path);
+  SavedModel saved;
+  saved.config = checked_config(path, c);
   saved.parameters = std::move(c.parameters);
   saved.epoch = c.epoch;
   saved.step = c.step;
@@ -208,10 +219,9 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     if (out_dir.empty()) throw Error("resume: no output directory given");
     if (!std::filesystem::exists(checkpoint_path))
       throw Error(checkpoint_path + ": no checkpoint to resume from");
-    const SavedModel m = load_model(checkpoint_path);  // validates configuration and sizes
-    config = m.config;
-    config.threads = requested.threads;
     saved = load_checkpoint(checkpoint_path);
+    config = checked_config(checkpoint_path, *saved);
+    config.threads = requested.threads;
   }
   validate(config);
   validate(config.task, data.train.rows, data.train.cols);
