@@ -309,6 +309,65 @@ def compiler(build: Path) -> str:
         return "?"
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processes on the machine have used since boot (not idle, not iowait)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user..steal minus idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds used by this process and its finished children (the benchmarks)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
+
+
+def other_cores(since_busy: float, since_own: float, since_time: float) -> float:
+    """Average number of cores other processes kept busy since the given readings."""
+    elapsed = max(time.time() - since_time, 1e-9)
+    return max(0.0, (busy_cpu_seconds() - since_busy) - (own_cpu_seconds() - since_own)) / elapsed
+
+
+class Quiet:
+    """Runs measurements when the machine is quiet: waits (up to `wait` seconds) until other
+    processes use less than `limit` cores over a 1 s window, measures, and repeats the
+    measurement (up to `retries` times) if others took more than `limit` cores meanwhile."""
+
+    def __init__(self, wait: float, retries: int, limit: float = 0.1):
+        self.wait, self.retries, self.limit = wait, retries, limit
+        self.worst = 0.0  # the largest contention of any kept measurement, in cores
+        self.repeated = 0
+
+    def wait_until_quiet(self) -> None:
+        deadline = time.time() + self.wait
+        while True:
+            b, o, t = busy_cpu_seconds(), own_cpu_seconds(), time.time()
+            time.sleep(1.0)
+            if other_cores(b, o, t) < self.limit or time.time() >= deadline:
+                return
+            print("  (waiting for a quiet machine)", file=sys.stderr, flush=True)
+
+    def __call__(self, measure):
+        for attempt in range(self.retries + 1):
+            if self.wait > 0:
+                self.wait_until_quiet()
+            b, o, t = busy_cpu_seconds(), own_cpu_seconds(), time.time()
+            result = measure()
+            others = other_cores(b, o, t)
+            if others < self.limit or attempt == self.retries:
+                self.worst = max(self.worst, others)
+                return result
+            self.repeated += 1
+            print(f"  other processes took {others:.2f} cores: measuring again",
+                  file=sys.stderr, flush=True)
+
+
 def fmt(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
@@ -333,6 +392,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: two configurations, two canvases, 0.5 s measurements")
     ap.add_argument("--out", type=Path, help="write the Markdown report here (e.g. BENCHMARKS.md)")
+    ap.add_argument("--wait-quiet", type=float, default=60, metavar="SECONDS",
+                    help="before each measurement, wait up to this long for other processes to "
+                         "leave the CPUs alone, and repeat (twice at most) a measurement "
+                         "disturbed by them (default 60; 0: don't; --quick: don't)")
     ap.add_argument("--build", type=Path, default=ROOT / "build",
                     help="the CMake build directory (default build/)")
     args = ap.parse_args()
@@ -356,29 +419,42 @@ def main() -> None:
     canvases = [60, 256] if args.quick else CANVASES
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.time()
+    busy0, own0 = busy_cpu_seconds(), own_cpu_seconds()
 
     print(f"GEMM ceiling ({gemm.name}) ...", file=sys.stderr, flush=True)
-    ceiling = gemm_ceiling(gemm, threads)
+    quiet = Quiet(0 if args.quick else args.wait_quiet, 0 if args.quick else 2)
+    ceiling = quiet(lambda: gemm_ceiling(gemm, threads))
 
     rows = []
     for preset, batch in runs:
         print(f"{preset}, batch {batch} ...", file=sys.stderr, flush=True)
-        cpp = ram_bench(ram, preset, batch, threads, seconds)
-        py = run_worker({"model": "ram", "preset": preset, "batch": batch, "threads": threads,
-                         "seconds": seconds, "train": True})
+        cpp = quiet(lambda: ram_bench(ram, preset, batch, threads, seconds))
+        py = quiet(lambda: run_worker({"model": "ram", "preset": preset, "batch": batch, "threads": threads,
+                         "seconds": seconds, "train": True}))
         rows.append((preset, batch, cpp, py))
 
     scaling = []
     for n in canvases:
         print(f"canvas {n} ...", file=sys.stderr, flush=True)
-        cpp = ram_bench(ram, SCALING_PRESET, SCALING_BATCH, threads, seconds, canvas=n,
-                        eval_only=True)
+        cpp = quiet(lambda: ram_bench(ram, SCALING_PRESET, SCALING_BATCH, threads, seconds,
+                                      canvas=n, eval_only=True))
         job = {"preset": SCALING_PRESET, "batch": SCALING_BATCH, "threads": threads,
                "seconds": seconds, "canvas": n, "train": False}
-        py = run_worker(dict(job, model="ram"))
-        conv = run_worker(dict(job, model="conv"))
+        py = quiet(lambda: run_worker(dict(job, model="ram")))
+        conv = quiet(lambda: run_worker(dict(job, model="conv")))
         scaling.append((n, cpp, py, conv))
     minutes = (time.time() - t0) / 60
+    # How much CPU other processes took while this ran: a busy machine depresses every figure
+    # (PyTorch's OpenMP threads, which spin, suffer most).
+    others = max(0.0, (busy_cpu_seconds() - busy0) - (own_cpu_seconds() - own0)) / (minutes * 60)
+    contention = (f"Other processes used {others:.2f} cores on average during the run, at most "
+                  f"{quiet.worst:.2f} during any kept measurement ({quiet.repeated} repeated "
+                  f"because of other load)"
+                  + ("; the measurements were quiet." if quiet.worst < quiet.limit else
+                     ": NOT quiet, so some figures are depressed, PyTorch's (whose OpenMP "
+                     "threads spin-wait) most."))
+    if quiet.worst >= quiet.limit:
+        print(f"warning: {contention}", file=sys.stderr)
 
     # ---- the tables
     main_header = ["configuration", "batch", "C++ train img/s", "PyTorch train img/s", "ratio",
@@ -476,7 +552,7 @@ Notes on what is and isn't timed:
   `/proc/self/status`; not `getrusage`'s `ru_maxrss`, which Linux carries across `execve`, so
   a child would report at least its parent's size), one process per row and side, so peaks
   don't mix. C++: the whole `ram bench` process
-  (a 4,096-digit training set, the model, optimiser state, workspaces). PyTorch: the whole
+  (a training set of at most 4,096 28x28 digits, the model, optimiser state, workspaces). PyTorch: the whole
   Python process, which is already about {import_mib:.0f} MiB after `import torch`, before any
   model exists.
 * **Scaling study**: evaluation only, `{SCALING_PRESET}` (12x12 retina, 3 scales, 8 glimpses) on an
@@ -500,11 +576,9 @@ invocation, same thread count ({threads}) and configuration.
 
 * Command (from the repository root, after building `ram` and `gemm_ceiling` into `build/`):
   `{command}`
-* Date: {started:%Y-%m-%d %H:%M} UTC (the run took {minutes:.1f} minutes; {seconds:g} s per
-  measurement)
-* Machine: {machine()}
-* C++: {compiler(args.build)}, Eigen {ceiling['eigen']}; PyTorch {torch_version} (Debian python3-torch),
-  Python {platform.python_version()}
+* Date: {started:%Y-%m-%d %H:%M} UTC; the run took {minutes:.1f} minutes, {seconds:g} s per measurement.
+* Machine: {machine()}. {contention}
+* C++: {compiler(args.build)}, Eigen {ceiling['eigen']}. PyTorch {torch_version} (Debian python3-torch), Python {platform.python_version()}.
 
 ## Training and evaluation throughput
 
@@ -542,6 +616,8 @@ of 3 trials.
     print(growth)
     print()
     print(markdown_table(targets_header, targets))
+    print()
+    print(contention)
     if args.out:
         args.out.write_text(report)
         print(f"\nwrote {args.out}", file=sys.stderr)

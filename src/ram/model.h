@@ -46,7 +46,9 @@ struct ModelConfig {
   int core_size = 256;         // h
   int classes = 10;
   std::string core = "relu";
-  double location_std = 0.17;  // policy standard deviation, in [-1, 1] location units
+  // Policy standard deviation in [-1, 1] location units. 0.22 (the Torch reproduction's value)
+  // measured best of 0.08 / 0.12 / 0.17 / 0.22 on 28x28 digits (README).
+  double location_std = 0.22;
   bool reinforce_trains_core = false;
 };
 

@@ -25,22 +25,22 @@ std::vector<Preset> build() {
   for (int g = 2; g <= 7; ++g)
     list.push_back({"mnist28-" + std::to_string(g) + "g",
                     "28x28 centred MNIST, 8x8 retina, 1 scale, " + std::to_string(g) + " glimpses",
-                    make(TaskKind::centred, 28, 0, 8, 1, g, 100)});
+                    make(TaskKind::centred, 28, 0, 8, 1, g, 200)});
   for (int g : {4, 6, 8})
     list.push_back(
         {"translated60-" + std::to_string(g) + "g",
          "60x60 translated MNIST, 12x12 retina, 3 scales, " + std::to_string(g) + " glimpses",
-         make(TaskKind::translated, 60, 0, 12, 3, g, 30)});
+         make(TaskKind::translated, 60, 0, 12, 3, g, 60)});
   for (int g : {4, 6, 8})
     list.push_back({"cluttered60-" + std::to_string(g) + "g",
                     "60x60 cluttered MNIST (4 pieces), 12x12 retina, 3 scales, " +
                         std::to_string(g) + " glimpses",
-                    make(TaskKind::cluttered, 60, 4, 12, 3, g, 30)});
+                    make(TaskKind::cluttered, 60, 4, 12, 3, g, 60)});
   for (int g : {4, 6, 8})
     list.push_back({"cluttered100-" + std::to_string(g) + "g",
                     "100x100 cluttered MNIST (8 pieces), 12x12 retina, 4 scales, " +
                         std::to_string(g) + " glimpses",
-                    make(TaskKind::cluttered, 100, 8, 12, 4, g, 30)});
+                    make(TaskKind::cluttered, 100, 8, 12, 4, g, 60)});
   return list;
 }
 
