@@ -541,8 +541,8 @@ Notes on what is and isn't timed:
   `torch.randn`, is drawn inside the loop). The images are synthetic strokes ("digits") on both
   sides, so no data files are needed; the timing does not depend on the pixel values.
 * **Evaluation** is a single-sample episode (sampled locations, class probabilities) without
-  gradients, over images rendered once (not timed): C++ `evaluate()` over a set of up to 256
-  images in its fixed 64-image chunks, one chunk per thread at a time, whatever `--batch` is;
+  gradients, over images rendered once (not timed): C++ `evaluate()` over a set of 1,000
+  images (the size of the npm validation split) in its fixed 64-image chunks, one chunk per thread at a time, whatever `--batch` is;
   PyTorch `class_probabilities` under `no_grad` in batches of the row's batch size.
 * **FLOPs/image** is the C++ model's count (`RamModel::forward_flops`, multiply-add = 2 FLOPs)
   for a training step: 3x the forward pass. Achieved GFLOP/s = training img/s x FLOPs/image; the
@@ -557,9 +557,12 @@ Notes on what is and isn't timed:
   model exists.
 * **Scaling study**: evaluation only, `{SCALING_PRESET}` (12x12 retina, 3 scales, 8 glimpses) on an
   N x N canvas with the 28x28 digit at a random place; ms/image = 1000 / (images/s with
-  {threads} threads), PyTorch batch {SCALING_BATCH}. C++ evaluates a set of up to 256 images
-  (128 at 1024x1024, to keep the set within 512 MiB), rendered once, in repeated passes; its
-  peak memory is mostly that set. The conv baseline is the paper's (`ConvBaseline(N, N)`: 8 10x10
+  {threads} threads), PyTorch batch {SCALING_BATCH}. C++ evaluates a set rendered once, in
+  repeated passes: 1,000 images, fewer where that would exceed 512 MiB (512 at 512x512, 128 at
+  1024x1024); its peak memory is mostly that set. RAM's arithmetic is the same on every canvas;
+  what grows in C++ is the retina's memory traffic: on a large canvas every one of the 84 image
+  rows a glimpse reads (12 + 24 + 48 for three scales) is a separate cache miss, on its own
+  4 KiB page at 1024x1024. The conv baseline is the paper's (`ConvBaseline(N, N)`: 8 10x10
   filters with stride 5, ReLU, 256 ReLU units, 10 classes) in PyTorch only, batch
   {SCALING_BATCH}; its fully connected layer alone has 8 x ((N-10)/5+1)^2 x 256 weights (84 M at
   1024). The PyTorch reference's retina zero-pads the whole image at every glimpse

@@ -20,9 +20,9 @@ struct BenchmarkResult {
 
 // Times training for about `seconds` (after a warm-up epoch), unless time_training is false,
 // then evaluation likewise. Training renders every image afresh (placement and clutter), as a
-// real run does, so rendering is part of the training time; evaluation runs over a small set
-// rendered once (at most 256 images, fewer for very large canvases so the set stays within
-// about 512 MiB), timed in repeated passes until `seconds` have elapsed, rendering not timed.
+// real run does, so rendering is part of the training time; evaluation runs over a set rendered
+// once (1,000 images, fewer for large canvases so the set stays within about 512 MiB), timed in
+// repeated passes until `seconds` have elapsed, rendering not timed.
 BenchmarkResult run_benchmark(const TrainingConfig& config, double seconds,
                               bool time_training = true);
 
