@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The paper's settings as the C++ presets define them (src/ram/presets.cpp); every other model
 # setting is the C++ default, which RamConfig's defaults equal (hidden sizes 128/128/256/256,
-# location std 0.17, ReLU core), and the optimiser is the C++ default (Adam, lr 1e-3 annealed
+# location std 0.22, ReLU core), and the optimiser is the C++ default (Adam, lr 1e-3 annealed
 # linearly to 0, betas 0.9/0.999, eps 1e-8, no clipping).
 PRESETS = {
     "mnist28-6g": dict(kind="centred", canvas=28, clutter=0, glimpse_size=8, scales=1, glimpses=6,
@@ -529,7 +529,7 @@ def main() -> None:
 Notes on what is and isn't timed:
 
 * **Same work on both sides.** Same model (retina, glimpses, hidden sizes 128/128/256/256,
-  location std 0.17, ReLU core), same hybrid loss (cross-entropy + REINFORCE with a learned
+  location std 0.22, ReLU core), same hybrid loss (cross-entropy + REINFORCE with a learned
   baseline), same optimiser (Adam, learning rate 1e-3 annealed linearly, as `ram train`'s
   default), {threads} threads each (`--threads {threads}` / `torch.set_num_threads({threads})`).
   One training step = forward with sampled locations, loss, backward, optimiser step; rates are

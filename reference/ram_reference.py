@@ -60,7 +60,7 @@ class RamConfig:
     core_size: int = 256
     classes: int = 10
     core: str = "relu"
-    location_std: float = 0.17
+    location_std: float = 0.22
     reinforce_trains_core: bool = False
 
     @classmethod

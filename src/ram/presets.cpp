@@ -30,7 +30,7 @@ std::vector<Preset> build() {
     list.push_back(
         {"translated60-" + std::to_string(g) + "g",
          "60x60 translated MNIST, 12x12 retina, 3 scales, " + std::to_string(g) + " glimpses",
-         make(TaskKind::translated, 60, 0, 12, 3, g, 60)});
+         make(TaskKind::translated, 60, 0, 12, 3, g, 150)});
   for (int g : {4, 6, 8})
     list.push_back({"cluttered60-" + std::to_string(g) + "g",
                     "60x60 cluttered MNIST (4 pieces), 12x12 retina, 3 scales, " +
