@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ram/error.h"
+#include "support/test_support.h"
 
 namespace fs = std::filesystem;
 
@@ -107,18 +108,6 @@ std::vector<float> random_finite_floats(std::size_t count, std::mt19937& rng) {
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() / ("ram-checkpoint-test-" + std::to_string(::getpid()) + "-" +
-                                        test_name + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   // Everything in the test directory except `keep`, to spot leftover temporary files.
   std::vector<std::string> stray_files(const fs::path& keep = {}) const {
     std::vector<std::string> names;
@@ -139,7 +128,8 @@ class CheckpointTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  ram::test::TempDir tmp_;  // a fresh directory per test, removed afterwards
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(CheckpointTest, RoundTripIsBitExact) {

