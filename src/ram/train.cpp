@@ -92,6 +92,93 @@ Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<flo
   return c;
 }
 
+// Computes the gradient of one mini-batch: renders its images (each M times), draws the location
+// noise, and runs forward and backward with the rows split over the pool's threads, each into its
+// own gradient buffer; the buffers are then added in thread order, so the result depends on the
+// seed and the thread count only.
+class BatchGradient {
+ public:
+  BatchGradient(const RamModel<float>& model, const TrainingConfig& config, const ImageSet& train,
+                ThreadPool& pool)
+      : model_(model),
+        config_(config),
+        train_(train),
+        pool_(pool),
+        mode_(config.random_glimpses ? LocationMode::uniform : LocationMode::sample),
+        canvas_pixels_(static_cast<std::size_t>(config.task.canvas) * config.task.canvas),
+        canvases_(static_cast<std::size_t>(config.batch_size) * config.monte_carlo *
+                  canvas_pixels_),
+        labels_(static_cast<std::size_t>(config.batch_size) * config.monte_carlo),
+        draws_(labels_.size() * static_cast<std::size_t>(model.draws_per_image())),
+        workspaces_(pool.size()),
+        grads_(pool.size(), AlignedVector<float>(model.parameter_count())),
+        sums_(pool.size()) {}
+
+  // images: indices into the training set; step keys the random draws. Returns the loss sums;
+  // gradient() then holds d(mean loss)/d(params).
+  LossSums compute(const float* params, std::span<const std::size_t> images, std::uint64_t step) {
+    const int M = config_.monte_carlo, threads = pool_.size();
+    const int rows = static_cast<int>(images.size()) * M;
+    const float scale = 1.0f / static_cast<float>(rows);
+    const std::size_t draws_per_row = static_cast<std::size_t>(model_.draws_per_image());
+    pool_.run(threads, [&](int k, int) {
+      const int lo = rows * k / threads, hi = rows * (k + 1) / threads;
+      std::fill(grads_[k].begin(), grads_[k].end(), 0.0f);
+      sums_[k] = LossSums{};
+      if (hi == lo) return;
+      for (int r = lo; r < hi; ++r) {
+        const int j = r / M;  // the M copies of an image share its placement and clutter
+        Rng render_rng(config_.seed, {kRenderKey, step, static_cast<std::uint64_t>(j)});
+        render_task(config_.task, train_, images[j], render_rng,
+                    {canvases_.data() + r * canvas_pixels_, canvas_pixels_});
+        labels_[r] = train_.labels[images[j]];
+        Rng noise_rng(config_.seed, {kNoiseKey, step, static_cast<std::uint64_t>(r)});
+        float* d = draws_.data() + r * draws_per_row;
+        for (std::size_t q = 0; q < draws_per_row; ++q)
+          d[q] = static_cast<float>(mode_ == LocationMode::uniform ? noise_rng.uniform(-1, 1)
+                                                                   : noise_rng.normal());
+      }
+      Workspace<float>& ws = workspaces_[k];
+      model_.forward(params, canvases_.data() + lo * canvas_pixels_, hi - lo, mode_,
+                     draws_.data() + lo * draws_per_row, ws);
+      model_.assign_rewards(labels_.data() + lo, ws);
+      sums_[k] = model_.loss_sums(labels_.data() + lo, ws);
+      model_.backward(params, labels_.data() + lo, config_.loss, scale, ws, grads_[k].data());
+    });
+    add_thread_gradients();
+    LossSums total;
+    for (const LossSums& s : sums_) total += s;
+    return total;
+  }
+
+  AlignedVector<float>& gradient() { return grads_[0]; }
+
+ private:
+  void add_thread_gradients() {
+    constexpr std::size_t kChunk = 16384;
+    const std::size_t n = grads_[0].size();
+    if (grads_.size() < 2) return;
+    pool_.run(static_cast<int>((n + kChunk - 1) / kChunk), [&](int c, int) {
+      const std::size_t lo = static_cast<std::size_t>(c) * kChunk, hi = std::min(n, lo + kChunk);
+      for (std::size_t k = 1; k < grads_.size(); ++k)
+        for (std::size_t i = lo; i < hi; ++i) grads_[0][i] += grads_[k][i];
+    });
+  }
+
+  const RamModel<float>& model_;
+  const TrainingConfig& config_;
+  const ImageSet& train_;
+  ThreadPool& pool_;
+  const LocationMode mode_;
+  const std::size_t canvas_pixels_;
+  std::vector<float> canvases_;               // rows x canvas^2
+  std::vector<std::uint8_t> labels_;          // rows
+  std::vector<float> draws_;                  // rows x T x 2
+  std::vector<Workspace<float>> workspaces_;  // one per thread
+  std::vector<AlignedVector<float>> grads_;   // one per thread; [0] holds the sum
+  std::vector<LossSums> sums_;                // one per thread
+};
+
 }  // namespace
 
 void validate(const TrainingConfig& c) {
@@ -230,8 +317,6 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
 
   const RamModel<float> model(config.model);
-  const TaskConfig& task = config.task;
-  const std::size_t canvas_pixels = static_cast<std::size_t>(task.canvas) * task.canvas;
   const std::size_t n_train = data.train.size();
   const int B = config.batch_size, M = config.monte_carlo;
   const std::uint64_t batches = std::max<std::uint64_t>(1, n_train / static_cast<std::uint64_t>(B));
@@ -259,17 +344,9 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
 
   const ImageSet validation = render_evaluation_set(config, data.validation);
   const EvalOptions eval_options = evaluation_options(config, false, config.eval_samples);
-  const LocationMode mode = config.random_glimpses ? LocationMode::uniform : LocationMode::sample;
 
   ThreadPool pool(config.threads);
-  const int threads = config.threads;
-  const int rows = B * M;
-  std::vector<float> canvases(static_cast<std::size_t>(rows) * canvas_pixels);
-  std::vector<std::uint8_t> labels(rows);
-  std::vector<float> draws(static_cast<std::size_t>(rows) * model.draws_per_image());
-  std::vector<Workspace<float>> workspaces(threads);
-  std::vector<AlignedVector<float>> grads(threads, AlignedVector<float>(params.size()));
-  std::vector<LossSums> sums(threads);
+  BatchGradient batch_gradient(model, config, data.train, pool);
   std::vector<std::size_t> order(n_train);
 
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
@@ -281,47 +358,9 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     LossSums epoch_sums;
     for (std::uint64_t b = 0; b < batches; ++b) {
       const std::uint64_t step = static_cast<std::uint64_t>(epoch) * batches + b;
-      const int batch_images =
-          static_cast<int>(std::min<std::uint64_t>(static_cast<std::uint64_t>(B), n_train - b * B));
-      const int batch_rows = batch_images * M;
-      const float scale = 1.0f / static_cast<float>(batch_rows);
-      pool.run(threads, [&](int k, int) {
-        const int lo = batch_rows * k / threads, hi = batch_rows * (k + 1) / threads;
-        std::fill(grads[k].begin(), grads[k].end(), 0.0f);
-        sums[k] = LossSums{};
-        if (hi == lo) return;
-        for (int r = lo; r < hi; ++r) {
-          const int j = r / M;  // the M copies of an image share its placement and clutter
-          const std::size_t index = order[b * B + j];
-          Rng render_rng(config.seed, {kRenderKey, step, static_cast<std::uint64_t>(j)});
-          render_task(task, data.train, index, render_rng,
-                      {canvases.data() + r * canvas_pixels, canvas_pixels});
-          labels[r] = data.train.labels[index];
-          Rng noise_rng(config.seed, {kNoiseKey, step, static_cast<std::uint64_t>(r)});
-          float* d = draws.data() + static_cast<std::size_t>(r) * model.draws_per_image();
-          for (int q = 0; q < model.draws_per_image(); ++q)
-            d[q] = static_cast<float>(mode == LocationMode::uniform ? noise_rng.uniform(-1, 1)
-                                                                    : noise_rng.normal());
-        }
-        Workspace<float>& ws = workspaces[k];
-        model.forward(params.data(), canvases.data() + lo * canvas_pixels, hi - lo, mode,
-                      draws.data() + static_cast<std::size_t>(lo) * model.draws_per_image(), ws);
-        model.assign_rewards(labels.data() + lo, ws);
-        sums[k] = model.loss_sums(labels.data() + lo, ws);
-        model.backward(params.data(), labels.data() + lo, config.loss, scale, ws, grads[k].data());
-      });
-      LossSums batch_sums;
-      for (int k = 0; k < threads; ++k) batch_sums += sums[k];
-      if (threads > 1) {
-        constexpr std::size_t kChunk = 16384;
-        const std::size_t n = params.size();
-        pool.run(static_cast<int>((n + kChunk - 1) / kChunk), [&](int c, int) {
-          const std::size_t lo = static_cast<std::size_t>(c) * kChunk,
-                            hi = std::min(n, lo + kChunk);
-          for (int k = 1; k < threads; ++k)
-            for (std::size_t i = lo; i < hi; ++i) grads[0][i] += grads[k][i];
-        });
-      }
+      const std::size_t first = b * B, count = std::min<std::size_t>(B, n_train - first);
+      const LossSums batch_sums =
+          batch_gradient.compute(params.data(), {order.data() + first, count}, step);
       auto stop = [&](const std::string& what) {
         throw Error("training stopped: " + what + " at epoch " + std::to_string(epoch + 1) +
                     ", batch " + std::to_string(b + 1) +
@@ -330,7 +369,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
                          : "; the last checkpoint " + checkpoint_path + " is kept"));
       };
       if (!std::isfinite(batch_sums.total(config.loss))) stop("the loss is not finite");
-      const StepResult update = optimizer.step(params, grads[0], &pool);
+      const StepResult update = optimizer.step(params, batch_gradient.gradient(), &pool);
       if (!std::isfinite(update.gradient_norm)) stop("the gradient is not finite");
       if (!update.parameters_finite) stop("a parameter is not finite after the update");
       epoch_sums += batch_sums;
