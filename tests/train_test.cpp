@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using ram::test::error_of;
+using ram::test::expect_error;
 using ram::test::TempDir;
 
 std::string file_in(const std::string& dir, const char* name) {
@@ -453,6 +454,55 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
     fb.resize(9);
     EXPECT_EQ(fa, fb) << "metrics row " << i;
   }
+}
+
+// A stop request (Ctrl-C in the CLI) mid-epoch checkpoints the exact position, including the
+// epoch's running loss sums; resuming from it must end where an uninterrupted run ends, with the
+// same metrics, whichever batch the stop came after (first, middle and last of an epoch).
+TEST(Train, StopRequestMidEpochResumesBitIdentically) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_translated_config();
+  config.epochs = 3;
+  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), false);
+  const std::uint64_t batches = data.train.size() / config.batch_size;
+  ASSERT_GE(batches, 3u);
+
+  for (const std::uint64_t stop_after : {batches + 1, batches + batches / 2, 2 * batches}) {
+    const std::string out = dir.sub("stopped-" + std::to_string(stop_after));
+    std::uint64_t steps = 0;
+    ram::TrainCallbacks stop;
+    stop.batch_done = [&](const ram::Progress&) { ++steps; };
+    stop.stop_requested = [&] { return steps == stop_after; };
+    const ram::TrainResult first = ram::train(config, data, out, false, stop);
+    EXPECT_TRUE(first.interrupted);
+    EXPECT_FALSE(fs::exists(file_in(out, ram::kModelFile)));
+    const ram::SavedModel checkpoint = ram::load_model(file_in(out, ram::kCheckpointFile));
+    EXPECT_EQ(checkpoint.step, stop_after);
+    EXPECT_TRUE(same_bits(checkpoint.parameters, first.parameters));
+
+    const ram::TrainResult resumed = ram::train(config, data, out, true);
+    EXPECT_FALSE(resumed.interrupted);
+    EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << "stopped after " << stop_after;
+    expect_same_metrics(full.epochs, resumed.epochs);
+  }
+}
+
+TEST(Train, ResumeRejectsAPositionThatDoesNotFitTheData) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_translated_config();
+  config.epochs = 2;
+  ram::train(config, data, dir.str(), false);
+  ram::TrainValidation smaller = data;
+  smaller.train.labels.resize(data.train.size() / 2);
+  smaller.train.pixels.resize(smaller.train.labels.size() * smaller.train.image_size());
+  // Two completed epochs of the full set are far more steps than two epochs of half of it.
+  ram::Checkpoint c = ram::load_checkpoint(file_in(dir.str(), ram::kCheckpointFile));
+  c.epoch = 1;
+  ram::save_checkpoint(file_in(dir.str(), ram::kCheckpointFile), c);
+  expect_error([&] { ram::train(config, smaller, dir.str(), true); },
+               {ram::kCheckpointFile, "does not fit"});
 }
 
 TEST(Train, ResumeTakesTheCheckpointConfigurationAndStopsWhenDone) {

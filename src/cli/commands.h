@@ -4,6 +4,11 @@
 
 namespace ram::cli {
 
+// Thrown by a command that has already said what happened and wants `ram` to exit with code.
+struct ExitRequest {
+  int code;
+};
+
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "ram: error: %s (see ram --help)\n", e.what());
     return 2;
+  } catch (const ram::cli::ExitRequest& e) {
+    return e.code;
   } catch (const ram::Error& e) {
     std::fprintf(stderr, "ram: error: %s\n", e.what());
     return 1;

@@ -1,3 +1,5 @@
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -12,6 +14,22 @@
 namespace ram::cli {
 
 namespace {
+
+// Set by the first Ctrl-C; training then stops after the current batch with a checkpoint.
+// The handler is one-shot (SA_RESETHAND): a second Ctrl-C ends the program at once.
+std::atomic<bool> interrupt_requested{false};
+
+extern "C" void request_interrupt(int) {
+  interrupt_requested.store(true);
+}
+
+void stop_on_first_interrupt() {
+  struct sigaction action {};
+  action.sa_handler = request_interrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+}
 
 constexpr const char* kDefaultPreset = "translated60-6g";
 constexpr double kDefaultSgdLearningRate = 0.01;  // the Torch reproduction's; Adam's is 0.001
@@ -110,8 +128,16 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
         m.learning_rate, m.images_per_second, m.seconds);
     std::fflush(stdout);
   };
+  callbacks.stop_requested = [] { return interrupt_requested.load(); };
+  stop_on_first_interrupt();
   const TrainResult result = train(config, data, f.out, f.resume, callbacks);
   bar.clear();
+  if (result.interrupted) {
+    std::printf(
+        "interrupted: checkpoint written to %s; continue with: ram train --out %s --resume\n",
+        (std::filesystem::path(f.out) / kCheckpointFile).c_str(), f.out.c_str());
+    throw ExitRequest{130};  // the shell's code for a program ended by SIGINT
+  }
   const EpochMetrics& last = result.epochs.back();
   std::printf("validation error: %.2f%% (single sample, %zu images) after %d epochs, %.1f s\n",
               100 * last.validation_error, data.validation.size(), last.epoch, result.seconds);

@@ -76,19 +76,40 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epo
   std::filesystem::rename(tmp, path);
 }
 
+nlohmann::json to_json(const LossSums& s) {
+  return {{"cross_entropy", s.cross_entropy},
+          {"reinforce", s.reinforce},
+          {"baseline", s.baseline},
+          {"correct", s.correct},
+          {"images", s.images}};
+}
+
+LossSums loss_sums_from_json(const nlohmann::json& j) {
+  LossSums s;
+  s.cross_entropy = json_field<double>(j, "cross_entropy");
+  s.reinforce = json_field<double>(j, "reinforce");
+  s.baseline = json_field<double>(j, "baseline");
+  s.correct = json_field<double>(j, "correct");
+  s.images = json_field<double>(j, "images");
+  return s;
+}
+
+// The position is (completed epochs, optimiser steps); a checkpoint written mid-epoch also
+// carries the epoch's running loss sums so that its metrics come out as if never interrupted.
 Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<float>& params,
-                           const OptimizerConfig& opt_config, const Optimizer& optimizer,
-                           int epochs_done, const std::vector<EpochMetrics>& history) {
+                           const Optimizer& optimizer, int epochs_done,
+                           const std::vector<EpochMetrics>& history, const LossSums& epoch_sums) {
   Checkpoint c;
   c.config_json = to_json(config).dump();
   c.parameters.assign(params.begin(), params.end());
-  c.optimizer_json = to_json(opt_config).dump();
+  c.optimizer_json = to_json(config.optimizer).dump();
   c.optimizer_state = optimizer.state();
   c.epoch = static_cast<std::uint64_t>(epochs_done);
   c.step = optimizer.steps_taken();
   nlohmann::json metrics = nlohmann::json::array();
   for (const auto& m : history) metrics.push_back(to_json(m));
-  c.progress_json = nlohmann::json{{"metrics", metrics}}.dump();
+  c.progress_json =
+      nlohmann::json{{"metrics", metrics}, {"epoch_sums", to_json(epoch_sums)}}.dump();
   return c;
 }
 
@@ -327,14 +348,22 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
   Optimizer optimizer(config.optimizer, params.size(), total_steps);
   std::vector<EpochMetrics> history;
   int first_epoch = 0;
+  std::uint64_t first_batch = 0;
+  LossSums resumed_sums;  // of the epoch the checkpoint interrupted
   if (saved) {
     params.assign(saved->parameters.begin(), saved->parameters.end());
     optimizer.restore(saved->optimizer_state, saved->step);
     first_epoch = static_cast<int>(saved->epoch);
+    if (saved->step < saved->epoch * batches || saved->step > (saved->epoch + 1) * batches)
+      throw Error(checkpoint_path + ": its position (epoch " + std::to_string(saved->epoch) +
+                  ", step " + std::to_string(saved->step) + ") does not fit " +
+                  std::to_string(batches) + " batches per epoch: was the training set changed?");
+    first_batch = saved->step - saved->epoch * batches;
     try {
       const auto progress_json = nlohmann::json::parse(saved->progress_json);
       for (const auto& m : progress_json.at("metrics"))
         history.push_back(epoch_metrics_from_json(m));
+      resumed_sums = loss_sums_from_json(progress_json.at("epoch_sums"));
     } catch (const Error& e) {
       throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
     } catch (const nlohmann::json::exception& e) {
@@ -344,6 +373,15 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
 
   const ImageSet validation = render_evaluation_set(config, data.validation);
   const EvalOptions eval_options = evaluation_options(config, false, config.eval_samples);
+
+  auto finish = [&](bool interrupted) {
+    TrainResult result;
+    result.epochs = std::move(history);
+    result.parameters.assign(params.begin(), params.end());
+    result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    result.interrupted = interrupted;
+    return result;
+  };
 
   ThreadPool pool(config.threads);
   BatchGradient batch_gradient(model, config, data.train, pool);
@@ -355,8 +393,9 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     Rng shuffle_rng(config.seed, {kShuffleKey, static_cast<std::uint64_t>(epoch)});
     for (std::size_t i = n_train; i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
 
-    LossSums epoch_sums;
-    for (std::uint64_t b = 0; b < batches; ++b) {
+    const bool resumed_epoch = epoch == first_epoch;
+    LossSums epoch_sums = resumed_epoch ? resumed_sums : LossSums{};
+    for (std::uint64_t b = resumed_epoch ? first_batch : 0; b < batches; ++b) {
       const std::uint64_t step = static_cast<std::uint64_t>(epoch) * batches + b;
       const std::size_t first = b * B, count = std::min<std::size_t>(B, n_train - first);
       const LossSums batch_sums =
@@ -388,6 +427,12 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
         p.train_accuracy = epoch_sums.correct / epoch_sums.images;
         callbacks.batch_done(p);
       }
+      if (callbacks.stop_requested && callbacks.stop_requested()) {
+        if (!out_dir.empty())
+          save_checkpoint(checkpoint_path,
+                          make_checkpoint(config, params, optimizer, epoch, history, epoch_sums));
+        return finish(/*interrupted=*/true);
+      }
     }
     const auto train_end = Clock::now();
     const EvalResult val = evaluate(model, params, validation, eval_options, pool);
@@ -407,21 +452,16 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
         epoch_sums.images / M / std::chrono::duration<double>(train_end - epoch_start).count();
     history.push_back(m);
     if (!out_dir.empty()) {
-      save_checkpoint(checkpoint_path, make_checkpoint(config, params, config.optimizer, optimizer,
-                                                       epoch + 1, history));
+      save_checkpoint(checkpoint_path,
+                      make_checkpoint(config, params, optimizer, epoch + 1, history, {}));
       write_metrics((std::filesystem::path(out_dir) / kMetricsFile).string(), history);
     }
     if (callbacks.epoch_done) callbacks.epoch_done(m);
   }
   if (!out_dir.empty())
-    save_checkpoint(
-        (std::filesystem::path(out_dir) / kModelFile).string(),
-        make_checkpoint(config, params, config.optimizer, optimizer, config.epochs, history));
-  TrainResult result;
-  result.epochs = std::move(history);
-  result.parameters.assign(params.begin(), params.end());
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return result;
+    save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(),
+                    make_checkpoint(config, params, optimizer, config.epochs, history, {}));
+  return finish(/*interrupted=*/false);
 }
 
 }  // namespace ram

@@ -59,12 +59,16 @@ struct Progress {
 struct TrainCallbacks {
   std::function<void(const Progress&)> batch_done;      // after every optimiser step
   std::function<void(const EpochMetrics&)> epoch_done;  // after validation and checkpoint
+  // Polled after every optimiser step (e.g. set by Ctrl-C): true writes a checkpoint of the
+  // position reached, mid-epoch if need be, and returns with TrainResult::interrupted set.
+  std::function<bool()> stop_requested;
 };
 
 struct TrainResult {
-  std::vector<EpochMetrics> epochs;
+  std::vector<EpochMetrics> epochs;  // completed epochs
   std::vector<float> parameters;
   double seconds = 0;
+  bool interrupted = false;  // stopped by stop_requested; resume continues bit-identically
 };
 
 // The file names a run writes into its output directory.
