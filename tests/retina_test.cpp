@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -220,3 +222,18 @@ TEST(Retina, DoublePrecisionOutputMatchesFloat) {
 }
 
 }  // namespace
+
+// A diverged policy produces NaN or enormous locations; the retina must stay defined (the
+// sanitizer build caught an int overflow here) and read the centre for NaN, zeros far outside.
+TEST(Retina, NonFiniteAndHugeLocationsAreSafe) {
+  const ram::RetinaConfig retina{4, 3};
+  std::vector<float> image(20 * 20, 1.0f);
+  std::vector<float> out(retina.output_size()), centre(retina.output_size());
+  ram::retina_extract(retina, image.data(), 20, 20, 0.0, 0.0, centre.data());
+  ram::retina_extract(retina, image.data(), 20, 20, std::nan(""), std::nan(""), out.data());
+  EXPECT_EQ(out, centre);
+  for (double far : {1e300, -1e300, std::numeric_limits<double>::infinity(), 3e9}) {
+    ram::retina_extract(retina, image.data(), 20, 20, far, far, out.data());
+    for (float v : out) EXPECT_EQ(v, 0.0f) << far;
+  }
+}

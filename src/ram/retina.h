@@ -34,6 +34,11 @@ inline int patch_origin(double centre_pixels, int patch_width) {
 template <typename T>
 void retina_extract(const RetinaConfig& retina, const float* image, int height, int width, double x,
                     double y, T* out) {
+  // A diverged policy can hand over NaN or huge values: look at the centre for NaN, and bound
+  // the rest (anything beyond +-8 image widths reads zeros anyway) so that converting pixel
+  // positions to int stays defined.
+  x = std::isnan(x) ? 0.0 : std::clamp(x, -8.0, 8.0);
+  y = std::isnan(y) ? 0.0 : std::clamp(y, -8.0, 8.0);
   const int gw = retina.glimpse_size;
   const double cx = (x + 1.0) * 0.5 * width;
   const double cy = (y + 1.0) * 0.5 * height;
