@@ -44,4 +44,17 @@ T json_field(const nlohmann::json& object, const char* key) {
   }
 }
 
+// Runs read() and turns any error it meets (a ram::Error from json_field, or a JSON exception
+// such as a missing key from at()) into one ram::Error whose message starts with context.
+template <typename Read>
+auto read_json(const std::string& context, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const Error& e) {
+    throw Error(context + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(context + e.what());
+  }
+}
+
 }  // namespace ram

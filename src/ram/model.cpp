@@ -63,7 +63,7 @@ nlohmann::json to_json(const ModelConfig& c) {
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
   ModelConfig c;
-  try {
+  read_json("model configuration: ", [&] {
     c.image_height = json_field<int>(j, "image_height");
     c.image_width = json_field<int>(j, "image_width");
     c.retina.glimpse_size = json_field<int>(j, "glimpse_size");
@@ -77,11 +77,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.core = json_field<std::string>(j, "core");
     c.location_std = json_field<double>(j, "location_std");
     c.reinforce_trains_core = json_field<bool>(j, "reinforce_trains_core");
-  } catch (const Error& e) {
-    throw Error(std::string("model configuration: ") + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("model configuration: ") + e.what());
-  }
+  });
   validate(c);
   return c;
 }

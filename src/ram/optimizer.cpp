@@ -36,7 +36,7 @@ nlohmann::json to_json(const OptimizerConfig& c) {
 
 OptimizerConfig optimizer_config_from_json(const nlohmann::json& j) {
   OptimizerConfig c;
-  try {
+  read_json("optimiser configuration: ", [&] {
     c.kind = json_field<std::string>(j, "kind");
     c.learning_rate = json_field<double>(j, "learning_rate");
     c.final_learning_rate = json_field<double>(j, "final_learning_rate");
@@ -45,11 +45,7 @@ OptimizerConfig optimizer_config_from_json(const nlohmann::json& j) {
     c.beta2 = json_field<double>(j, "beta2");
     c.epsilon = json_field<double>(j, "epsilon");
     c.clip_norm = json_field<double>(j, "clip_norm");
-  } catch (const Error& e) {
-    throw Error(std::string("optimiser configuration: ") + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("optimiser configuration: ") + e.what());
-  }
+  });
   validate(c);
   return c;
 }

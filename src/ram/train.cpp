@@ -241,7 +241,7 @@ nlohmann::json to_json(const TrainingConfig& c) {
 
 TrainingConfig training_config_from_json(const nlohmann::json& j) {
   TrainingConfig c;
-  try {
+  read_json("training configuration: ", [&] {
     c.model = model_config_from_json(j.at("model"));
     const auto& t = j.at("task");
     c.task.kind = task_kind_from_string(json_field<std::string>(t, "kind"));
@@ -261,11 +261,7 @@ TrainingConfig training_config_from_json(const nlohmann::json& j) {
     c.init_range = json_field<double>(j, "init_range");
     c.eval_samples = json_field<int>(j, "eval_samples");
     c.validation_seed = json_field<std::uint64_t>(j, "validation_seed");
-  } catch (const Error& e) {
-    throw Error(std::string("training configuration: ") + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("training configuration: ") + e.what());
-  }
+  });
   validate(c);
   return c;
 }
@@ -359,16 +355,12 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
                   ", step " + std::to_string(saved->step) + ") does not fit " +
                   std::to_string(batches) + " batches per epoch: was the training set changed?");
     first_batch = saved->step - saved->epoch * batches;
-    try {
+    read_json(checkpoint_path + ": training progress is unreadable: ", [&] {
       const auto progress_json = nlohmann::json::parse(saved->progress_json);
       for (const auto& m : progress_json.at("metrics"))
         history.push_back(epoch_metrics_from_json(m));
       resumed_sums = loss_sums_from_json(progress_json.at("epoch_sums"));
-    } catch (const Error& e) {
-      throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(checkpoint_path + ": training progress is unreadable: " + e.what());
-    }
+    });
   }
 
   const ImageSet validation = render_evaluation_set(config, data.validation);
