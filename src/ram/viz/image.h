@@ -1,0 +1,67 @@
+#pragma once
+// An 8-bit RGB raster with the few drawing operations the pictures need (grey images scaled up,
+// boxes, lines, small text), and writers for PNG (libpng) and animated GIF (giflib).
+// Pictures are for people: the writers report a failure as a ram::Error naming the file.
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ram::viz {
+
+struct Rgb {
+  std::uint8_t r = 0, g = 0, b = 0;
+  friend bool operator==(const Rgb&, const Rgb&) = default;
+};
+
+inline constexpr Rgb kBlack{0, 0, 0};
+inline constexpr Rgb kWhite{255, 255, 255};
+inline constexpr Rgb kRed{230, 40, 40};
+inline constexpr Rgb kGreen{40, 200, 70};
+inline constexpr Rgb kBlue{60, 110, 240};
+inline constexpr Rgb kYellow{250, 210, 40};
+
+class RgbImage {
+ public:
+  RgbImage() = default;
+  RgbImage(int width, int height, Rgb background = kBlack);
+
+  int width() const { return width_; }
+  int height() const { return height_; }
+  // Row-major r,g,b bytes, height * width * 3 of them.
+  const std::vector<std::uint8_t>& bytes() const { return bytes_; }
+
+  Rgb at(int x, int y) const;
+  // Drawing clips to the image: callers may draw boxes that leave it (a glimpse near the edge).
+  void set(int x, int y, Rgb colour);
+  void fill_rect(int x, int y, int w, int h, Rgb colour);
+  // A rectangle outline `thickness` pixels wide, drawn inside [x, x+w) x [y, y+h).
+  void draw_rect(int x, int y, int w, int h, Rgb colour, int thickness = 1);
+  void draw_line(int x0, int y0, int x1, int y1, Rgb colour);
+  // Grey levels in [0,1] (row-major, rows x cols), each pixel drawn as a scale x scale block
+  // with its top-left corner at (x, y). Values outside [0,1] are clamped.
+  void draw_grey(std::span<const float> grey, int rows, int cols, int x, int y, int scale);
+  // Copies `other` with its top-left corner at (x, y).
+  void paste(const RgbImage& other, int x, int y);
+  // Text in a built-in 5x7 font (digits, letters, space and ".:%-/=()#"; letters are drawn
+  // upper case; other characters as a box), each font pixel a scale x scale block.
+  void draw_text(std::string_view text, int x, int y, Rgb colour, int scale = 1);
+  static int text_width(std::string_view text, int scale = 1);
+  static int text_height(int scale = 1);
+
+ private:
+  int width_ = 0;
+  int height_ = 0;
+  std::vector<std::uint8_t> bytes_;
+};
+
+void write_png(const RgbImage& image, const std::filesystem::path& path);
+
+// An animated GIF that loops forever; every frame must have the first frame's size. Colours are
+// mapped to a fixed palette (a 6x6x6 colour cube and 40 extra greys), which keeps greyscale
+// digits smooth and the drawing colours recognisable.
+void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
+               const std::filesystem::path& path);
+
+}  // namespace ram::viz
