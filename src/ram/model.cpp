@@ -83,21 +83,13 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
 }
 
 template <typename T>
-RamModel<T>::RamModel(const ModelConfig& config) : config_(config) {
-  validate(config_);
-  const int R = config_.retina.output_size();
-  const int Hg = config_.glimpse_hidden, Hl = config_.location_hidden;
-  const int G = config_.glimpse_features;
-  core_ = std::make_unique<ReluCore<T>>(G, config_.core_size);
+RamModel<T>::RamModel(const ModelConfig& config)
+    : config_((validate(config), config)),
+      glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
+                   config.glimpse_features) {
+  core_ = std::make_unique<ReluCore<T>>(glimpse_net_.features(), config_.core_size);
   const int H = core_->output_size();
-
-  glimpse_w_ = layout_.weight("glimpse.what.weight", R, Hg);  // [k*gw*gw x h_g]
-  glimpse_b_ = layout_.bias("glimpse.what.bias", Hg);
-  where_w_ = layout_.weight("glimpse.where.weight", 2, Hl);  // [2 x h_l]
-  where_b_ = layout_.bias("glimpse.where.bias", Hl);
-  what_to_g_w_ = layout_.weight("glimpse.out_what.weight", Hg, G);    // [h_g x g]
-  where_to_g_w_ = layout_.weight("glimpse.out_where.weight", Hl, G);  // [h_l x g]
-  g_b_ = layout_.bias("glimpse.out.bias", G);
+  glimpse_net_.add_parameters(layout_);
   core_->add_parameters(layout_);
   location_w_ = layout_.weight("location.weight", H, 2);  // [h x 2]
   location_b_ = layout_.bias("location.bias", 2);
@@ -168,17 +160,8 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
                      static_cast<double>(ws.location[t](i, 0)),
                      static_cast<double>(ws.location[t](i, 1)), &ws.glimpse[t](i, 0));
     }
-    // Glimpse network.
-    linear_forward<T>(ws.glimpse[t], view(params, glimpse_w_), row(params, glimpse_b_),
-                      ws.hidden_glimpse[t]);
-    relu_forward(ws.hidden_glimpse[t]);
-    linear_forward<T>(ws.location[t], view(params, where_w_), row(params, where_b_),
-                      ws.hidden_location[t]);
-    relu_forward(ws.hidden_location[t]);
-    linear_forward<T>(ws.hidden_glimpse[t], view(params, what_to_g_w_), row(params, g_b_),
-                      ws.feature[t]);
-    ws.feature[t].noalias() += ws.hidden_location[t] * view(params, where_to_g_w_);
-    relu_forward(ws.feature[t]);
+    glimpse_net_.forward(params, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
+                         ws.hidden_location[t], ws.feature[t]);
     // Core.
     core_->forward(params, cmap(ws.feature[t]), cmap(ws.state[t]), map(ws.state[t + 1]),
                    map(ws.cache[t]));
@@ -268,32 +251,20 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
                                true);
     core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]), cmap(ws.state[t + 1]),
                     cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
-    // Glimpse network; the location input is data, so nothing flows back into l_t.
-    relu_backward(ws.feature[t], ws.dfeature);
-    linear_backward_params<T>(ws.hidden_glimpse[t], ws.dfeature, view(grads, what_to_g_w_),
-                              row(grads, g_b_));
-    view(grads, where_to_g_w_).noalias() += ws.hidden_location[t].transpose() * ws.dfeature;
-    linear_backward_input<T>(ws.dfeature, view(params, what_to_g_w_), ws.dhidden_glimpse, false);
-    linear_backward_input<T>(ws.dfeature, view(params, where_to_g_w_), ws.dhidden_location, false);
-    relu_backward(ws.hidden_glimpse[t], ws.dhidden_glimpse);
-    relu_backward(ws.hidden_location[t], ws.dhidden_location);
-    linear_backward_params<T>(ws.glimpse[t], ws.dhidden_glimpse, view(grads, glimpse_w_),
-                              row(grads, glimpse_b_));
-    linear_backward_params<T>(ws.location[t], ws.dhidden_location, view(grads, where_w_),
-                              row(grads, where_b_));
+    glimpse_net_.backward(params, grads, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
+                          ws.hidden_location[t], ws.feature[t], ws.dfeature, ws.dhidden_glimpse,
+                          ws.dhidden_location);
     std::swap(ws.dstate, ws.dstate_prev);
   }
 }
 
 template <typename T>
 double RamModel<T>::forward_flops() const {
-  const double R = config_.retina.output_size(), Hg = config_.glimpse_hidden,
-               Hl = config_.location_hidden, G = config_.glimpse_features, H = config_.core_size,
-               C = config_.classes;
-  const double per_glimpse = R * Hg + 2 * Hl + Hg * G + Hl * G  // glimpse net
-                             + H * H + G * H                    // core
-                             + H * 2 + H;                       // location and baseline
-  return 2.0 * (config_.glimpses * per_glimpse + H * C);
+  const double G = config_.glimpse_features, H = config_.core_size, C = config_.classes;
+  const double per_glimpse = glimpse_net_.forward_flops()  // glimpse net
+                             + 2.0 * (H * H + G * H)       // core
+                             + 2.0 * (H * 2 + H);          // location and baseline
+  return config_.glimpses * per_glimpse + 2.0 * H * C;
 }
 
 template class RamModel<float>;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "ram/core.h"
+#include "ram/glimpse_network.h"
 #include "ram/parameters.h"
 #include "ram/retina.h"
 #include "ram/tensor.h"
@@ -146,9 +147,9 @@ class RamModel {
 
  private:
   ModelConfig config_;
+  GlimpseNetwork<T> glimpse_net_;
   std::unique_ptr<Core<T>> core_;
   ParamLayout layout_;
-  ParamSlot glimpse_w_, glimpse_b_, where_w_, where_b_, what_to_g_w_, where_to_g_w_, g_b_;
   ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
 };
 
