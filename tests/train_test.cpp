@@ -161,7 +161,7 @@ std::vector<std::string> split_csv(const std::string& line) {
 
 const char* const kMetricsHeader =
     "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
-    "learning_rate,seconds,images_per_second";
+    "learning_rate,seconds,images_per_second,train_glimpses,validation_glimpses";
 
 struct Interrupted {};
 
@@ -386,9 +386,12 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
   EXPECT_EQ(lines[0], kMetricsHeader);
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> f = split_csv(lines[i]);
-    ASSERT_EQ(f.size(), 11u) << lines[i];
+    ASSERT_EQ(f.size(), 13u) << lines[i];
     EXPECT_EQ(f[0], std::to_string(i));
     EXPECT_EQ(f[1], std::to_string(20 * i));
+    // A fixed-length model takes all its glimpses.
+    EXPECT_EQ(f[11], std::to_string(config.model.glimpses));
+    EXPECT_EQ(f[12], std::to_string(config.model.glimpses));
   }
 
   const ram::SavedModel model = ram::load_model(file_in(out, ram::kModelFile));
@@ -448,10 +451,10 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
   EXPECT_EQ(lines_b[0], kMetricsHeader);
   for (std::size_t i = 1; i < 4; ++i) {
     std::vector<std::string> fa = split_csv(lines_a[i]), fb = split_csv(lines_b[i]);
-    ASSERT_EQ(fa.size(), 11u);
-    ASSERT_EQ(fb.size(), 11u);
-    fa.resize(9);  // drop seconds and images_per_second
-    fb.resize(9);
+    ASSERT_EQ(fa.size(), 13u);
+    ASSERT_EQ(fb.size(), 13u);
+    fa.erase(fa.begin() + 9, fa.begin() + 11);  // drop seconds and images_per_second
+    fb.erase(fb.begin() + 9, fb.begin() + 11);
     EXPECT_EQ(fa, fb) << "metrics row " << i;
   }
 }

@@ -33,6 +33,14 @@ void print_report(const EvalResult& r) {
   }
 }
 
+void print_glimpses(const char* what, const EvalResult& r) {
+  std::printf("%s: error %.2f%%, mean glimpses %.3f, episodes by glimpses taken:", what,
+              100 * r.error(), r.mean_glimpses());
+  for (std::size_t n = 1; n < r.glimpse_histogram.size(); ++n)
+    std::printf(" %zu:%zu", n, r.glimpse_histogram[n]);
+  std::printf("\n");
+}
+
 void run_eval(const EvalFlags& f) {
   const SavedModel saved = load_model(f.model_path);
   const TrainingConfig& config = saved.config;
@@ -58,6 +66,14 @@ void run_eval(const EvalFlags& f) {
               : f.mean_location      ? "mean locations"
                                      : "sampled locations",
               f.samples);
+  if (config.model.adaptive_stopping) {
+    print_glimpses("sampled stopping", result);
+    EvalOptions thresholded = options;
+    thresholded.stop = StopMode::threshold;
+    print_glimpses("thresholded stopping (p > 0.5)",
+                   evaluate(model, saved.parameters, images, thresholded, pool));
+    std::printf("(per-class error and confusion matrix below: sampled stopping)\n");
+  }
   print_report(result);
 }
 

@@ -69,6 +69,10 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
   if (given("--glimpse-features")) config.model.glimpse_features = g.model.glimpse_features;
   if (given("--reinforce-trains-core"))
     config.model.reinforce_trains_core = g.model.reinforce_trains_core;
+  if (given("--adaptive-stopping")) config.model.adaptive_stopping = g.model.adaptive_stopping;
+  if (given("--glimpse-cost")) config.model.glimpse_cost = g.model.glimpse_cost;
+  if (given("--classifier-every-step"))
+    config.model.classifier_at_every_step = g.model.classifier_at_every_step;
   if (given("--task")) config.task.kind = task_kind_from_string(f.task);
   if (given("--canvas")) config.task.canvas = g.task.canvas;
   if (given("--clutter")) config.task.clutter_pieces = g.task.clutter_pieces;
@@ -110,6 +114,12 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
       config.model.retina.scales, config.model.location_std, config.optimizer.kind.c_str(),
       config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
       config.data.c_str());
+  if (config.model.adaptive_stopping)
+    std::printf(
+        "adaptive stopping: at most %d glimpses, cost %.4g per glimpse, classifier "
+        "trained %s\n",
+        config.model.glimpses, config.model.glimpse_cost,
+        config.model.classifier_at_every_step ? "at every step" : "at the stopping step");
   std::fflush(stdout);
 
   const TrainValidation data = load_training_data(config.data);
@@ -123,9 +133,12 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
     bar.clear();
     std::printf(
         "epoch %3d/%d  loss %.4f  train err %5.2f%%  val err %5.2f%%  lr %.3g  "
-        "%.0f img/s  %.1f s\n",
+        "%.0f img/s  %.1f s",
         m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
         m.learning_rate, m.images_per_second, m.seconds);
+    if (config.model.adaptive_stopping)
+      std::printf("  glimpses train %.2f val %.2f", m.train_glimpses, m.validation_glimpses);
+    std::printf("\n");
     std::fflush(stdout);
   };
   callbacks.stop_requested = [] { return interrupt_requested.load(); };
@@ -182,6 +195,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--glimpse-features", c.model.glimpse_features, "g size (default 256)");
   cmd->add_flag("--reinforce-trains-core", c.model.reinforce_trains_core,
                 "Let the REINFORCE gradient reach the core too");
+  cmd->add_flag("--adaptive-stopping", c.model.adaptive_stopping,
+                "Learn when to stop: after each glimpse a stop policy may end the episode "
+                "(--glimpses is then the maximum)");
+  cmd->add_option("--glimpse-cost", c.model.glimpse_cost,
+                  "Adaptive stopping: reward cost per glimpse taken (default 0)");
+  cmd->add_flag("--classifier-every-step", c.model.classifier_at_every_step,
+                "Adaptive stopping: train the classifier at every step, not only where the "
+                "episode stops");
   cmd->add_option("--task", f->task, "centred, translated or cluttered");
   cmd->add_option("--canvas", c.task.canvas, "Canvas side (pixels)");
   cmd->add_option("--clutter", c.task.clutter_pieces, "Clutter pieces (cluttered task)");

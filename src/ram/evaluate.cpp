@@ -23,6 +23,15 @@ double EvalResult::class_error(int label) const {
   return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0.0;
 }
 
+double EvalResult::mean_glimpses() const {
+  std::size_t episodes = 0, glimpses = 0;
+  for (std::size_t n = 0; n < glimpse_histogram.size(); ++n) {
+    episodes += glimpse_histogram[n];
+    glimpses += n * glimpse_histogram[n];
+  }
+  return episodes ? static_cast<double>(glimpses) / static_cast<double>(episodes) : 0.0;
+}
+
 EvalResult evaluate(const RamModel<float>& model, std::span<const float> unaligned_params,
                     const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
   const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
@@ -40,6 +49,8 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   const int chunks = (n + kChunk - 1) / kChunk;
   const int draws_per_image = model.draws_per_image();
   std::vector<Mat<float>> chunk_probs(chunks);
+  std::vector<std::vector<std::size_t>> chunk_histograms(
+      chunks, std::vector<std::size_t>(static_cast<std::size_t>(config.glimpses) + 1, 0));
   std::vector<Workspace<float>> workspaces(pool.size());
   std::vector<std::vector<float>> draws(pool.size());
   pool.run(chunks, [&](int c, int thread) {
@@ -57,8 +68,10 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
               options.mode == LocationMode::uniform ? static_cast<float>(rng.uniform(-1, 1))
                                                     : static_cast<float>(rng.normal());
       }
-      model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
+      model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws,
+                    options.stop);
       sum += ws.probs;
+      for (int taken : ws.glimpses_taken) chunk_histograms[c][static_cast<std::size_t>(taken)]++;
     }
     chunk_probs[c] = sum / static_cast<float>(options.samples);
   });
@@ -67,7 +80,10 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   result.classes = C;
   result.images = images.size();
   result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+  result.glimpse_histogram.assign(static_cast<std::size_t>(config.glimpses) + 1, 0);
   for (int c = 0; c < chunks; ++c) {
+    for (std::size_t k = 0; k < result.glimpse_histogram.size(); ++k)
+      result.glimpse_histogram[k] += chunk_histograms[c][k];
     for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i) {
       const int label = images.labels[static_cast<std::size_t>(c) * kChunk + i];
       Eigen::Index predicted;

@@ -14,6 +14,7 @@ namespace ram {
 
 struct EvalOptions {
   LocationMode mode = LocationMode::sample;  // sample, mean (deterministic) or uniform
+  StopMode stop = StopMode::sample;          // adaptive stopping: sampled or thresholded
   int samples = 1;                           // M: class probabilities averaged over M episodes
   std::uint64_t seed = 2014;                 // location noise; fixed so runs are comparable
 };
@@ -24,6 +25,9 @@ struct EvalResult {
   double cross_entropy = 0;            // mean -log of the averaged probability of the label
   std::vector<std::size_t> confusion;  // classes x classes, [true][predicted]
   int classes = 0;
+  // Episodes (images x M) by glimpses taken: [n] for n = 0 .. T ([0] stays 0).
+  std::vector<std::size_t> glimpse_histogram;
+  double mean_glimpses() const;
   double error() const {
     return images ? static_cast<double>(errors) / static_cast<double>(images) : 0.0;
   }

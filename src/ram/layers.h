@@ -88,4 +88,17 @@ T gaussian_log_density(const T* x, const T* mean, int d, T std) {
   return -sq / (2 * std * std) - T(d) * (std::log(std) + T(0.5 * kLogTwoPi));
 }
 
+// log sigmoid(z) = -log(1 + exp(-z)), without overflow for large |z|.
+template <typename T>
+T log_sigmoid(T z) {
+  return z >= T(0) ? -std::log1p(std::exp(-z)) : z - std::log1p(std::exp(z));
+}
+
+// log of a Bernoulli probability with P(1) = sigmoid(z), at s = 1 or 0. Its derivative in z
+// is s - sigmoid(z).
+template <typename T>
+T bernoulli_logit_log_prob(T z, bool s) {
+  return s ? log_sigmoid(z) : log_sigmoid(-z);
+}
+
 }  // namespace ram

@@ -21,6 +21,30 @@
 //   BL = sum_t (b_t - R)^2              trains the baseline only
 //   R  = 1 if argmax p == y else 0
 // l_t is data: no gradient flows through it into the location net or across time.
+//
+// Adaptive stopping (ModelConfig::adaptive_stopping; the paper's Discussion). After glimpse
+// n = 1 .. T-1 a stop policy reads h_n (state_n's output columns):
+//   z_n = h_n W_stop + b_stop;  q_n = sigmoid(z_n) = P(stop after glimpse n)         [B x 1]
+//   s_n ~ Bernoulli(q_n) (sampled), s_n = [q_n > 0.5] (thresholded), or given (tests)
+// The episode ends at the first n with s_n = 1, or at n = T, where stopping is forced: there is
+// no decision, and so no log-probability, after the last glimpse. N = glimpses taken (1..T).
+// The classifier is the same action net at every step: logits_n = h_n W_act + b_act, and the
+// answer is p = softmax(logits_N). The episode still runs all T steps (a batch is one matrix);
+// what follows glimpse N does not change the answer, the reward or any REINFORCE term.
+//   R  = [argmax p_N == y] - c * N                     c = glimpse_cost
+//   CE = -log p_N[y]                    the classifier trained at the stopping step only, or
+//      = (1/T) sum_{n=1..T} -log p_n[y] with classifier_at_every_step (all T steps, also those
+//                                       after N: they are supervised data like any other)
+//   RF = -sum_{t=0..N-1} log N(l_t; mu_t, std^2) (R - b_t)     the locations actually used
+//        -sum_{n=1..min(N,T-1)} log Bern(s_n; q_n) (R - b_n)    the continue decisions s_n = 0
+//                                       for n < N, and the stop s_N = 1 if N < T
+//   BL = sum_{t=0..min(N,T-1)} (b_t - R)^2   every baseline some REINFORCE term used
+// b_n is one baseline per state h_n: it serves both the stop decision read from h_n and the
+// location l_n sampled from h_n (neither depends on the action). (R - b) is a constant; the stop
+// net gets no CE gradient (the decisions are data, like the locations) and its REINFORCE term
+// reaches the core only with reinforce_trains_core, like the location net's. The d/dz of
+// -log Bern(s; sigmoid(z)) is (q - s). Without adaptive stopping N = T for every image and all
+// of the above reduces to the fixed-length model, computed by the same code as before.
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -51,6 +75,11 @@ struct ModelConfig {
   // measured best of 0.08 / 0.12 / 0.17 / 0.22 on 28x28 digits (README).
   double location_std = 0.22;
   bool reinforce_trains_core = false;
+  // Learned stopping (see the header comment). Configurations saved without these fields read
+  // as false / 0: the fixed-length model.
+  bool adaptive_stopping = false;
+  double glimpse_cost = 0;                // c in R = correct - c * N; needs adaptive_stopping
+  bool classifier_at_every_step = false;  // CE at every step instead of at the stopping step
 };
 
 void validate(const ModelConfig& config);
@@ -65,6 +94,13 @@ enum class LocationMode {
   given,    // l_t = draw, the raw locations themselves (tests; log pi evaluated at them)
 };
 
+// How the stop decisions of adaptive stopping are made (ignored without it).
+enum class StopMode {
+  sample,     // s_n = [u < q_n], u uniform from the draw (training, sampled evaluation)
+  threshold,  // s_n = [q_n > 0.5] (deterministic evaluation)
+  given,      // s_n = [draw > 0.5]: the decisions themselves (tests; log pi evaluated at them)
+};
+
 struct LossWeights {
   double reinforce = 1.0;
   double baseline = 1.0;
@@ -77,12 +113,14 @@ struct LossSums {
   double baseline = 0;
   double correct = 0;
   double images = 0;
+  double glimpses = 0;  // glimpses taken
   LossSums& operator+=(const LossSums& o) {
     cross_entropy += o.cross_entropy;
     reinforce += o.reinforce;
     baseline += o.baseline;
     correct += o.correct;
     images += o.images;
+    glimpses += o.glimpses;
     return *this;
   }
   double total(const LossWeights& w) const {
@@ -95,6 +133,7 @@ template <typename T>
 struct Workspace {
   int rows = 0;
   LocationMode mode = LocationMode::sample;
+  StopMode stop_mode = StopMode::sample;
   std::vector<Mat<T>> glimpse;          // T x [B x k*gw*gw]
   std::vector<Mat<T>> location;         // T x [B x 2], clipped: what the retina and h_l see
   std::vector<Mat<T>> sample;           // T x [B x 2], raw
@@ -105,11 +144,16 @@ struct Workspace {
   std::vector<Mat<T>> state;            // T+1 x [B x S]
   std::vector<Mat<T>> cache;            // T x [B x core cache]
   Mat<T> baseline;                      // [B x T]
-  Mat<T> logits, probs;                 // [B x C]
+  Mat<T> logits, probs;                 // [B x C], of the answer (at the stopping step)
   Mat<T> reward;                        // [B x 1]
   Mat<T> advantage;                     // [B x T], R - b_t, held constant in backward
+  // Adaptive stopping: decisions after glimpses 1 .. T-1 (column n-1 for glimpse n; only the
+  // columns before glimpses_taken were decided), and the classifier at every step.
+  std::vector<int> glimpses_taken;              // [B], N in 1..T (T without adaptive stopping)
+  Mat<T> stop_logit, stop_prob, stop;           // [B x T-1] z_n, q_n, s_n
+  std::vector<Mat<T>> step_logits, step_probs;  // T x [B x C], adaptive stopping only
   // Scratch for backward.
-  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, dlogits, dpolicy;
+  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, dlogits, dpolicy, dstop;
 };
 
 template <typename T>
@@ -122,17 +166,23 @@ class RamModel {
   const ModelConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }
   std::size_t parameter_count() const { return layout_.total(); }
-  int draws_per_image() const { return config_.glimpses * 2; }
+  // T x 2 location draws, then (adaptive stopping) T-1 stop draws.
+  int draws_per_image() const {
+    return config_.glimpses * 2 + (config_.adaptive_stopping ? config_.glimpses - 1 : 0);
+  }
 
   // Weights uniform in [-init_range, init_range], biases zero.
   void initialize(std::span<T> params, std::uint64_t seed, double init_range) const;
 
   // Runs one episode on `count` images (each image_height x image_width floats, back to back).
-  // draws: count x T x 2 values whose meaning depends on mode (ignored for mean).
+  // draws: count x draws_per_image() values whose meaning depends on mode (the location draws
+  // are ignored for mean). With adaptive stopping, the stop draws of an image follow its T x 2
+  // location draws: standard normal for sample (u = Phi(draw); uniform in [-1, 1] with the
+  // uniform location mode, u = (draw + 1) / 2), ignored for threshold, 0/1 for given.
   void forward(const T* params, const float* images, int count, LocationMode mode, const T* draws,
-               Workspace<T>& ws) const;
+               Workspace<T>& ws, StopMode stop_mode = StopMode::sample) const;
 
-  // R = 1 for a correct answer; advantage = R - b_t. Call after forward, before loss/backward.
+  // R = correct - c * N; advantage = R - b_t. Call after forward, before loss/backward.
   void assign_rewards(const std::uint8_t* labels, Workspace<T>& ws) const;
 
   LossSums loss_sums(const std::uint8_t* labels, const Workspace<T>& ws) const;
@@ -150,7 +200,12 @@ class RamModel {
   GlimpseNetwork<T> glimpse_net_;
   std::unique_ptr<Core<T>> core_;
   ParamLayout layout_;
+  void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
+  void backward_stopping(const T* params, const std::uint8_t* labels, const LossWeights& weights,
+                         T scale, Workspace<T>& ws, T* grads) const;
+
   ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
+  ParamSlot stop_w_, stop_b_;  // adaptive stopping only
 };
 
 extern template class RamModel<float>;

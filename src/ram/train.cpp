@@ -40,6 +40,8 @@ nlohmann::json to_json(const EpochMetrics& m) {
           {"baseline", m.baseline},
           {"train_error", m.train_error},
           {"validation_error", m.validation_error},
+          {"train_glimpses", m.train_glimpses},
+          {"validation_glimpses", m.validation_glimpses},
           {"learning_rate", m.learning_rate},
           {"seconds", m.seconds},
           {"images_per_second", m.images_per_second}};
@@ -55,6 +57,10 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.baseline = json_field<double>(j, "baseline");
   m.train_error = json_field<double>(j, "train_error");
   m.validation_error = json_field<double>(j, "validation_error");
+  if (j.contains("train_glimpses")) {  // absent from checkpoints of fixed-length runs before
+    m.train_glimpses = json_field<double>(j, "train_glimpses");
+    m.validation_glimpses = json_field<double>(j, "validation_glimpses");
+  }
   m.learning_rate = json_field<double>(j, "learning_rate");
   m.seconds = json_field<double>(j, "seconds");
   m.images_per_second = json_field<double>(j, "images_per_second");
@@ -66,11 +72,12 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epo
   {
     std::ofstream out(tmp);
     out << "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
-           "learning_rate,seconds,images_per_second\n";
+           "learning_rate,seconds,images_per_second,train_glimpses,validation_glimpses\n";
     for (const auto& m : epochs)
       out << m.epoch << ',' << m.steps << ',' << m.loss << ',' << m.cross_entropy << ','
           << m.reinforce << ',' << m.baseline << ',' << m.train_error << ',' << m.validation_error
-          << ',' << m.learning_rate << ',' << m.seconds << ',' << m.images_per_second << '\n';
+          << ',' << m.learning_rate << ',' << m.seconds << ',' << m.images_per_second << ','
+          << m.train_glimpses << ',' << m.validation_glimpses << '\n';
     if (!out) throw Error(path + ": cannot write the metrics file");
   }
   std::filesystem::rename(tmp, path);
@@ -81,7 +88,8 @@ nlohmann::json to_json(const LossSums& s) {
           {"reinforce", s.reinforce},
           {"baseline", s.baseline},
           {"correct", s.correct},
-          {"images", s.images}};
+          {"images", s.images},
+          {"glimpses", s.glimpses}};
 }
 
 LossSums loss_sums_from_json(const nlohmann::json& j) {
@@ -91,6 +99,7 @@ LossSums loss_sums_from_json(const nlohmann::json& j) {
   s.baseline = json_field<double>(j, "baseline");
   s.correct = json_field<double>(j, "correct");
   s.images = json_field<double>(j, "images");
+  if (j.contains("glimpses")) s.glimpses = json_field<double>(j, "glimpses");  // newer files
   return s;
 }
 
@@ -438,6 +447,8 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     m.baseline = epoch_sums.baseline / epoch_sums.images;
     m.train_error = 1.0 - epoch_sums.correct / epoch_sums.images;
     m.validation_error = val.error();
+    m.train_glimpses = epoch_sums.glimpses / epoch_sums.images;
+    m.validation_glimpses = val.mean_glimpses();
     m.learning_rate = optimizer.learning_rate_at(optimizer.steps_taken());
     m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     m.images_per_second =

@@ -45,7 +45,8 @@ struct EpochMetrics {
   std::uint64_t steps = 0;
   double loss = 0, cross_entropy = 0, reinforce = 0, baseline = 0;  // per image, epoch means
   double train_error = 0, validation_error = 0;
-  double learning_rate = 0;  // at the end of the epoch
+  double train_glimpses = 0, validation_glimpses = 0;  // mean glimpses taken per episode
+  double learning_rate = 0;                            // at the end of the epoch
   double seconds = 0, images_per_second = 0;
 };
 
