@@ -102,7 +102,18 @@ void expect_same_metrics(const std::vector<ram::EpochMetrics>& a,
     EXPECT_EQ(a[i].train_error, b[i].train_error);
     EXPECT_EQ(a[i].validation_error, b[i].validation_error);
     EXPECT_EQ(a[i].learning_rate, b[i].learning_rate);
+    EXPECT_EQ(a[i].train_glimpses, b[i].train_glimpses);
+    EXPECT_EQ(a[i].validation_glimpses, b[i].validation_glimpses);
   }
+}
+
+// tiny_translated_config with a learned stop after each of at most 3 glimpses.
+ram::TrainingConfig tiny_stopping_config() {
+  ram::TrainingConfig c = tiny_translated_config();
+  c.model.glimpses = 3;
+  c.model.adaptive_stopping = true;
+  c.model.glimpse_cost = 0.02;
+  return c;
 }
 
 void expect_same_config(const ram::TrainingConfig& a, const ram::TrainingConfig& b) {
@@ -296,6 +307,35 @@ TEST(Train, SameSeedSameThreadsIsBitIdentical) {
     expect_same_metrics(a.epochs, b.epochs);
     for (float p : a.parameters) ASSERT_TRUE(std::isfinite(p));
   }
+}
+
+TEST(Train, AdaptiveStoppingSameSeedSameThreadsIsBitIdentical) {
+  const ram::TrainValidation data = tiny_data();
+  for (int threads : {2, 1}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    ram::TrainingConfig config = tiny_stopping_config();
+    config.threads = threads;
+    const ram::TrainResult a = ram::train(config, data, "", false);
+    const ram::TrainResult b = ram::train(config, data, "", false);
+    EXPECT_TRUE(same_bits(a.parameters, b.parameters));
+    expect_same_metrics(a.epochs, b.epochs);
+    for (const ram::EpochMetrics& m : a.epochs) {
+      EXPECT_GE(m.train_glimpses, 1.0);
+      EXPECT_LT(m.train_glimpses, 3.0);  // the stop policy starts at q = 1/2: some stop early
+      EXPECT_GE(m.validation_glimpses, 1.0);
+      EXPECT_LT(m.validation_glimpses, 3.0);
+    }
+  }
+}
+
+TEST(Train, AdaptiveStoppingCheckpointRoundTrip) {
+  TempDir dir("ram_train_stopping");
+  const ram::TrainingConfig config = tiny_stopping_config();
+  const ram::TrainResult r = ram::train(config, tiny_data(), dir.str(), false);
+  const ram::SavedModel saved = ram::load_model(file_in(dir.str(), ram::kModelFile));
+  EXPECT_EQ(ram::to_json(saved.config), ram::to_json(config));
+  EXPECT_TRUE(saved.config.model.adaptive_stopping);
+  EXPECT_TRUE(same_bits(saved.parameters, r.parameters));
 }
 
 TEST(Train, DifferentSeedGivesDifferentParameters) {
@@ -660,6 +700,7 @@ void expect_same_eval(const ram::EvalResult& a, const ram::EvalResult& b) {
   EXPECT_EQ(a.cross_entropy, b.cross_entropy);
   EXPECT_EQ(a.classes, b.classes);
   EXPECT_EQ(a.confusion, b.confusion);
+  EXPECT_EQ(a.glimpse_histogram, b.glimpse_histogram);
 }
 
 void expect_consistent(const ram::EvalResult& r, const ram::ImageSet& images) {
@@ -718,6 +759,41 @@ TEST(Evaluate, IndependentOfThreadCountAndConsistent) {
     expect_same_eval(r2, r2again);
     expect_consistent(r1, images);
   }
+}
+
+TEST(Evaluate, AdaptiveStoppingIndependentOfThreadCountWithAHistogram) {
+  const ram::ImageSet images = random_digits(150, 21);  // 28x28: tiny_config's centred task
+  ram::ThreadPool one(1), three(3);
+  for (ram::StopMode stop : {ram::StopMode::sample, ram::StopMode::threshold}) {
+    SCOPED_TRACE(stop == ram::StopMode::sample ? "sampled stopping" : "thresholded stopping");
+    ram::EvalOptions options;
+    options.stop = stop;
+    options.samples = 2;
+    options.seed = 78;
+    ram::TrainingConfig small = tiny_config();
+    small.model.glimpses = 3;
+    small.model.adaptive_stopping = true;
+    const ram::RamModel<float> m(small.model);
+    std::vector<float> p(m.parameter_count());
+    m.initialize(p, 3, 0.5);
+    const ram::EvalResult r1 = ram::evaluate(m, p, images, options, one);
+    const ram::EvalResult r3 = ram::evaluate(m, p, images, options, three);
+    expect_same_eval(r1, r3);
+    expect_consistent(r1, images);
+    ASSERT_EQ(r1.glimpse_histogram.size(), 4u);
+    EXPECT_EQ(r1.glimpse_histogram[0], 0u);
+    std::size_t episodes = 0;
+    for (std::size_t n : r1.glimpse_histogram) episodes += n;
+    EXPECT_EQ(episodes, 2 * images.size());
+    EXPECT_GE(r1.mean_glimpses(), 1.0);
+    EXPECT_LE(r1.mean_glimpses(), 3.0);
+  }
+  // A fixed-length model takes all its glimpses.
+  const ram::RamModel<float> fixed(tiny_config().model);
+  std::vector<float> pf(fixed.parameter_count());
+  fixed.initialize(pf, 3, 0.5);
+  const ram::EvalResult rf = ram::evaluate(fixed, pf, images, {}, one);
+  EXPECT_EQ(rf.mean_glimpses(), 2.0);
 }
 
 TEST(Evaluate, RejectsMismatchedInput) {
