@@ -547,4 +547,41 @@ TEST_F(RamCliEndToEnd, PresetOverrideChangesCanvas) {
   EXPECT_TRUE(contains(eval.output, "task translated 40x40")) << describe(eval);
 }
 
+TEST_F(RamCliEndToEnd, AdaptiveStoppingTrainEvalAndTradeoff) {
+  TempDir dir("-stopping");
+  const std::string out = dir.sub("adaptive");
+  const CliRun train = run_ram("train " + std::string(kTinyFlags) +
+                                   " --glimpses 3 --adaptive-stopping --glimpse-cost 0.02 --out " +
+                                   quote(out) + " --data " + quote(data_),
+                               dir.str());
+  ASSERT_TRUE(train.exited && train.code == 0) << describe(train);
+  EXPECT_TRUE(contains(train.output, "adaptive stopping: at most 3 glimpses, cost 0.02"))
+      << describe(train);
+  EXPECT_TRUE(contains(train.output, "glimpses train ")) << describe(train);
+  const ram::SavedModel saved = ram::load_model(file_in(out, ram::kModelFile));
+  EXPECT_TRUE(saved.config.model.adaptive_stopping);
+  EXPECT_EQ(saved.config.model.glimpse_cost, 0.02);
+
+  const CliRun eval = run_ram("eval " + quote(file_in(out, ram::kModelFile)), dir.str());
+  ASSERT_TRUE(eval.exited && eval.code == 0) << describe(eval);
+  EXPECT_TRUE(contains(eval.output, "sampled stopping: error ")) << describe(eval);
+  EXPECT_TRUE(contains(eval.output, "thresholded stopping (p > 0.5): error ")) << describe(eval);
+  EXPECT_TRUE(contains(eval.output, "episodes by glimpses taken: 1:")) << describe(eval);
+
+  const std::string plot = (fs::path(dir.str()) / "plot.png").string();
+  const std::string examples = (fs::path(dir.str()) / "examples.png").string();
+  const CliRun tradeoff =
+      run_ram("tradeoff " + quote(model()) + " " + quote(file_in(out, ram::kModelFile)) +
+                  " --plot " + quote(plot) + " --examples " + quote(examples),
+              dir.str());
+  ASSERT_TRUE(tradeoff.exited && tradeoff.code == 0) << describe(tradeoff);
+  EXPECT_TRUE(contains(tradeoff.output, "| 2 | fixed | ")) << describe(tradeoff);
+  EXPECT_TRUE(contains(tradeoff.output, "| 3 | 0.02 | ")) << describe(tradeoff);
+  EXPECT_TRUE(fs::file_size(plot) > 0);
+  EXPECT_TRUE(fs::file_size(examples) > 0);
+  // --examples needs an adaptive model.
+  expect_clean_error(
+      run_ram("tradeoff " + quote(model()) + " --examples " + quote(examples), dir.str()));
+}
+
 }  // namespace
