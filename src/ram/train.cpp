@@ -451,6 +451,14 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     return result;
   };
 
+  // The end of the message when training stops on bad numbers.
+  auto what_is_kept = [&]() -> std::string {
+    if (checkpoint_path.empty()) return "";
+    if (!std::filesystem::exists(checkpoint_path))
+      return "; no checkpoint had been written yet in " + out_dir;
+    return "; the last checkpoint " + checkpoint_path + " is kept";
+  };
+
   ThreadPool pool(config.threads);
   BatchGradient batch_gradient(model, config, data.train, pool);
   std::vector<std::size_t> order(n_train);
@@ -475,10 +483,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
           batch_gradient.compute(params.data(), {order.data() + first, count}, step);
       auto stop = [&](const std::string& what) {
         throw Error("training stopped: " + what + " at epoch " + std::to_string(epoch + 1) +
-                    ", batch " + std::to_string(b + 1) +
-                    (checkpoint_path.empty()
-                         ? std::string()
-                         : "; the last checkpoint " + checkpoint_path + " is kept"));
+                    ", batch " + std::to_string(b + 1) + what_is_kept());
       };
       const bool loss_finite = std::isfinite(batch_sums.total(config.loss));
       if (!loss_finite && !config.skip_nonfinite_batches) stop("the loss is not finite");
@@ -521,10 +526,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     const auto train_end = Clock::now();
     if (epoch_sums.images == 0)
       throw Error("training stopped: every batch of epoch " + std::to_string(epoch + 1) +
-                  " had a non-finite loss or gradient" +
-                  (checkpoint_path.empty()
-                       ? std::string()
-                       : "; the last checkpoint " + checkpoint_path + " is kept"));
+                  " had a non-finite loss or gradient" + what_is_kept());
     const EvalResult val = evaluate(model, params, validation, eval_options, pool);
 
     EpochMetrics m;
