@@ -13,6 +13,7 @@
 #include "ram/data/source.h"
 #include "ram/error.h"
 #include "ram/evaluate.h"
+#include "ram/rng.h"
 #include "ram/train.h"
 #include "ram/viz/image.h"
 #include "ram/viz/scatter_plot.h"
@@ -80,8 +81,13 @@ viz::RgbImage example_grid(const Row& row, const std::vector<float>& params, con
                               ws.location[static_cast<std::size_t>(t)](i, 1));
     }
   }
+  // Shuffled (with a fixed seed) before the sort, so that each row shows a mix of the images with
+  // the fewest (most) glimpses rather than the first (last) few of the set, which is in class
+  // order.
   std::vector<int> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
+  Rng rng(1, {0xe8a});
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     return taken[static_cast<std::size_t>(a)] < taken[static_cast<std::size_t>(b)];
   });
