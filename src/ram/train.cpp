@@ -487,17 +487,17 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
       };
       const bool loss_finite = std::isfinite(batch_sums.total(config.loss));
       if (!loss_finite && !config.skip_nonfinite_batches) stop("the loss is not finite");
-      const StepResult update = loss_finite
-                                    ? optimizer.step(params, batch_gradient.gradient(), &pool)
-                                    : StepResult{std::nan(""), true};
-      if (!std::isfinite(update.gradient_norm)) {
+      StepResult update;
+      if (loss_finite) update = optimizer.step(params, batch_gradient.gradient(), &pool);
+      if (loss_finite && std::isfinite(update.gradient_norm)) {
+        if (!update.parameters_finite) stop("a parameter is not finite after the update");
+        epoch_sums += batch_sums;
+      } else {
+        // Nothing was updated (the optimiser leaves parameters alone on a non-finite gradient).
         if (!config.skip_nonfinite_batches) stop("the gradient is not finite");
         optimizer.skip_step();
         ++epoch_skipped;
-      } else {
-        epoch_sums += batch_sums;
       }
-      if (!update.parameters_finite) stop("a parameter is not finite after the update");
       if (callbacks.batch_done) {
         Progress p;
         p.epoch = epoch + 1;
