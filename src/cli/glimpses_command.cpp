@@ -31,16 +31,16 @@ void run_glimpses(const GlimpsesFlags& f) {
   const ImageSet images = render_evaluation_set(config, digits);
   const RamModel<float> model(config.model);
   const EvalOptions options = evaluation_options(config, f.mean_location, 1);
-  const std::size_t count = std::min(static_cast<std::size_t>(f.count), images.size());
+  const std::vector<std::size_t> indices =
+      viz::spread_indices(images.size(), static_cast<std::size_t>(f.count));
   const std::vector<viz::Episode> episodes =
-      viz::record_episodes(model, saved.parameters, images, 0, count, options);
+      viz::record_episodes(model, saved.parameters, images, indices, options);
   const std::filesystem::path out(f.out);
   std::filesystem::create_directories(out);
   std::size_t correct = 0;
-  for (std::size_t i = 0; i < episodes.size(); ++i) {
-    const viz::Episode& e = episodes[i];
+  for (const viz::Episode& e : episodes) {
     char stem[32];
-    std::snprintf(stem, sizeof stem, "glimpses-%03zu", i);
+    std::snprintf(stem, sizeof stem, "glimpses-%04zu", e.index);
     viz::write_png(viz::glimpse_figure(e), out / (std::string(stem) + ".png"));
     const std::vector<viz::RgbImage> frames = viz::glimpse_frames(e);
     viz::write_gif(frames, viz::glimpse_frame_delays(frames.size()),
@@ -48,9 +48,9 @@ void run_glimpses(const GlimpsesFlags& f) {
     correct += e.predicted == e.label;
   }
   std::printf(
-      "wrote %s/glimpses-000.{png,gif} .. glimpses-%03zu.{png,gif}: %zu images, %zu "
-      "classified correctly (%s)\n",
-      f.out.c_str(), episodes.size() - 1, episodes.size(), correct,
+      "wrote glimpses-NNNN.png and .gif (NNNN: the image's index in the evaluation set) for %zu "
+      "of its %zu images into %s; %zu classified correctly (%s)\n",
+      episodes.size(), images.size(), f.out.c_str(), correct,
       config.random_glimpses ? "random glimpses"
       : f.mean_location      ? "mean locations"
                              : "sampled locations, as ram eval");
@@ -61,15 +61,17 @@ void run_glimpses(const GlimpsesFlags& f) {
 void add_glimpses_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "glimpses",
-      "Draw where a model looks: per image a figure (DIR/glimpses-NNN.png: the glimpse path on "
+      "Draw where a model looks: per image a figure (DIR/glimpses-NNNN.png: the glimpse path on "
       "the image, then what the retina saw at each step) and an animation (.gif)");
   auto f = std::make_shared<GlimpsesFlags>();
   cmd->add_option("MODEL", f->model_path, "Model file (model.ram or checkpoint.ram)")->required();
   cmd->add_option("--out", f->out, "Output directory (required)");
   cmd->add_option("--data", f->data_dir,
                   "Directory with MNIST-format t10k files; default: the validation split of the "
-                  "model's training data (the first images of the set ram eval uses)");
-  cmd->add_option("--count", f->count, "Images to draw (default 8)")->check(CLI::Range(1, 1000));
+                  "model's training data (the set ram eval uses)");
+  cmd->add_option("--count", f->count,
+                  "Images to draw, spread evenly over the evaluation set (default 8)")
+      ->check(CLI::Range(1, 1000));
   cmd->add_flag("--mean-location", f->mean_location,
                 "Glimpse at the policy's mean instead of a sample (default: sampled, as the "
                 "headline error)");

@@ -186,19 +186,26 @@ TEST(RecordEpisodes, ReplaysTheEpisodesEvaluateCounts) {
     EvalOptions options;
     options.mode = mode;
     const EvalResult result = evaluate(model, params, images, options, pool);
-    const std::vector<Episode> episodes = record_episodes(model, params, images, 0, 70, options);
+    const std::vector<std::size_t> all = spread_indices(70, 1000);
+    ASSERT_EQ(all.size(), 70u);
+    const std::vector<Episode> episodes = record_episodes(model, params, images, all, options);
     ASSERT_EQ(episodes.size(), 70u);
     std::size_t errors = 0;
     for (const Episode& e : episodes) errors += e.predicted != e.label;
     EXPECT_EQ(errors, result.errors);
-    // The tail on its own replays the same episodes (draws are keyed by image index).
-    const std::vector<Episode> tail = record_episodes(model, params, images, 65, 5, options);
-    for (std::size_t i = 0; i < 5; ++i) {
-      EXPECT_EQ(tail[i].predicted, episodes[65 + i].predicted);
-      EXPECT_EQ(tail[i].steps[2].x, episodes[65 + i].steps[2].x);
+    // A few images on their own, in any order, replay the same episodes.
+    const std::vector<std::size_t> some = {67, 3, 64, 63};
+    const std::vector<Episode> replayed = record_episodes(model, params, images, some, options);
+    ASSERT_EQ(replayed.size(), 4u);
+    for (std::size_t i = 0; i < some.size(); ++i) {
+      EXPECT_EQ(replayed[i].index, some[i]);
+      EXPECT_EQ(replayed[i].predicted, episodes[some[i]].predicted);
+      EXPECT_EQ(replayed[i].steps[2].x, episodes[some[i]].steps[2].x);
+      EXPECT_EQ(replayed[i].steps[1].retina, episodes[some[i]].steps[1].retina);
     }
   }
-  const std::vector<Episode> one = record_episodes(model, params, images, 4, 1, EvalOptions{});
+  const std::vector<Episode> one =
+      record_episodes(model, params, images, std::vector<std::size_t>{4}, EvalOptions{});
   ASSERT_EQ(one.size(), 1u);
   const Episode& e = one[0];
   EXPECT_EQ(e.label, 4);
@@ -209,8 +216,13 @@ TEST(RecordEpisodes, ReplaysTheEpisodesEvaluateCounts) {
     retina_extract(config.retina, e.image.data(), 20, 20, s.x, s.y, expected.data());
     EXPECT_EQ(s.retina, expected);
   }
-  test::expect_error([&] { record_episodes(model, params, images, 68, 5, EvalOptions{}); },
-                     {"68..73", "70"});
+  test::expect_error(
+      [&] {
+        record_episodes(model, params, images, std::vector<std::size_t>{5, 70}, EvalOptions{});
+      },
+      {"image 70", "set of 70"});
+  EXPECT_EQ(spread_indices(30, 3), (std::vector<std::size_t>{0, 10, 20}));
+  EXPECT_EQ(spread_indices(2, 5), (std::vector<std::size_t>{0, 1}));
 }
 
 }  // namespace

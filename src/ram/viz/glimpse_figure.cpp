@@ -137,58 +137,68 @@ void check(const Episode& e) {
 }  // namespace
 
 std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<const float> params,
-                                     const ImageSet& images, std::size_t first, std::size_t count,
+                                     const ImageSet& images, std::span<const std::size_t> indices,
                                      const EvalOptions& options) {
   const ModelConfig& config = model.config();
   if (images.rows != config.image_height || images.cols != config.image_width)
     throw Error("glimpses: images are " + std::to_string(images.rows) + "x" +
                 std::to_string(images.cols) + " but the model expects " +
                 std::to_string(config.image_height) + "x" + std::to_string(config.image_width));
-  if (first + count > images.size())
-    throw Error("glimpses: asked for images " + std::to_string(first) + ".." +
-                std::to_string(first + count) + " of a set of " + std::to_string(images.size()));
-  std::vector<Episode> episodes;
-  if (count == 0) return episodes;
+  for (std::size_t index : indices)
+    if (index >= images.size())
+      throw Error("glimpses: asked for image " + std::to_string(index) + " of a set of " +
+                  std::to_string(images.size()));
 
   const AlignedVector<float> aligned(params.begin(), params.end());
   const int draws_per_image = model.draws_per_image();
   const auto chunk = static_cast<std::size_t>(kEvaluationChunk);
   std::vector<float> draws;
   Workspace<float> ws;
-  // The chunks evaluate() runs, so that every number matches its episodes exactly.
-  for (std::size_t lo = first / chunk * chunk; lo < first + count; lo += chunk) {
-    const std::size_t rows = std::min(chunk, images.size() - lo);
-    draws.resize(rows * static_cast<std::size_t>(draws_per_image));
-    for (std::size_t i = 0; i < rows; ++i)
-      evaluation_draws(options, draws_per_image, lo + i, 0,
-                       draws.data() + i * static_cast<std::size_t>(draws_per_image));
-    model.forward(aligned.data(), images.image(lo).data(), static_cast<int>(rows), options.mode,
-                  draws.data(), ws);
-    for (std::size_t index = std::max(lo, first); index < std::min(lo + rows, first + count);
-         ++index) {
-      const auto row = static_cast<Eigen::Index>(index - lo);
-      Episode e;
-      e.rows = images.rows;
-      e.cols = images.cols;
-      const std::span<const float> image = images.image(index);
-      e.image.assign(image.begin(), image.end());
-      e.retina = config.retina;
-      for (int t = 0; t < config.glimpses; ++t) {
-        GlimpseStep step;
-        step.x = static_cast<double>(ws.location[t](row, 0));
-        step.y = static_cast<double>(ws.location[t](row, 1));
-        const auto glimpse = ws.glimpse[t].row(row);
-        step.retina.assign(glimpse.data(), glimpse.data() + glimpse.size());
-        e.steps.push_back(std::move(step));
-      }
-      Eigen::Index predicted;
-      ws.probs.row(row).maxCoeff(&predicted);
-      e.predicted = static_cast<int>(predicted);
-      e.label = images.labels[index];
-      episodes.push_back(std::move(e));
+  std::size_t chunk_done = images.size();  // the first image of the chunk in ws, if any
+  std::vector<Episode> episodes;
+  for (std::size_t index : indices) {
+    // The chunk evaluate() runs, so that every number matches its episode exactly.
+    const std::size_t lo = index / chunk * chunk;
+    if (lo != chunk_done) {
+      const std::size_t rows = std::min(chunk, images.size() - lo);
+      draws.resize(rows * static_cast<std::size_t>(draws_per_image));
+      for (std::size_t i = 0; i < rows; ++i)
+        evaluation_draws(options, draws_per_image, lo + i, 0,
+                         draws.data() + i * static_cast<std::size_t>(draws_per_image));
+      model.forward(aligned.data(), images.image(lo).data(), static_cast<int>(rows), options.mode,
+                    draws.data(), ws);
+      chunk_done = lo;
     }
+    const auto row = static_cast<Eigen::Index>(index - lo);
+    Episode e;
+    e.index = index;
+    e.rows = images.rows;
+    e.cols = images.cols;
+    const std::span<const float> image = images.image(index);
+    e.image.assign(image.begin(), image.end());
+    e.retina = config.retina;
+    for (int t = 0; t < config.glimpses; ++t) {
+      GlimpseStep step;
+      step.x = static_cast<double>(ws.location[t](row, 0));
+      step.y = static_cast<double>(ws.location[t](row, 1));
+      const auto glimpse = ws.glimpse[t].row(row);
+      step.retina.assign(glimpse.data(), glimpse.data() + glimpse.size());
+      e.steps.push_back(std::move(step));
+    }
+    Eigen::Index predicted;
+    ws.probs.row(row).maxCoeff(&predicted);
+    e.predicted = static_cast<int>(predicted);
+    e.label = images.labels[index];
+    episodes.push_back(std::move(e));
   }
   return episodes;
+}
+
+std::vector<std::size_t> spread_indices(std::size_t size, std::size_t count) {
+  count = std::min(count, size);
+  std::vector<std::size_t> indices;
+  for (std::size_t i = 0; i < count; ++i) indices.push_back(i * size / count);
+  return indices;
 }
 
 PixelBox glimpse_box(const Episode& episode, const GlimpseStep& step, int scale) {

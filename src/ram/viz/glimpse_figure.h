@@ -21,6 +21,7 @@ struct GlimpseStep {
 };
 
 struct Episode {
+  std::size_t index = 0;  // in the image set
   int rows = 0, cols = 0;
   std::vector<float> image;  // rows x cols, row-major
   RetinaConfig retina;
@@ -28,12 +29,16 @@ struct Episode {
   int predicted = 0, label = 0;
 };
 
-// The episodes of images first .. first+count-1 of `images`, replaying episode 0 of evaluate()
-// with the same options and chunks: the predictions are the ones evaluate() counts (for
-// samples == 1), bit for bit.
+// The episodes of the images at `indices` of `images`, replaying episode 0 of evaluate() with the
+// same options and chunks: the predictions are the ones evaluate() counts (for samples == 1),
+// bit for bit.
 std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<const float> params,
-                                     const ImageSet& images, std::size_t first, std::size_t count,
+                                     const ImageSet& images, std::span<const std::size_t> indices,
                                      const EvalOptions& options);
+
+// `count` indices spread evenly over a set of `size` (all of them if count >= size): evaluation
+// sets built from class-sorted digits would otherwise show one class only.
+std::vector<std::size_t> spread_indices(std::size_t size, std::size_t count);
 
 // The square of image pixels the retina reads at one scale of one step (it may leave the image).
 struct PixelBox {

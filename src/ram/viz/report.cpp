@@ -149,12 +149,13 @@ RunReport make_run_report(const std::string& run_dir, const ImageSet& digits,
   ThreadPool pool(options.threads);
   r.evaluation = evaluate(model, r.model.parameters, images, eval_options, pool);
   r.curves_png = encode_png(training_curves(r.metrics));
-  const std::size_t count = std::min<std::size_t>(images.size(), options.animations);
+  const std::vector<std::size_t> indices =
+      spread_indices(images.size(), static_cast<std::size_t>(options.animations));
   for (const Episode& e :
-       record_episodes(model, r.model.parameters, images, 0, count, eval_options)) {
+       record_episodes(model, r.model.parameters, images, indices, eval_options)) {
     const std::vector<RgbImage> frames = glimpse_frames(e);
     r.animations.push_back(encode_gif(frames, glimpse_frame_delays(frames.size())));
-    r.captions.push_back(caption(e));
+    r.captions.push_back("image " + std::to_string(e.index) + ": " + caption(e));
   }
   return r;
 }
@@ -186,14 +187,14 @@ std::string report_html(const RunReport& r) {
 
   h += "<h2>Training curves</h2>\n<img id=\"curves\" alt=\"training curves\" src=\"" +
        data_uri("image/png", r.curves_png) + "\">\n";
-  h += "<h2>Glimpses</h2>\n<p>The first " + std::to_string(r.animations.size()) +
-       " images of the evaluation set, " + html_escape(r.location_mode) +
+  h += "<h2>Glimpses</h2>\n<p>" + std::to_string(r.animations.size()) +
+       " images spread over the evaluation set, " + html_escape(r.location_mode) +
        ": the boxes show the retina's scales at each glimpse (first green, last red), the "
        "column on the right what the network saw.</p>\n<div class=\"grid\">\n";
   for (std::size_t i = 0; i < r.animations.size(); ++i) {
     h += "<figure><img class=\"glimpses\" alt=\"glimpses of image " + std::to_string(i) +
-         "\" src=\"" + data_uri("image/gif", r.animations[i]) + "\"><figcaption>image " +
-         std::to_string(i) + ": " + html_escape(r.captions[i]) + "</figcaption></figure>\n";
+         "\" src=\"" + data_uri("image/gif", r.animations[i]) + "\"><figcaption>" +
+         html_escape(r.captions[i]) + "</figcaption></figure>\n";
   }
   h += "</div>\n";
 

@@ -19,7 +19,7 @@ inline constexpr const char* kCurvesFile = "curves.png";
 inline constexpr const char* kReportFile = "report.html";
 
 struct ReportOptions {
-  int animations = 8;          // glimpse animations, of the first images of the evaluation set
+  int animations = 8;          // glimpse animations, of images spread over the evaluation set
   bool mean_location = false;  // as `ram eval --mean-location`; default: sampled (the headline)
   int threads = 2;
 };
@@ -33,7 +33,7 @@ struct RunReport {
   EvalResult evaluation;
   std::vector<std::uint8_t> curves_png;
   std::vector<std::vector<std::uint8_t>> animations;  // GIFs
-  std::vector<std::string> captions;                  // one per animation
+  std::vector<std::string> captions;                  // one per animation: image index, answer
 };
 
 std::string base64(std::span<const std::uint8_t> bytes);
