@@ -16,6 +16,8 @@ int run(int argc, const char* const* argv) {
   add_eval_command(app);
   add_info_command(app);
   add_bench_command(app);
+  add_glimpses_command(app);
+  add_report_command(app);
   add_tradeoff_command(app);
   try {
     app.parse(argc, argv);

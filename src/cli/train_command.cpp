@@ -10,6 +10,7 @@
 #include "ram/error.h"
 #include "ram/presets.h"
 #include "ram/train.h"
+#include "ram/viz/report.h"
 
 namespace ram::cli {
 
@@ -172,6 +173,15 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   std::printf("validation error: %.2f%% (single sample, %zu images) after %d epochs, %.1f s\n",
               100 * last.validation_error, data.validation.size(), last.epoch, result.seconds);
   std::printf("model saved to %s\n", (std::filesystem::path(f.out) / kModelFile).c_str());
+  std::fflush(stdout);
+  // The pictures of the run cost about one more validation pass.
+  const std::string report = (std::filesystem::path(f.out) / viz::kReportFile).string();
+  viz::ReportOptions report_options;
+  report_options.threads = config.threads;
+  viz::write_run_report(f.out, report, data.validation, "validation split of " + config.data,
+                        report_options);
+  std::printf("training curves in %s, report in %s\n",
+              (std::filesystem::path(f.out) / viz::kCurvesFile).c_str(), report.c_str());
 }
 
 }  // namespace

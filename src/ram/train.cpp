@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <numeric>
 #include <optional>
+#include <string_view>
+#include <tuple>
 
 #include "ram/checkpoint.h"
 #include "ram/error.h"
@@ -76,21 +79,73 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   return m;
 }
 
+constexpr const char* kMetricsColumns[] = {"epoch",
+                                           "steps",
+                                           "loss",
+                                           "cross_entropy",
+                                           "reinforce",
+                                           "baseline",
+                                           "train_error",
+                                           "validation_error",
+                                           "learning_rate",
+                                           "seconds",
+                                           "images_per_second",
+                                           "skipped_batches",
+                                           "train_glimpses",
+                                           "validation_glimpses"};
+// Columns added after metrics files were first written: a file without one reads as 0.
+constexpr const char* kLaterMetricsColumns[] = {"skipped_batches", "train_glimpses",
+                                                "validation_glimpses"};
+
+// The fields of m in the order of kMetricsColumns.
+auto metrics_fields(EpochMetrics& m) {
+  return std::tuple<int&, std::uint64_t&, double&, double&, double&, double&, double&, double&,
+                    double&, double&, double&, std::uint64_t&, double&, double&>(
+      m.epoch, m.steps, m.loss, m.cross_entropy, m.reinforce, m.baseline, m.train_error,
+      m.validation_error, m.learning_rate, m.seconds, m.images_per_second, m.skipped_batches,
+      m.train_glimpses, m.validation_glimpses);
+}
+
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epochs) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
-           "learning_rate,seconds,images_per_second,skipped_batches,train_glimpses,"
-           "validation_glimpses\n";
-    for (const auto& m : epochs)
-      out << m.epoch << ',' << m.steps << ',' << m.loss << ',' << m.cross_entropy << ','
-          << m.reinforce << ',' << m.baseline << ',' << m.train_error << ',' << m.validation_error
-          << ',' << m.learning_rate << ',' << m.seconds << ',' << m.images_per_second << ','
-          << m.skipped_batches << ',' << m.train_glimpses << ',' << m.validation_glimpses << '\n';
+    for (std::size_t i = 0; i < std::size(kMetricsColumns); ++i)
+      out << (i ? "," : "") << kMetricsColumns[i];
+    out << '\n';
+    for (EpochMetrics m : epochs) {
+      std::apply(
+          [&](auto&... field) {
+            const char* separator = "";
+            ((out << separator << field, separator = ","), ...);
+          },
+          metrics_fields(m));
+      out << '\n';
+    }
     if (!out) throw Error(path + ": cannot write the metrics file");
   }
   std::filesystem::rename(tmp, path);
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t comma = line.find(',', begin);
+    cells.push_back(line.substr(begin, comma - begin));
+    if (comma == std::string::npos) return cells;
+    begin = comma + 1;
+  }
+}
+
+// The whole cell as a number of type T, or nullopt.
+template <typename T>
+std::optional<T> parse_number(const std::string& cell) {
+  T value{};
+  const char* end = cell.data() + cell.size();
+  const auto [ptr, ec] = std::from_chars(cell.data(), end, value);
+  if (ec != std::errc() || ptr != end || cell.empty()) return std::nullopt;
+  return value;
 }
 
 nlohmann::json to_json(const LossSums& s) {
@@ -374,6 +429,57 @@ SavedModel load_model(const std::string& path) {
   return saved;
 }
 
+std::vector<EpochMetrics> read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open the metrics file");
+  std::string line;
+  if (!std::getline(in, line)) throw Error(path + ": empty metrics file (no header line)");
+  // column_of[i]: which cell of a line holds kMetricsColumns[i].
+  const std::vector<std::string> header = split_csv_line(line);
+  std::vector<std::size_t> column_of;
+  for (const char* name : kMetricsColumns) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    const bool later = std::find(std::begin(kLaterMetricsColumns), std::end(kLaterMetricsColumns),
+                                 std::string_view(name)) != std::end(kLaterMetricsColumns);
+    if (it == header.end() && !later)
+      throw Error(path + ": the header has no column \"" + std::string(name) + "\"");
+    column_of.push_back(static_cast<std::size_t>(it - header.begin()));  // header.size(): absent
+  }
+  std::vector<EpochMetrics> epochs;
+  for (int line_number = 2; std::getline(in, line); ++line_number) {
+    if (line.empty()) continue;
+    const std::vector<std::string> cells = split_csv_line(line);
+    const std::string where = path + ":" + std::to_string(line_number) + ": ";
+    if (cells.size() != header.size())
+      throw Error(where + std::to_string(cells.size()) + " values for " +
+                  std::to_string(header.size()) + " columns");
+    EpochMetrics m;
+    std::size_t i = 0;
+    std::apply(
+        [&](auto&... field) {
+          const auto read = [&](auto& value) {
+            using T = std::remove_reference_t<decltype(value)>;
+            if (column_of[i] == header.size()) {  // a later column this file lacks
+              value = T{};
+              ++i;
+              return;
+            }
+            const std::string& cell = cells[column_of[i]];
+            const std::optional<T> parsed = parse_number<T>(cell);
+            if (!parsed)
+              throw Error(where + "\"" + cell + "\" is not a number (column " + kMetricsColumns[i] +
+                          ")");
+            value = *parsed;
+            ++i;
+          };
+          (read(field), ...);
+        },
+        metrics_fields(m));
+    epochs.push_back(m);
+  }
+  return epochs;
+}
+
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits) {
   validate(config.task, digits.rows, digits.cols);
   return render_task_set(config.task, digits, config.validation_seed);
@@ -496,17 +602,17 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
       };
       const bool loss_finite = std::isfinite(batch_sums.total(config.loss));
       if (!loss_finite && !config.skip_nonfinite_batches) stop("the loss is not finite");
-      const StepResult update = loss_finite
-                                    ? optimizer.step(params, batch_gradient.gradient(), &pool)
-                                    : StepResult{std::nan(""), true};
-      if (!std::isfinite(update.gradient_norm)) {
+      StepResult update;
+      if (loss_finite) update = optimizer.step(params, batch_gradient.gradient(), &pool);
+      if (loss_finite && std::isfinite(update.gradient_norm)) {
+        if (!update.parameters_finite) stop("a parameter is not finite after the update");
+        epoch_sums += batch_sums;
+      } else {
+        // Nothing was updated (the optimiser leaves parameters alone on a non-finite gradient).
         if (!config.skip_nonfinite_batches) stop("the gradient is not finite");
         optimizer.skip_step();
         ++epoch_skipped;
-      } else {
-        epoch_sums += batch_sums;
       }
-      if (!update.parameters_finite) stop("a parameter is not finite after the update");
       if (callbacks.batch_done) {
         Progress p;
         p.epoch = epoch + 1;

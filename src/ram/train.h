@@ -88,6 +88,10 @@ inline constexpr const char* kMetricsFile = "metrics.csv";
 
 inline constexpr const char* kLockFile = ".lock";
 
+// Reads a metrics.csv written by train(): the header names the columns (in any order, all of
+// them required), one line per epoch. Throws ram::Error naming the file, line and problem.
+std::vector<EpochMetrics> read_metrics(const std::string& path);
+
 // Trains on `data`, writing checkpoint.ram and metrics.csv into out_dir after every epoch and
 // model.ram at the end. With resume, continues from out_dir/checkpoint.ram (its configuration
 // wins over `config`, except threads and checkpoint_every). An empty out_dir writes nothing.

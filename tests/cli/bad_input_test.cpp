@@ -305,9 +305,10 @@ const std::vector<Case>& cases() {
        [](const Scratch& s, const std::string& d) {
          return eval_model_bytes(d, "\x89PNG\r\n\x1a\n" + s.model_bytes.substr(8));
        }},
-      {"model-truncated", "model file", "truncated at half its length", 1,
+      {"model-truncated", "model file", "truncated 100 bytes into the parameters", 1,
        [](const Scratch& s, const std::string& d) {
-         return eval_model_bytes(d, s.model_bytes.substr(0, s.model_bytes.size() / 2));
+         return eval_model_bytes(
+             d, s.model_bytes.substr(0, first_parameter_offset(s.model_bytes) + 100));
        }},
       {"model-flipped-byte", "model file", "one flipped byte among the parameters", 1,
        [](const Scratch& s, const std::string& d) {
@@ -322,10 +323,11 @@ const std::vector<Case>& cases() {
          bytes[8] = 99;
          return eval_model_bytes(d, with_fixed_crc(bytes));
        }},
-      {"model-huge-length", "model file", "a config length of 2^60 bytes (checksum valid)", 1,
+      {"model-huge-length", "model file",
+       "the header, a config length of 2^60 bytes, the checksum (valid)", 1,
        [](const Scratch& s, const std::string& d) {
-         std::string bytes = s.model_bytes;
-         bytes[12 + 7] = 0x10;
+         std::string bytes =
+             s.model_bytes.substr(0, 12) + std::string(7, '\0') + "\x10" + std::string(4, '\0');
          return eval_model_bytes(d, with_fixed_crc(bytes));
        }},
       {"model-nan-weight", "model file", "a NaN parameter (checksum valid)", 1,

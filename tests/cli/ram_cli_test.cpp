@@ -91,7 +91,7 @@ TEST(RamCli, HelpExitsZeroAndListsFlags) {
   TempDir dir;
   const CliRun top = run_ram("--help", dir.str());
   EXPECT_TRUE(top.exited && top.code == 0) << describe(top);
-  for (const char* word : {"train", "eval", "info"})
+  for (const char* word : {"train", "eval", "info", "glimpses", "report"})
     EXPECT_TRUE(contains(top.output, word)) << word;
 
   const CliRun train = run_ram("train --help", dir.str());
@@ -486,6 +486,95 @@ TEST_F(RamCliEndToEnd, AdaptiveStoppingTrainEvalAndTradeoff) {
   // --examples needs an adaptive model.
   expect_clean_error(
       run_ram("tradeoff " + quote(model()) + " --examples " + quote(examples), dir.str()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pictures: glimpses, curves and the report of the end-to-end run.
+
+TEST_F(RamCliEndToEnd, TrainWritesCurvesAndReport) {
+  EXPECT_TRUE(fs::exists(file_in(run_dir_, "curves.png")));
+  const std::string report = read_text(file_in(run_dir_, "report.html"));
+  EXPECT_TRUE(contains(report, "id=\"error-table\"")) << report.substr(0, 500);
+  EXPECT_TRUE(contains(report, "data:image/gif;base64,"));
+  EXPECT_TRUE(contains(train_->output, "report in " + file_in(run_dir_, "report.html")))
+      << describe(*train_);
+}
+
+TEST_F(RamCliEndToEnd, GlimpsesWritesAFigureAndAnAnimationPerImage) {
+  const std::string out = root_->sub("glimpses");
+  const CliRun r =
+      run_ram("glimpses " + quote(model()) + " --count 3 --out " + quote(out), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  // Spread over the 30 validation images.
+  for (const char* name :
+       {"glimpses-0000.png", "glimpses-0000.gif", "glimpses-0010.png", "glimpses-0020.gif"})
+    EXPECT_GT(fs::file_size(file_in(out, name)), 100u) << name;
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 6);
+  EXPECT_TRUE(contains(r.output, "for 3 of its 30 images")) << describe(r);
+
+  const std::string test_out = root_->sub("glimpses-t10k");
+  const CliRun t10k = run_ram("glimpses " + quote(model()) + " --mean-location --count 2 --data " +
+                                  quote(data_) + " --out " + quote(test_out),
+                              root_->str());
+  ASSERT_TRUE(t10k.exited && t10k.code == 0) << describe(t10k);
+  EXPECT_TRUE(fs::exists(file_in(test_out, "glimpses-0050.gif")));  // of 100 test images
+  EXPECT_TRUE(contains(t10k.output, "mean locations")) << describe(t10k);
+}
+
+TEST_F(RamCliEndToEnd, ReportCommandWritesThePageWhereAsked) {
+  const std::string page = root_->sub("elsewhere.html");
+  const CliRun r =
+      run_ram("report " + quote(run_dir_) + " --count 2 --out " + quote(page), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  const std::string html = read_text(page);
+  EXPECT_EQ(std::regex_search(html, std::regex("data:image/gif;base64,")), true);
+  std::size_t gifs = 0;
+  for (std::size_t at = html.find("data:image/gif"); at != std::string::npos;
+       at = html.find("data:image/gif", at + 1))
+    ++gifs;
+  EXPECT_EQ(gifs, 2u);
+}
+
+TEST(RamCli, PictureCommandErrors) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  write_idx_dir(data, 40, 10);
+  const std::string valid = dir.sub("valid.ram");
+  write_valid_model(valid, data);
+  const std::string out = " --out " + quote(dir.sub("pictures"));
+
+  const CliRun missing = run_ram("glimpses " + quote(dir.sub("missing.ram")) + out, dir.str());
+  expect_clean_error(missing);
+  EXPECT_TRUE(contains(missing.output, dir.sub("missing.ram"))) << describe(missing);
+  const CliRun no_out = run_ram("glimpses " + quote(valid), dir.str());
+  expect_clean_error(no_out);
+  EXPECT_TRUE(contains(no_out.output, "--out")) << describe(no_out);
+  for (const char* count : {"0", "x", "-3", "1001"}) {
+    const CliRun bad = run_ram("glimpses " + quote(valid) + " --count " + count + out, dir.str());
+    expect_clean_error(bad);
+    EXPECT_EQ(bad.code, 2) << describe(bad);
+  }
+  expect_clean_error(run_ram("glimpses" + out, dir.str()));
+  expect_clean_error(run_ram(
+      "glimpses " + quote(valid) + " --data " + quote(dir.sub("nowhere")) + out, dir.str()));
+
+  // report: a directory without a model, then one whose metrics file is missing or corrupt.
+  const std::string run = dir.sub("run");
+  fs::create_directories(run);
+  const CliRun no_model = run_ram("report " + quote(run), dir.str());
+  expect_clean_error(no_model);
+  EXPECT_TRUE(contains(no_model.output, file_in(run, ram::kModelFile))) << describe(no_model);
+  fs::copy_file(valid, file_in(run, ram::kModelFile));
+  const CliRun no_metrics = run_ram("report " + quote(run), dir.str());
+  expect_clean_error(no_metrics);
+  EXPECT_TRUE(contains(no_metrics.output, file_in(run, ram::kMetricsFile))) << describe(no_metrics);
+  std::ofstream(file_in(run, ram::kMetricsFile)) << "epoch,steps,loss\n1,2,3\n";
+  const CliRun bad_metrics = run_ram("report " + quote(run), dir.str());
+  expect_clean_error(bad_metrics);
+  EXPECT_TRUE(contains(bad_metrics.output, file_in(run, ram::kMetricsFile)))
+      << describe(bad_metrics);
+  EXPECT_TRUE(contains(bad_metrics.output, "cross_entropy")) << describe(bad_metrics);
+  expect_clean_error(run_ram("report " + quote(run) + " --count -1", dir.str()));
 }
 
 }  // namespace
