@@ -518,11 +518,12 @@ TEST(ReadMetrics, AcceptsAnyColumnOrderAndNamesFileLineAndProblem) {
   expect_error([&] { ram::read_metrics(path); }, {path, "empty"});
   write("epoch,steps\n1,2\n");
   expect_error([&] { ram::read_metrics(path); }, {path, "no column", "loss"});
-  write(std::string(kMetricsHeader) + "\n1,2,3,4,5,6,7,8,9,10,11,0\n1,2,3,x4,5,6,7,8,9,10,11,0\n");
+  write(std::string(kMetricsHeader) +
+        "\n1,2,3,4,5,6,7,8,9,10,11,0,8,8\n1,2,3,x4,5,6,7,8,9,10,11,0,8,8\n");
   expect_error([&] { ram::read_metrics(path); }, {path + ":3:", "\"x4\"", "cross_entropy"});
   write(std::string(kMetricsHeader) + "\n1,2,3\n");
-  expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "3 values for 12 columns"});
-  write(std::string(kMetricsHeader) + "\n1.5,2,3,4,5,6,7,8,9,10,11,0\n");
+  expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "3 values for 14 columns"});
+  write(std::string(kMetricsHeader) + "\n1.5,2,3,4,5,6,7,8,9,10,11,0,8,8\n");
   expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "\"1.5\"", "epoch"});
 }
 
