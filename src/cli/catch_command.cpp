@@ -159,7 +159,7 @@ void add_catch_command(CLI::App& app) {
   train->add_flag("--resume", tf->resume, "Continue from DIR/checkpoint.ram with its settings");
   train->add_flag("--quiet", tf->quiet, "No progress bar");
   train->add_option("--frames", c.frames, "Training budget in frames (default 10000000)");
-  train->add_option("--batch", c.batch_size, "Episodes per update (default 64)");
+  train->add_option("--batch", c.batch_size, "Episodes per update (default 32)");
   train->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd");
   train->add_option("--lr", c.optimizer.learning_rate, "Initial learning rate (default 0.001)");
   train->add_option("--final-lr", c.optimizer.final_learning_rate,
@@ -171,6 +171,9 @@ void add_catch_command(CLI::App& app) {
                   "Let the location's REINFORCE gradient reach the core and glimpse net");
   train->add_option("--core", c.agent.core, "lstm (default, the paper's) or relu");
   train->add_option("--core-size", c.agent.core_size, "Core size (default 256)");
+  train->add_option("--glimpse-hidden", c.agent.glimpse_hidden, "h_g size (default 128)");
+  train->add_option("--location-hidden", c.agent.location_hidden, "h_l size (default 128)");
+  train->add_option("--glimpse-features", c.agent.glimpse_features, "g size (default 256)");
   train->add_option("--entropy", c.loss.entropy, "Entropy bonus weight (default 0: off)");
   train->add_option("--discount", c.loss.discount, "Reward discount per frame (default 1: off)");
   train->add_option("--reinforce-weight", c.loss.reinforce, "Weight of REINFORCE (default 1)");
@@ -179,7 +182,7 @@ void add_catch_command(CLI::App& app) {
                     "Updates per metrics line and checkpoint (default 100)");
   train->add_option("--threads", c.threads, "Threads (default 2)");
   train->add_option("--seed", c.seed, "Random seed (default 1)");
-  train->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r]");
+  train->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r] (default 0.3)");
   train->callback([tf] { run_catch_train(*tf); });
 
   auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");

@@ -113,7 +113,8 @@ void expect_gradient_matches(const std::string& core, const CatchLossWeights& w,
   };
   auto sums_at = [&](const std::vector<double>& p) {
     play(agent, p, draws, w, ws);
-    ws.advantage = ref_ws.advantage;
+    ws.location_advantage = ref_ws.location_advantage;
+    ws.action_advantage = ref_ws.action_advantage;
     return agent.loss_sums(w, ws);
   };
   auto loss = [&](const std::vector<double>& p) {

@@ -204,7 +204,8 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
     for (int s = 0; s <= kFrames; ++s)
       ws.target(i, s) = r * T(std::pow(weights.discount, kFrames - 1 - std::min(s, kFrames - 1)));
   }
-  ws.advantage = ws.target - ws.baseline;
+  ws.location_advantage = ws.target.leftCols(kFrames) - ws.baseline.leftCols(kFrames);
+  ws.action_advantage = ws.target.leftCols(kFrames) - ws.baseline.rightCols(kFrames);
 }
 
 template <typename T>
@@ -230,8 +231,8 @@ CatchLossSums CatchAgent<T>::loss_sums(const CatchLossWeights&, const CatchWorks
           gaussian_log_density(&ws.sample[s](i, 0), &ws.mean[s](i, 0), 2, std_dev);
       const T log_action =
           -cross_entropy(ws.probs[s](i, ws.action[s][static_cast<std::size_t>(i)]));
-      sums.reinforce_location -= static_cast<double>(log_location * ws.advantage(i, s));
-      sums.reinforce_action -= static_cast<double>(log_action * ws.advantage(i, s + 1));
+      sums.reinforce_location -= static_cast<double>(log_location * ws.location_advantage(i, s));
+      sums.reinforce_action -= static_cast<double>(log_action * ws.action_advantage(i, s));
     }
   }
   sums.reinforce = sums.reinforce_location + sums.reinforce_action;
@@ -265,7 +266,7 @@ void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale
     // entropy bonus d(-H)/dz_j = p_j (log p_j + H).
     const auto& p = ws.probs[s];
     for (int i = 0; i < B; ++i) {
-      const T adv = rf_scale * ws.advantage(i, s + 1);
+      const T adv = rf_scale * ws.action_advantage(i, s);
       T entropy = 0;
       for (int k = 0; k < A; ++k)
         if (p(i, k) > T(0)) entropy -= p(i, k) * std::log(p(i, k));
@@ -289,7 +290,7 @@ void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale
     // Location of frame s, read from h_s: d(-log N adv)/dmu = -(l - mu)/std^2 adv, through tanh.
     const auto& mu = ws.mean[s];
     ws.dmean = -(ws.sample[s] - mu).array() * inv_var *
-               (ws.advantage.col(s) * rf_scale).replicate(1, 2).array() *
+               (ws.location_advantage.col(s) * rf_scale).replicate(1, 2).array() *
                (T(1) - mu.array().square());
     linear_backward_params<T>(ws.state[s].leftCols(H), ws.dmean, view(grads, location_w_),
                               row(grads, location_b_));

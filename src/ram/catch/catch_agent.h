@@ -103,9 +103,10 @@ struct CatchWorkspace {
   std::vector<std::vector<int>> action;                          // T x B
   Mat<T> baseline;                                               // [B x T+1]
   Mat<T> reward;                                                 // [B x 1]
-  Mat<T> target;     // [B x T+1], what b_s is trained towards
-  Mat<T> advantage;  // [B x T+1], target_s - b_s; location of frame s uses column s, its
-                     // action column s+1 (held constant in backward)
+  Mat<T> target;  // [B x T+1], what b_s is trained towards
+  // Held constant in backward: G_s - b_s for the location of frame s, G_s - b_{s+1} for its
+  // action.
+  Mat<T> location_advantage, action_advantage;  // [B x T] each
   Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, dlogits, dmean;
 };
 
