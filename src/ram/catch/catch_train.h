@@ -27,7 +27,7 @@ struct CatchTrainingConfig {
   CatchAgentConfig agent;
   OptimizerConfig optimizer;
   CatchLossWeights loss;
-  int batch_size = 64;                // episodes per update
+  int batch_size = 32;                // episodes per update
   std::uint64_t frames = 10'000'000;  // budget; rounded up to whole updates
   int report_every = 100;             // updates per metrics line and checkpoint
   int threads = 2;
