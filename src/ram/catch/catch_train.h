@@ -32,9 +32,9 @@ struct CatchTrainingConfig {
   int report_every = 100;             // updates per metrics line and checkpoint
   int threads = 2;
   std::uint64_t seed = 1;
-  // Weights uniform in [-r, r]. 0.3 rather than classification's 0.1: the screen is almost all
-  // zeros, and with 0.1 the core's state starts too small to carry the ball's position
-  // (docs/catch.md: 15.4% vs 9.3% caught after 1M frames).
+  // Weights uniform in [-r, r]. 0.3 rather than classification's 0.1, which learned more slowly
+  // (docs/catch.md: 9.3% vs 15.4% caught around 1M frames), presumably because the almost-empty
+  // screen leaves the core's state tiny.
   double init_range = 0.3;
   std::uint64_t updates() const;
 };
