@@ -15,6 +15,7 @@ void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_glimpses_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_catch_command(CLI::App& app);
 void add_tradeoff_command(CLI::App& app);
 
 }  // namespace ram::cli

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "ram/catch/catch_train.h"
 #include "ram/train.h"
 
 namespace ram::cli {
@@ -13,10 +14,14 @@ class ProgressBar {
  public:
   explicit ProgressBar(bool enabled);
   void update(const Progress& p);
+  void update(const CatchProgress& p);
   // Clears the bar so a normal line can be printed.
   void clear();
 
  private:
+  // True when a redraw is due (at most ten a second, and always for the last one).
+  bool due(bool last);
+  void draw(const std::string& prefix, double fraction, const std::string& text);
   bool enabled_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point last_;

@@ -18,6 +18,7 @@ int run(int argc, const char* const* argv) {
   add_bench_command(app);
   add_glimpses_command(app);
   add_report_command(app);
+  add_catch_command(app);
   add_tradeoff_command(app);
   try {
     app.parse(argc, argv);

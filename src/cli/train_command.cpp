@@ -1,10 +1,9 @@
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "progress_bar.h"
 #include "ram/data/source.h"
 #include "ram/error.h"
@@ -15,22 +14,6 @@
 namespace ram::cli {
 
 namespace {
-
-// Set by the first Ctrl-C; training then stops after the current batch with a checkpoint.
-// The handler is one-shot (SA_RESETHAND): a second Ctrl-C ends the program at once.
-std::atomic<bool> interrupt_requested{false};
-
-extern "C" void request_interrupt(int) {
-  interrupt_requested.store(true);
-}
-
-void stop_on_first_interrupt() {
-  struct sigaction action {};
-  action.sa_handler = request_interrupt;
-  action.sa_flags = SA_RESETHAND;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-}
 
 constexpr const char* kDefaultPreset = "translated60-6g";
 constexpr double kDefaultSgdLearningRate = 0.01;  // the Torch reproduction's; Adam's is 0.001
@@ -154,7 +137,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
                   static_cast<unsigned long long>(m.skipped_batches));
     std::fflush(stdout);
   };
-  callbacks.stop_requested = [] { return interrupt_requested.load(); };
+  callbacks.stop_requested = [] { return interrupt_requested(); };
   callbacks.checkpoint_saved = [&](std::uint64_t step) {
     bar.clear();
     std::printf("checkpoint: step %llu\n", static_cast<unsigned long long>(step));

@@ -28,6 +28,9 @@ class Core {
   virtual void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
                         ConstMatMap<T> state, ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dg,
                         MatMap<T> dstate_prev) const = 0;
+
+  // Multiply-adds x2 of one row's forward step.
+  virtual double forward_flops() const = 0;
 };
 
 // The paper's classification core: h_t = ReLU(h_{t-1} W_hh + g_t W_hg + b).
@@ -62,6 +65,10 @@ class ReluCore final : public Core<T> {
     row(grads, bias_) += dstate.colwise().sum();
     dg.noalias() = dstate * view(params, input_).transpose();
     dstate_prev.noalias() = dstate * view(params, recurrent_).transpose();
+  }
+
+  double forward_flops() const override {
+    return 2.0 * (double(hidden_) * hidden_ + double(features_) * hidden_);
   }
 
  private:

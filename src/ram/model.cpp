@@ -7,6 +7,7 @@
 #include "ram/error.h"
 #include "ram/json_fields.h"
 #include "ram/layers.h"
+#include "ram/lstm_core.h"
 #include "ram/rng.h"
 
 namespace ram {
@@ -41,7 +42,8 @@ void validate(const ModelConfig& c) {
               c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
           "layer sizes must be at most 16384");
   require(c.classes >= 2 && c.classes <= 256, "classes must be in 2..256");
-  require(c.core == "relu", "unknown core '" + c.core + "' (known: relu)");
+  require(c.core == "relu" || c.core == "lstm",
+          "unknown core '" + c.core + "' (known: relu, lstm)");
   require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
           "location std must be in (0, 10]");
   require(std::isfinite(c.glimpse_cost) && c.glimpse_cost >= 0 && c.glimpse_cost <= 1,
@@ -107,7 +109,10 @@ RamModel<T>::RamModel(const ModelConfig& config)
     : config_((validate(config), config)),
       glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
                    config.glimpse_features) {
-  core_ = std::make_unique<ReluCore<T>>(glimpse_net_.features(), config_.core_size);
+  if (config_.core == "lstm")
+    core_ = std::make_unique<LstmCore<T>>(glimpse_net_.features(), config_.core_size);
+  else
+    core_ = std::make_unique<ReluCore<T>>(glimpse_net_.features(), config_.core_size);
   const int H = core_->output_size();
   glimpse_net_.add_parameters(layout_);
   core_->add_parameters(layout_);
@@ -460,9 +465,9 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
 
 template <typename T>
 double RamModel<T>::forward_flops() const {
-  const double G = config_.glimpse_features, H = config_.core_size, C = config_.classes;
+  const double H = config_.core_size, C = config_.classes;
   const double per_glimpse = glimpse_net_.forward_flops()  // glimpse net
-                             + 2.0 * (H * H + G * H)       // core
+                             + core_->forward_flops()      // core
                              + 2.0 * (H * 2 + H);          // location and baseline
   const double stopping = config_.adaptive_stopping ? config_.glimpses * 2.0 * (H * C + H) : 0;
   return config_.glimpses * per_glimpse + 2.0 * H * C + stopping;

@@ -21,6 +21,7 @@
 #include "ram/error.h"
 #include "ram/json_fields.h"
 #include "ram/rng.h"
+#include "ram/thread_gradients.h"
 #include "ram/thread_pool.h"
 
 namespace ram {
@@ -295,7 +296,7 @@ class BatchGradient {
       sums_[k] = model_.loss_sums(labels_.data() + lo, ws);
       model_.backward(params, labels_.data() + lo, config_.loss, scale, ws, grads_[k].data());
     });
-    add_thread_gradients();
+    add_thread_gradients(grads_, pool_);
     LossSums total;
     for (const LossSums& s : sums_) total += s;
     return total;
@@ -304,17 +305,6 @@ class BatchGradient {
   AlignedVector<float>& gradient() { return grads_[0]; }
 
  private:
-  void add_thread_gradients() {
-    constexpr std::size_t kChunk = 16384;
-    const std::size_t n = grads_[0].size();
-    if (grads_.size() < 2) return;
-    pool_.run(static_cast<int>((n + kChunk - 1) / kChunk), [&](int c, int) {
-      const std::size_t lo = static_cast<std::size_t>(c) * kChunk, hi = std::min(n, lo + kChunk);
-      for (std::size_t k = 1; k < grads_.size(); ++k)
-        for (std::size_t i = lo; i < hi; ++i) grads_[0][i] += grads_[k][i];
-    });
-  }
-
   const RamModel<float>& model_;
   const TrainingConfig& config_;
   const ImageSet& train_;
@@ -405,7 +395,10 @@ namespace {
 TrainingConfig checked_config(const std::string& path, const Checkpoint& c) {
   TrainingConfig config;
   try {
-    config = training_config_from_json(nlohmann::json::parse(c.config_json));
+    const auto j = nlohmann::json::parse(c.config_json);
+    if (j.is_object() && j.contains("kind") && j["kind"] == "catch")
+      throw Error("is a Catch agent, not a classification model (use `ram catch eval`)");
+    config = training_config_from_json(j);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }

@@ -1,0 +1,209 @@
+// ram catch train|eval|play: the paper's dynamic environment (section 4.2).
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "commands.h"
+#include "interrupt.h"
+#include "progress_bar.h"
+#include "ram/catch/catch_train.h"
+#include "ram/error.h"
+#include "ram/train.h"
+#include "ram/viz/catch_frames.h"
+#include "ram/viz/image.h"
+
+namespace ram::cli {
+
+namespace {
+
+struct CatchTrainFlags {
+  std::string out;
+  bool resume = false;
+  bool quiet = false;
+  CatchTrainingConfig c;
+};
+
+void run_catch_train(const CatchTrainFlags& f) {
+  if (f.out.empty()) throw Error("catch train: --out DIR is required");
+  CatchTrainingConfig config = f.c;
+  if (f.resume) {
+    const std::string checkpoint = (std::filesystem::path(f.out) / kCheckpointFile).string();
+    if (!std::filesystem::exists(checkpoint))
+      throw Error(checkpoint + ": no checkpoint to resume from");
+    config = load_catch_agent(checkpoint).config;
+    config.threads = f.c.threads;
+  }
+  validate(config);
+  std::printf(
+      "ram catch train: %s%s, retina %dx%d at %d scales, %s core %d, std %.3g, %s lr %.3g, "
+      "batch %d episodes, %.3gM frames (%llu updates), entropy %.3g, discount %.3g, "
+      "%d threads, seed %llu\n",
+      f.resume ? "resumed run of " : "", f.resume ? f.out.c_str() : "new run",
+      config.agent.retina.glimpse_size, config.agent.retina.glimpse_size,
+      config.agent.retina.scales, config.agent.core.c_str(), config.agent.core_size,
+      config.agent.location_std, config.optimizer.kind.c_str(), config.optimizer.learning_rate,
+      config.batch_size, static_cast<double>(config.frames) / 1e6,
+      static_cast<unsigned long long>(config.updates()), config.loss.entropy, config.loss.discount,
+      config.threads, static_cast<unsigned long long>(config.seed));
+  std::fflush(stdout);
+  ProgressBar bar(!f.quiet);
+  CatchTrainCallbacks callbacks;
+  callbacks.update_done = [&](const CatchProgress& p) { bar.update(p); };
+  callbacks.report_done = [&](const CatchMetrics& m) {
+    bar.clear();
+    std::printf(
+        "frames %10llu  catch %5.1f%%  entropy %.3f  baseline %.3f  lr %.3g  %.0f frames/s  %.0f "
+        "s\n",
+        static_cast<unsigned long long>(m.frames), 100 * m.catch_rate,
+        -m.entropy / CatchGames::kFrames, m.baseline, m.learning_rate, m.frames_per_second,
+        m.seconds);
+    std::fflush(stdout);
+  };
+  callbacks.stop_requested = [] { return interrupt_requested(); };
+  stop_on_first_interrupt();
+  const CatchTrainResult result = train_catch(config, f.out, f.resume, callbacks);
+  bar.clear();
+  if (result.interrupted) {
+    std::printf(
+        "interrupted: checkpoint written to %s; continue with: ram catch train --out %s "
+        "--resume\n",
+        (std::filesystem::path(f.out) / kCheckpointFile).c_str(), f.out.c_str());
+    throw ExitRequest{130};
+  }
+  std::printf(
+      "trained on %llu frames in %.1f s; agent saved to %s\n",
+      static_cast<unsigned long long>(config.updates() * config.batch_size * CatchGames::kFrames),
+      result.seconds, (std::filesystem::path(f.out) / kModelFile).c_str());
+}
+
+struct CatchEvalFlags {
+  std::string model;
+  int episodes = 10000;
+  bool greedy = false;
+  int threads = 2;
+  std::uint64_t seed = kCatchEvalSeed;
+};
+
+void run_catch_eval(const CatchEvalFlags& f) {
+  if (f.episodes < 1 || f.episodes > 100'000'000)
+    throw Error("catch eval: --episodes must be in 1..100000000");
+  if (f.threads < 1 || f.threads > 256) throw Error("catch eval: --threads must be in 1..256");
+  const SavedCatchAgent saved = load_catch_agent(f.model);
+  const CatchAgent<float> agent(saved.config.agent);
+  ThreadPool pool(f.threads);
+  const CatchEvalResult r =
+      evaluate_catch(agent, saved.parameters, f.episodes,
+                     f.greedy ? CatchPolicy::greedy : CatchPolicy::sample, f.seed, pool);
+  std::printf("catch rate: %.1f%% (%llu of %llu episodes, %s policy, trained %llu frames)\n",
+              100 * r.rate(), static_cast<unsigned long long>(r.caught),
+              static_cast<unsigned long long>(r.episodes),
+              f.greedy ? "greedy: mean location, most likely action" : "sampled",
+              static_cast<unsigned long long>(saved.updates * saved.config.batch_size *
+                                              CatchGames::kFrames));
+  const CatchEvalResult random =
+      evaluate_catch_reference(CatchReference::random, f.episodes, f.seed);
+  const CatchEvalResult tracker =
+      evaluate_catch_reference(CatchReference::tracking, f.episodes, f.seed);
+  std::printf("reference, random agent (uniform actions): %.1f%%\n", 100 * random.rate());
+  std::printf(
+      "reference, full-frame agent (hand-written: sees the whole screen and the previous one, "
+      "moves towards the ball's next column): %.1f%%\n",
+      100 * tracker.rate());
+}
+
+struct CatchPlayFlags {
+  std::string model;
+  std::string out;
+  int episodes = 3;
+  bool greedy = false;
+  int scale = 8;
+  std::string frame_png;
+  std::uint64_t seed = kCatchEvalSeed;
+};
+
+void run_catch_play(const CatchPlayFlags& f) {
+  if (f.out.empty()) throw Error("catch play: --out FILE.gif is required");
+  if (f.episodes < 1 || f.episodes > 100) throw Error("catch play: --episodes must be in 1..100");
+  if (f.scale < 1 || f.scale > 32) throw Error("catch play: --scale must be in 1..32");
+  const SavedCatchAgent saved = load_catch_agent(f.model);
+  const CatchAgent<float> agent(saved.config.agent);
+  const CatchWorkspace<float> ws =
+      play_catch(agent, saved.parameters, f.episodes,
+                 f.greedy ? CatchPolicy::greedy : CatchPolicy::sample, f.seed);
+  std::vector<viz::RgbImage> frames;
+  int caught = 0;
+  for (int e = 0; e < f.episodes; ++e) {
+    auto episode = viz::catch_episode_frames(ws, e, saved.config.agent.retina, f.scale);
+    // Hold the outcome for a moment.
+    for (int k = 0; k < 3; ++k) frames.push_back(episode.back());
+    frames.insert(frames.end() - 3, episode.begin(), episode.end() - 1);
+    caught += ws.reward(e, 0) > 0.5f ? 1 : 0;
+  }
+  viz::write_gif(frames, 15, f.out);
+  if (!f.frame_png.empty()) viz::write_png(frames[frames.size() / 2], f.frame_png);
+  std::printf("%s: %d episodes, %d caught, %zu frames\n", f.out.c_str(), f.episodes, caught,
+              frames.size());
+}
+
+}  // namespace
+
+void add_catch_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("catch", "The Catch game (the paper's dynamic environment)");
+  cmd->require_subcommand(1);
+
+  auto* train = cmd->add_subcommand(
+      "train", "Train an agent; writes DIR/model.ram, DIR/checkpoint.ram, DIR/metrics.csv");
+  auto tf = std::make_shared<CatchTrainFlags>();
+  CatchTrainingConfig& c = tf->c;
+  train->add_option("--out", tf->out, "Output directory (required)");
+  train->add_flag("--resume", tf->resume, "Continue from DIR/checkpoint.ram with its settings");
+  train->add_flag("--quiet", tf->quiet, "No progress bar");
+  train->add_option("--frames", c.frames, "Training budget in frames (default 10000000)");
+  train->add_option("--batch", c.batch_size, "Episodes per update (default 32)");
+  train->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd");
+  train->add_option("--lr", c.optimizer.learning_rate, "Initial learning rate (default 0.001)");
+  train->add_option("--final-lr", c.optimizer.final_learning_rate,
+                    "Learning rate reached at the end (default 0)");
+  train->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
+  train->add_option("--clip", c.optimizer.clip_norm, "Clip the gradient norm (0 = off)");
+  train->add_option("--std", c.agent.location_std, "Location policy std (default 0.1)");
+  train->add_flag("--location-trains-core", c.agent.location_trains_core,
+                  "Let the location's REINFORCE gradient reach the core and glimpse net");
+  train->add_option("--core", c.agent.core, "lstm (default, the paper's) or relu");
+  train->add_option("--core-size", c.agent.core_size, "Core size (default 256)");
+  train->add_option("--glimpse-hidden", c.agent.glimpse_hidden, "h_g size (default 128)");
+  train->add_option("--location-hidden", c.agent.location_hidden, "h_l size (default 128)");
+  train->add_option("--glimpse-features", c.agent.glimpse_features, "g size (default 256)");
+  train->add_option("--entropy", c.loss.entropy, "Entropy bonus weight (default 0: off)");
+  train->add_option("--discount", c.loss.discount, "Reward discount per frame (default 1: off)");
+  train->add_option("--reinforce-weight", c.loss.reinforce, "Weight of REINFORCE (default 1)");
+  train->add_option("--baseline-weight", c.loss.baseline, "Weight of the baseline (default 1)");
+  train->add_option("--report-every", c.report_every,
+                    "Updates per metrics line and checkpoint (default 100)");
+  train->add_option("--threads", c.threads, "Threads (default 2)");
+  train->add_option("--seed", c.seed, "Random seed (default 1)");
+  train->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r] (default 0.3)");
+  train->callback([tf] { run_catch_train(*tf); });
+
+  auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");
+  auto ef = std::make_shared<CatchEvalFlags>();
+  eval->add_option("model", ef->model, "Agent file (DIR/model.ram)")->required();
+  eval->add_option("--episodes", ef->episodes, "Episodes (default 10000)");
+  eval->add_flag("--greedy", ef->greedy, "Mean location and most likely action, no sampling");
+  eval->add_option("--threads", ef->threads, "Threads (default 2)");
+  eval->add_option("--seed", ef->seed, "Seed of the evaluation games");
+  eval->callback([ef] { run_catch_eval(*ef); });
+
+  auto* play = cmd->add_subcommand("play", "Render episodes with the glimpses as a GIF");
+  auto pf = std::make_shared<CatchPlayFlags>();
+  play->add_option("model", pf->model, "Agent file (DIR/model.ram)")->required();
+  play->add_option("--out", pf->out, "GIF file to write (required)");
+  play->add_option("--episodes", pf->episodes, "Episodes (default 3)");
+  play->add_flag("--greedy", pf->greedy, "Mean location and most likely action");
+  play->add_option("--scale", pf->scale, "Pixels per screen pixel (default 8)");
+  play->add_option("--frame-png", pf->frame_png, "Also write one frame as a PNG");
+  play->add_option("--seed", pf->seed, "Seed of the games");
+  play->callback([pf] { run_catch_play(*pf); });
+}
+
+}  // namespace ram::cli

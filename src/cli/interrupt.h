@@ -1,0 +1,9 @@
+#pragma once
+// Ctrl-C during training: the first one asks the trainer to stop after the current update with
+// a checkpoint; the handler is one-shot (SA_RESETHAND), so a second Ctrl-C ends the program.
+namespace ram::cli {
+
+void stop_on_first_interrupt();
+bool interrupt_requested();
+
+}  // namespace ram::cli
