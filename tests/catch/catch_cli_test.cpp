@@ -8,31 +8,19 @@
 #include <iterator>
 #include <string>
 
+#include "../support/cli_support.h"
 #include "../support/test_support.h"
 
 namespace {
 
+using ram::test::CliRun;
+using ram::test::contains;
+using ram::test::run_ram;
 using ram::test::TempDir;
 
-struct CliRun {
-  int code = -1;
-  std::string output;
-};
-
-// `ram args` with stdout and stderr captured together.
+// `ram catch args` with stdout and stderr captured together.
 CliRun ram_catch(const std::string& args, const TempDir& dir) {
-  const std::string out = dir.sub("output.txt");
-  const int status = std::system(
-      (std::string("'") + RAM_CLI_PATH + "' catch " + args + " > '" + out + "' 2>&1").c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out);
-  r.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return r;
-}
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
+  return run_ram("catch " + args, dir.str());
 }
 
 TEST(CatchCli, TrainEvalPlay) {
