@@ -13,5 +13,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_reproduce_command(CLI::App& app);
 
 }  // namespace ram::cli

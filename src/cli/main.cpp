@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   ram::cli::add_eval_command(app);
   ram::cli::add_info_command(app);
   ram::cli::add_bench_command(app);
+  ram::cli::add_reproduce_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

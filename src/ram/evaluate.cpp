@@ -23,10 +23,13 @@ double EvalResult::class_error(int label) const {
   return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0.0;
 }
 
-EvalResult evaluate(const RamModel<float>& model, std::span<const float> unaligned_params,
-                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+namespace {
+
+template <typename Model>
+EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_params,
+                          const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
   const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
-  const ModelConfig& config = model.config();
+  const auto& config = model.config();
   if (images.rows != config.image_height || images.cols != config.image_width)
     throw Error("evaluate: images are " + std::to_string(images.rows) + "x" +
                 std::to_string(images.cols) + " but the model expects " +
@@ -40,11 +43,11 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   const int chunks = (n + kChunk - 1) / kChunk;
   const int draws_per_image = model.draws_per_image();
   std::vector<Mat<float>> chunk_probs(chunks);
-  std::vector<Workspace<float>> workspaces(pool.size());
+  std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
   std::vector<std::vector<float>> draws(pool.size());
   pool.run(chunks, [&](int c, int thread) {
     const int lo = c * kChunk, count = std::min(kChunk, n - lo);
-    Workspace<float>& ws = workspaces[thread];
+    auto& ws = workspaces[thread];
     std::vector<float>& d = draws[thread];
     d.resize(static_cast<std::size_t>(count) * draws_per_image);
     Mat<float> sum = Mat<float>::Zero(count, C);
@@ -79,6 +82,18 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   }
   if (result.images) result.cross_entropy /= static_cast<double>(result.images);
   return result;
+}
+
+}  // namespace
+
+EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return evaluate_model(model, params, images, options, pool);
+}
+
+EvalResult evaluate(const BaselineModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return evaluate_model(model, params, images, options, pool);
 }
 
 }  // namespace ram
