@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -143,6 +145,8 @@ void expect_same_config(const ram::TrainingConfig& a, const ram::TrainingConfig&
   EXPECT_EQ(a.init_range, b.init_range);
   EXPECT_EQ(a.eval_samples, b.eval_samples);
   EXPECT_EQ(a.validation_seed, b.validation_seed);
+  EXPECT_EQ(a.skip_nonfinite_batches, b.skip_nonfinite_batches);
+  EXPECT_EQ(a.checkpoint_every, b.checkpoint_every);
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -161,7 +165,7 @@ std::vector<std::string> split_csv(const std::string& line) {
 
 const char* const kMetricsHeader =
     "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
-    "learning_rate,seconds,images_per_second";
+    "learning_rate,seconds,images_per_second,skipped_batches";
 
 struct Interrupted {};
 
@@ -205,6 +209,8 @@ ram::TrainingConfig unusual_config() {
   c.init_range = 0.0123;
   c.eval_samples = 4;
   c.validation_seed = 1234567890123ULL;
+  c.skip_nonfinite_batches = true;
+  c.checkpoint_every = 11;
   return c;
 }
 
@@ -219,13 +225,17 @@ TEST(TrainingConfigJson, RoundTripKeepsEveryField) {
   expect_same_config(tiny_config(), ram::training_config_from_json(ram::to_json(tiny_config())));
 }
 
+// Fields added after the first checkpoints were written: files without them still load.
+// Optional when read: files from before these existed (RAM models, for the first two).
+const std::vector<std::string> kFieldsAddedLater = {"/architecture", "/conv_filters",
+                                                    "/skip_nonfinite_batches", "/checkpoint_every"};
+
 TEST(TrainingConfigJson, EveryMissingFieldThrows) {
   const nlohmann::json full = ram::to_json(unusual_config());
   const nlohmann::json flat = full.flatten();
   ASSERT_GT(flat.size(), 30u);
   for (const auto& item : flat.items()) {
-    // Optional: files from before the baselines hold RAM models without these.
-    if (item.key() == "/architecture" || item.key() == "/conv_filters") continue;
+    if (std::ranges::find(kFieldsAddedLater, item.key()) != kFieldsAddedLater.end()) continue;
     const nlohmann::json::json_pointer ptr(item.key());
     nlohmann::json j = full;
     j[ptr.parent_pointer()].erase(ptr.back());
@@ -240,6 +250,17 @@ TEST(TrainingConfigJson, EveryMissingFieldThrows) {
   EXPECT_THROW(ram::training_config_from_json(nlohmann::json::array()), ram::Error);
   EXPECT_THROW(ram::training_config_from_json(nlohmann::json()), ram::Error);
   EXPECT_THROW(ram::training_config_from_json(nlohmann::json(42)), ram::Error);
+}
+
+TEST(TrainingConfigJson, ConfigurationsFromBeforeLaterFieldsGetTheirDefaults) {
+  nlohmann::json old = ram::to_json(unusual_config());
+  for (const std::string& key : kFieldsAddedLater) old.erase(key.substr(1));
+  const ram::TrainingConfig c = ram::training_config_from_json(old);
+  EXPECT_FALSE(c.skip_nonfinite_batches);
+  EXPECT_EQ(c.checkpoint_every, 0u);
+  nlohmann::json wrong = ram::to_json(unusual_config());
+  wrong["checkpoint_every"] = -1;
+  expect_error([&] { ram::training_config_from_json(wrong); }, {"checkpoint_every"});
 }
 
 TEST(TrainingConfigJson, ConfigurationsFromBeforeTheBaselinesLoadAsRam) {
@@ -406,7 +427,7 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
   EXPECT_EQ(lines[0], kMetricsHeader);
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> f = split_csv(lines[i]);
-    ASSERT_EQ(f.size(), 11u) << lines[i];
+    ASSERT_EQ(f.size(), 12u) << lines[i];
     EXPECT_EQ(f[0], std::to_string(i));
     EXPECT_EQ(f[1], std::to_string(20 * i));
   }
@@ -421,6 +442,61 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
   const ram::SavedModel checkpoint = ram::load_model(file_in(out, ram::kCheckpointFile));
   EXPECT_TRUE(same_bits(checkpoint.parameters, r.parameters));
   EXPECT_EQ(checkpoint.epoch, 2u);
+}
+
+TEST(ReadMetrics, ReturnsWhatTrainWrote) {
+  TempDir dir;
+  const ram::TrainResult r = ram::train(tiny_config(), tiny_data(), dir.str(), false);
+  const std::vector<ram::EpochMetrics> read =
+      ram::read_metrics(file_in(dir.str(), ram::kMetricsFile));
+  ASSERT_EQ(read.size(), r.epochs.size());
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    const ram::EpochMetrics &a = read[i], &b = r.epochs[i];
+    EXPECT_EQ(a.epoch, b.epoch);
+    EXPECT_EQ(a.steps, b.steps);
+    EXPECT_EQ(a.skipped_batches, b.skipped_batches);
+    // The file keeps 6 significant digits.
+    for (auto [x, y] : {std::pair{a.loss, b.loss},
+                        {a.cross_entropy, b.cross_entropy},
+                        {a.reinforce, b.reinforce},
+                        {a.baseline, b.baseline},
+                        {a.train_error, b.train_error},
+                        {a.validation_error, b.validation_error},
+                        {a.learning_rate, b.learning_rate},
+                        {a.seconds, b.seconds},
+                        {a.images_per_second, b.images_per_second}})
+      EXPECT_NEAR(x, y, 1e-5 * std::abs(y) + 1e-12);
+  }
+}
+
+TEST(ReadMetrics, AcceptsAnyColumnOrderAndNamesFileLineAndProblem) {
+  TempDir dir;
+  const std::string path = dir.sub("metrics.csv");
+  const auto write = [&](const std::string& text) { std::ofstream(path) << text; };
+  write(
+      "steps,epoch,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
+      "learning_rate,seconds,images_per_second\n7,1,2.5,2.25,-0.5,0.25,0.5,0.4,0.001,1.5,900\n");
+  const std::vector<ram::EpochMetrics> m = ram::read_metrics(path);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].epoch, 1);
+  EXPECT_EQ(m[0].steps, 7u);
+  EXPECT_EQ(m[0].reinforce, -0.5);
+  EXPECT_EQ(m[0].images_per_second, 900);
+  EXPECT_EQ(m[0].skipped_batches, 0u);  // a file from before the column existed
+  write(std::string(kMetricsHeader) + "\n1,2,3,4,5,6,7,8,9,10,11,4\n");
+  EXPECT_EQ(ram::read_metrics(path).at(0).skipped_batches, 4u);
+
+  expect_error([&] { ram::read_metrics(dir.sub("absent.csv")); }, {"absent.csv", "cannot open"});
+  write("");
+  expect_error([&] { ram::read_metrics(path); }, {path, "empty"});
+  write("epoch,steps\n1,2\n");
+  expect_error([&] { ram::read_metrics(path); }, {path, "no column", "loss"});
+  write(std::string(kMetricsHeader) + "\n1,2,3,4,5,6,7,8,9,10,11,0\n1,2,3,x4,5,6,7,8,9,10,11,0\n");
+  expect_error([&] { ram::read_metrics(path); }, {path + ":3:", "\"x4\"", "cross_entropy"});
+  write(std::string(kMetricsHeader) + "\n1,2,3\n");
+  expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "3 values for 12 columns"});
+  write(std::string(kMetricsHeader) + "\n1.5,2,3,4,5,6,7,8,9,10,11,0\n");
+  expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "\"1.5\"", "epoch"});
 }
 
 TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
@@ -468,8 +544,8 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
   EXPECT_EQ(lines_b[0], kMetricsHeader);
   for (std::size_t i = 1; i < 4; ++i) {
     std::vector<std::string> fa = split_csv(lines_a[i]), fb = split_csv(lines_b[i]);
-    ASSERT_EQ(fa.size(), 11u);
-    ASSERT_EQ(fb.size(), 11u);
+    ASSERT_EQ(fa.size(), 12u);
+    ASSERT_EQ(fb.size(), 12u);
     fa.resize(9);  // drop seconds and images_per_second
     fb.resize(9);
     EXPECT_EQ(fa, fb) << "metrics row " << i;
@@ -838,3 +914,154 @@ TEST(TrainConfigJson, WrongJsonTypesAreRejectedNotConverted) {
 
 }  // namespace
 }  // namespace ram
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Skipping non-finite batches, checkpoint interval, the run directory's lock
+
+// Rendering clips pixels at 1 from above (NaN too: std::min(1, NaN) is 1), so an infinitely dark
+// digit is what reaches the model: every batch that holds one has a non-finite loss or gradient.
+constexpr float kInfinitelyDark = -std::numeric_limits<float>::infinity();
+
+// tiny_data() with one training image made kInfinitelyDark.
+ram::TrainValidation data_with_a_nan_image() {
+  ram::TrainValidation data = tiny_data();
+  const std::size_t size = data.train.image_size();
+  std::fill_n(data.train.pixels.begin() + 5 * size, size, kInfinitelyDark);
+  return data;
+}
+
+}  // namespace
+
+TEST(Train, SkipNonFiniteBatchesCountsThemAndKeepsParametersFinite) {
+  TempDir dir;
+  const ram::TrainValidation data = data_with_a_nan_image();
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 3;
+
+  const std::string stopped = error_of([&] { ram::train(config, data, dir.sub("stop"), false); });
+  EXPECT_NE(stopped.find("the loss is not finite"), std::string::npos) << stopped;
+
+  config.skip_nonfinite_batches = true;
+  const ram::TrainResult result = ram::train(config, data, dir.sub("skip"), false);
+  ASSERT_EQ(result.epochs.size(), 3u);
+  for (const ram::EpochMetrics& m : result.epochs) {
+    EXPECT_EQ(m.skipped_batches, 1u) << "epoch " << m.epoch;  // the NaN image is in one batch
+    EXPECT_TRUE(std::isfinite(m.loss));
+  }
+  const std::uint64_t batches = data.train.size() / config.batch_size;
+  EXPECT_EQ(result.epochs.back().steps, 3 * batches);  // skipped batches keep their place
+  for (float p : result.parameters) ASSERT_TRUE(std::isfinite(p));
+  const auto lines = read_lines(file_in(dir.sub("skip"), ram::kMetricsFile));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(split_csv(lines[1]).back(), "1");
+  // The count survives a checkpoint: a resumed run reports the same metrics.
+  const ram::TrainResult again = ram::train(config, data, dir.sub("skip"), true);
+  EXPECT_EQ(again.epochs.back().skipped_batches, 1u);
+}
+
+TEST(Train, SkippedBatchCountSurvivesAMidEpochResume) {
+  TempDir dir;
+  const ram::TrainValidation data = data_with_a_nan_image();
+  ram::TrainingConfig config = tiny_config();
+  config.skip_nonfinite_batches = true;
+  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), false);
+  const std::uint64_t batches = data.train.size() / config.batch_size;
+  for (std::uint64_t stop_after = 1; stop_after < 2 * batches; stop_after += 3) {
+    const std::string out = dir.sub("part-" + std::to_string(stop_after));
+    std::uint64_t steps = 0;
+    ram::TrainCallbacks stop;
+    stop.batch_done = [&](const ram::Progress&) { ++steps; };
+    stop.stop_requested = [&] { return steps == stop_after; };
+    ASSERT_TRUE(ram::train(config, data, out, false, stop).interrupted);
+    const ram::TrainResult resumed = ram::train(config, data, out, true);
+    EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << stop_after;
+    ASSERT_EQ(resumed.epochs.size(), full.epochs.size());
+    for (std::size_t e = 0; e < full.epochs.size(); ++e)
+      EXPECT_EQ(resumed.epochs[e].skipped_batches, full.epochs[e].skipped_batches) << stop_after;
+  }
+}
+
+TEST(Train, EpochWithEveryBatchNonFiniteStops) {
+  TempDir dir;
+  ram::TrainValidation data = tiny_data();
+  std::ranges::fill(data.train.pixels, kInfinitelyDark);
+  ram::TrainingConfig config = tiny_config();
+  config.skip_nonfinite_batches = true;
+  expect_error([&] { ram::train(config, data, dir.sub("run"), false); },
+               {"every batch of epoch 1", "non-finite"});
+}
+
+TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_translated_config();
+  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), false);
+
+  config.checkpoint_every = 3;
+  std::vector<std::uint64_t> saved_steps;
+  std::vector<std::uint64_t> file_steps;
+  ram::TrainCallbacks callbacks;
+  const std::string out = dir.sub("every3");
+  callbacks.checkpoint_saved = [&](std::uint64_t step) {
+    saved_steps.push_back(step);
+    file_steps.push_back(ram::load_checkpoint(file_in(out, ram::kCheckpointFile)).step);
+  };
+  const ram::TrainResult result = ram::train(config, data, out, false, callbacks);
+  EXPECT_TRUE(same_bits(full.parameters, result.parameters));
+  const std::uint64_t batches = data.train.size() / config.batch_size;  // 20
+  std::vector<std::uint64_t> expected;
+  for (std::uint64_t s = 3; s < 2 * batches; s += 3)
+    if (s % batches != 0) expected.push_back(s);  // epoch ends checkpoint anyway
+  EXPECT_EQ(saved_steps, expected);
+  EXPECT_EQ(file_steps, expected);
+
+  // Each mid-epoch checkpoint resumes to the uninterrupted result.
+  for (std::uint64_t stop_after : {4u, 25u}) {
+    const std::string part = dir.sub("part-" + std::to_string(stop_after));
+    std::uint64_t steps = 0;
+    ram::TrainCallbacks kill;
+    kill.batch_done = [&](const ram::Progress&) {
+      if (++steps == stop_after) throw Interrupted{};  // like a crash: no checkpoint of its own
+    };
+    EXPECT_THROW(ram::train(config, data, part, false, kill), Interrupted);
+    EXPECT_EQ(ram::load_checkpoint(file_in(part, ram::kCheckpointFile)).step, stop_after / 3 * 3);
+    const ram::TrainResult resumed = ram::train(config, data, part, true);
+    EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << stop_after;
+  }
+}
+
+TEST(Train, ASecondRunIntoTheSameDirectoryIsRefusedWhileTheFirstRuns) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  const ram::TrainingConfig config = tiny_config();
+  const std::string out = dir.sub("run");
+  std::string second_error;
+  ram::TrainCallbacks callbacks;
+  callbacks.batch_done = [&](const ram::Progress& p) {
+    if (p.epoch == 1 && p.batch == 1)
+      second_error = error_of([&] { ram::train(config, data, out, false); });
+  };
+  ram::train(config, data, out, false, callbacks);
+  EXPECT_NE(second_error.find("another training run"), std::string::npos) << second_error;
+  EXPECT_NE(second_error.find(out), std::string::npos) << second_error;
+  // Released at the end: a resume can take it.
+  EXPECT_NO_THROW(ram::train(config, data, out, true));
+}
+
+TEST(Train, TemporaryFilesOfAKilledRunAreRemoved) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  fs::create_directories(out);
+  for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
+    std::ofstream(file_in(out, name)) << "half-written";
+  std::ofstream(file_in(out, "notes.txt")) << "the user's";
+  ram::train(tiny_config(), tiny_data(), out, false);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(out))
+    names.push_back(entry.path().filename().string());
+  std::ranges::sort(names);
+  EXPECT_EQ(names, (std::vector<std::string>{".lock", "checkpoint.ram", "metrics.csv", "model.ram",
+                                             "notes.txt"}));
+}

@@ -13,6 +13,8 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_glimpses_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 void add_reproduce_command(CLI::App& app);
 
 }  // namespace ram::cli

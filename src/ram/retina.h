@@ -24,6 +24,12 @@ struct RetinaConfig {
   int output_size() const { return scales * glimpse_size * glimpse_size; }
 };
 
+// One location coordinate in [-1, 1] as a continuous pixel position along an axis of `extent`
+// pixels (x with the width, y with the height).
+inline double location_to_pixel(double coordinate, int extent) {
+  return (coordinate + 1.0) * 0.5 * extent;
+}
+
 inline int patch_origin(double centre_pixels, int patch_width) {
   return static_cast<int>(std::floor(centre_pixels - 0.5 * patch_width + 0.5));
 }
@@ -40,8 +46,8 @@ void retina_extract(const RetinaConfig& retina, const float* image, int height, 
   x = std::isnan(x) ? 0.0 : std::clamp(x, -8.0, 8.0);
   y = std::isnan(y) ? 0.0 : std::clamp(y, -8.0, 8.0);
   const int gw = retina.glimpse_size;
-  const double cx = (x + 1.0) * 0.5 * width;
-  const double cy = (y + 1.0) * 0.5 * height;
+  const double cx = location_to_pixel(x, width);
+  const double cy = location_to_pixel(y, height);
   static thread_local std::vector<float> row_sums;
   row_sums.resize(static_cast<std::size_t>(gw) << (retina.scales - 1));
   for (int s = 0; s < retina.scales; ++s) {

@@ -1,12 +1,21 @@
 #include "ram/train.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <optional>
+#include <string_view>
+#include <tuple>
 
 #include "ram/checkpoint.h"
 #include "ram/error.h"
@@ -43,7 +52,8 @@ nlohmann::json to_json(const EpochMetrics& m) {
           {"validation_error", m.validation_error},
           {"learning_rate", m.learning_rate},
           {"seconds", m.seconds},
-          {"images_per_second", m.images_per_second}};
+          {"images_per_second", m.images_per_second},
+          {"skipped_batches", m.skipped_batches}};
 }
 
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
@@ -59,22 +69,73 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.learning_rate = json_field<double>(j, "learning_rate");
   m.seconds = json_field<double>(j, "seconds");
   m.images_per_second = json_field<double>(j, "images_per_second");
+  m.skipped_batches = json_field_or<std::uint64_t>(j, "skipped_batches", 0);
   return m;
+}
+
+constexpr const char* kMetricsColumns[] = {"epoch",
+                                           "steps",
+                                           "loss",
+                                           "cross_entropy",
+                                           "reinforce",
+                                           "baseline",
+                                           "train_error",
+                                           "validation_error",
+                                           "learning_rate",
+                                           "seconds",
+                                           "images_per_second",
+                                           "skipped_batches"};
+// Columns added after metrics files were first written: a file without one reads as 0.
+constexpr const char* kLaterMetricsColumns[] = {"skipped_batches"};
+
+// The fields of m in the order of kMetricsColumns.
+auto metrics_fields(EpochMetrics& m) {
+  return std::tuple<int&, std::uint64_t&, double&, double&, double&, double&, double&, double&,
+                    double&, double&, double&, std::uint64_t&>(
+      m.epoch, m.steps, m.loss, m.cross_entropy, m.reinforce, m.baseline, m.train_error,
+      m.validation_error, m.learning_rate, m.seconds, m.images_per_second, m.skipped_batches);
 }
 
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epochs) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
-           "learning_rate,seconds,images_per_second\n";
-    for (const auto& m : epochs)
-      out << m.epoch << ',' << m.steps << ',' << m.loss << ',' << m.cross_entropy << ','
-          << m.reinforce << ',' << m.baseline << ',' << m.train_error << ',' << m.validation_error
-          << ',' << m.learning_rate << ',' << m.seconds << ',' << m.images_per_second << '\n';
+    for (std::size_t i = 0; i < std::size(kMetricsColumns); ++i)
+      out << (i ? "," : "") << kMetricsColumns[i];
+    out << '\n';
+    for (EpochMetrics m : epochs) {
+      std::apply(
+          [&](auto&... field) {
+            const char* separator = "";
+            ((out << separator << field, separator = ","), ...);
+          },
+          metrics_fields(m));
+      out << '\n';
+    }
     if (!out) throw Error(path + ": cannot write the metrics file");
   }
   std::filesystem::rename(tmp, path);
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t comma = line.find(',', begin);
+    cells.push_back(line.substr(begin, comma - begin));
+    if (comma == std::string::npos) return cells;
+    begin = comma + 1;
+  }
+}
+
+// The whole cell as a number of type T, or nullopt.
+template <typename T>
+std::optional<T> parse_number(const std::string& cell) {
+  T value{};
+  const char* end = cell.data() + cell.size();
+  const auto [ptr, ec] = std::from_chars(cell.data(), end, value);
+  if (ec != std::errc() || ptr != end || cell.empty()) return std::nullopt;
+  return value;
 }
 
 nlohmann::json to_json(const LossSums& s) {
@@ -95,11 +156,63 @@ LossSums loss_sums_from_json(const nlohmann::json& j) {
   return s;
 }
 
+// Holds an exclusive flock on out_dir/.lock for the life of a training run. The kernel drops the
+// lock when the process ends, even by SIGKILL, so a stale lock can never block a resume; the
+// file itself stays and records the last holder's pid for the error message.
+class RunDirectoryLock {
+ public:
+  explicit RunDirectoryLock(const std::string& out_dir)
+      : path_((std::filesystem::path(out_dir) / kLockFile).string()) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(path_ + ": cannot open the run's lock file (" + errno_text() + ")");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const bool busy = errno == EWOULDBLOCK;
+      char holder[32] = {};
+      const ssize_t got = ::pread(fd_, holder, sizeof holder - 1, 0);
+      const std::string pid = got > 0 ? std::string(holder, static_cast<std::size_t>(got)) : "?";
+      ::close(fd_);
+      if (busy)
+        throw Error(out_dir + ": another training run (pid " + pid +
+                    ") is writing into this directory");
+      throw Error(path_ + ": cannot lock (" + errno_text() + ")");
+    }
+    // The pid only improves the message a second run prints: a failed write is harmless.
+    const std::string pid = std::to_string(::getpid());
+    [[maybe_unused]] const int truncated = ::ftruncate(fd_, 0);
+    [[maybe_unused]] const ssize_t written = ::pwrite(fd_, pid.data(), pid.size(), 0);
+    remove_stale_temporaries(out_dir);
+  }
+  ~RunDirectoryLock() { ::close(fd_); }
+  RunDirectoryLock(const RunDirectoryLock&) = delete;
+  RunDirectoryLock& operator=(const RunDirectoryLock&) = delete;
+
+ private:
+  static std::string errno_text() { return std::strerror(errno); }
+
+  // A run killed while writing leaves "<file>.tmp..." behind; holding the lock, no one else can
+  // be writing them now.
+  static void remove_stale_temporaries(const std::string& out_dir) {
+    for (const auto& entry : std::filesystem::directory_iterator(out_dir)) {
+      const std::string name = entry.path().filename().string();
+      for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile}) {
+        if (name.starts_with(std::string(file) + ".tmp")) {
+          std::error_code ignored;
+          std::filesystem::remove(entry.path(), ignored);
+        }
+      }
+    }
+  }
+
+  std::string path_;
+  int fd_ = -1;
+};
+
 // The position is (completed epochs, optimiser steps); a checkpoint written mid-epoch also
 // carries the epoch's running loss sums so that its metrics come out as if never interrupted.
 Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<float>& params,
                            const Optimizer& optimizer, int epochs_done,
-                           const std::vector<EpochMetrics>& history, const LossSums& epoch_sums) {
+                           const std::vector<EpochMetrics>& history, const LossSums& epoch_sums,
+                           std::uint64_t epoch_skipped) {
   Checkpoint c;
   c.config_json = to_json(config).dump();
   c.parameters.assign(params.begin(), params.end());
@@ -109,8 +222,11 @@ Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<flo
   c.step = optimizer.steps_taken();
   nlohmann::json metrics = nlohmann::json::array();
   for (const auto& m : history) metrics.push_back(to_json(m));
-  c.progress_json =
-      nlohmann::json{{"metrics", metrics}, {"epoch_sums", to_json(epoch_sums)}}.dump();
+  c.progress_json = nlohmann::json{
+      {"metrics", metrics},
+      {"epoch_sums", to_json(epoch_sums)},
+      {"epoch_skipped",
+       epoch_skipped}}.dump();
   return c;
 }
 
@@ -246,15 +362,17 @@ nlohmann::json to_json(const TrainingConfig& c) {
           {"seed", c.seed},
           {"init_range", c.init_range},
           {"eval_samples", c.eval_samples},
-          {"validation_seed", c.validation_seed}};
+          {"validation_seed", c.validation_seed},
+          {"skip_nonfinite_batches", c.skip_nonfinite_batches},
+          {"checkpoint_every", c.checkpoint_every}};
 }
 
 TrainingConfig training_config_from_json(const nlohmann::json& j) {
   TrainingConfig c;
   read_json("training configuration: ", [&] {
     // Files written before the baselines existed hold RAM models and have neither field.
-    if (j.contains("architecture")) c.architecture = json_field<std::string>(j, "architecture");
-    if (j.contains("conv_filters")) c.conv_filters = json_field<int>(j, "conv_filters");
+    c.architecture = json_field_or<std::string>(j, "architecture", "ram");
+    c.conv_filters = json_field_or<int>(j, "conv_filters", 16);
     c.model = model_config_from_json(j.at("model"));
     const auto& t = j.at("task");
     c.task.kind = task_kind_from_string(json_field<std::string>(t, "kind"));
@@ -274,6 +392,8 @@ TrainingConfig training_config_from_json(const nlohmann::json& j) {
     c.init_range = json_field<double>(j, "init_range");
     c.eval_samples = json_field<int>(j, "eval_samples");
     c.validation_seed = json_field<std::uint64_t>(j, "validation_seed");
+    c.skip_nonfinite_batches = json_field_or<bool>(j, "skip_nonfinite_batches", false);
+    c.checkpoint_every = json_field_or<std::uint64_t>(j, "checkpoint_every", 0);
   });
   validate(c);
   return c;
@@ -319,6 +439,57 @@ SavedModel load_model(const std::string& path) {
   saved.epoch = c.epoch;
   saved.step = c.step;
   return saved;
+}
+
+std::vector<EpochMetrics> read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open the metrics file");
+  std::string line;
+  if (!std::getline(in, line)) throw Error(path + ": empty metrics file (no header line)");
+  // column_of[i]: which cell of a line holds kMetricsColumns[i].
+  const std::vector<std::string> header = split_csv_line(line);
+  std::vector<std::size_t> column_of;
+  for (const char* name : kMetricsColumns) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    const bool later = std::find(std::begin(kLaterMetricsColumns), std::end(kLaterMetricsColumns),
+                                 std::string_view(name)) != std::end(kLaterMetricsColumns);
+    if (it == header.end() && !later)
+      throw Error(path + ": the header has no column \"" + std::string(name) + "\"");
+    column_of.push_back(static_cast<std::size_t>(it - header.begin()));  // header.size(): absent
+  }
+  std::vector<EpochMetrics> epochs;
+  for (int line_number = 2; std::getline(in, line); ++line_number) {
+    if (line.empty()) continue;
+    const std::vector<std::string> cells = split_csv_line(line);
+    const std::string where = path + ":" + std::to_string(line_number) + ": ";
+    if (cells.size() != header.size())
+      throw Error(where + std::to_string(cells.size()) + " values for " +
+                  std::to_string(header.size()) + " columns");
+    EpochMetrics m;
+    std::size_t i = 0;
+    std::apply(
+        [&](auto&... field) {
+          const auto read = [&](auto& value) {
+            using T = std::remove_reference_t<decltype(value)>;
+            if (column_of[i] == header.size()) {  // a later column this file lacks
+              value = T{};
+              ++i;
+              return;
+            }
+            const std::string& cell = cells[column_of[i]];
+            const std::optional<T> parsed = parse_number<T>(cell);
+            if (!parsed)
+              throw Error(where + "\"" + cell + "\" is not a number (column " + kMetricsColumns[i] +
+                          ")");
+            value = *parsed;
+            ++i;
+          };
+          (read(field), ...);
+        },
+        metrics_fields(m));
+    epochs.push_back(m);
+  }
+  return epochs;
 }
 
 BaselineConfig baseline_config(const TrainingConfig& config) {
@@ -389,7 +560,8 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
   std::vector<EpochMetrics> history;
   int first_epoch = 0;
   std::uint64_t first_batch = 0;
-  LossSums resumed_sums;  // of the epoch the checkpoint interrupted
+  LossSums resumed_sums;              // of the epoch the checkpoint interrupted
+  std::uint64_t resumed_skipped = 0;  // likewise
   if (saved) {
     params.assign(saved->parameters.begin(), saved->parameters.end());
     optimizer.restore(saved->optimizer_state, saved->step);
@@ -404,6 +576,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
       for (const auto& m : progress_json.at("metrics"))
         history.push_back(epoch_metrics_from_json(m));
       resumed_sums = loss_sums_from_json(progress_json.at("epoch_sums"));
+      resumed_skipped = json_field_or<std::uint64_t>(progress_json, "epoch_skipped", 0);
     });
   }
 
@@ -419,6 +592,14 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     return result;
   };
 
+  // The end of the message when training stops on bad numbers.
+  auto what_is_kept = [&]() -> std::string {
+    if (checkpoint_path.empty()) return "";
+    if (!std::filesystem::exists(checkpoint_path))
+      return "; no checkpoint had been written yet in " + out_dir;
+    return "; the last checkpoint " + checkpoint_path + " is kept";
+  };
+
   ThreadPool pool(config.threads);
   BatchGradient<Model> batch_gradient(model, config, data.train, pool);
   std::vector<std::size_t> order(n_train);
@@ -431,6 +612,11 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
 
     const bool resumed_epoch = epoch == first_epoch;
     LossSums epoch_sums = resumed_epoch ? resumed_sums : LossSums{};
+    std::uint64_t epoch_skipped = resumed_epoch ? resumed_skipped : 0;
+    auto save_mid_epoch = [&] {
+      save_checkpoint(checkpoint_path, make_checkpoint(config, params, optimizer, epoch, history,
+                                                       epoch_sums, epoch_skipped));
+    };
     for (std::uint64_t b = resumed_epoch ? first_batch : 0; b < batches; ++b) {
       const std::uint64_t step = static_cast<std::uint64_t>(epoch) * batches + b;
       const std::size_t first = b * B, count = std::min<std::size_t>(B, n_train - first);
@@ -438,16 +624,21 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
           batch_gradient.compute(params.data(), {order.data() + first, count}, step);
       auto stop = [&](const std::string& what) {
         throw Error("training stopped: " + what + " at epoch " + std::to_string(epoch + 1) +
-                    ", batch " + std::to_string(b + 1) +
-                    (checkpoint_path.empty()
-                         ? std::string()
-                         : "; the last checkpoint " + checkpoint_path + " is kept"));
+                    ", batch " + std::to_string(b + 1) + what_is_kept());
       };
-      if (!std::isfinite(batch_sums.total(config.loss))) stop("the loss is not finite");
-      const StepResult update = optimizer.step(params, batch_gradient.gradient(), &pool);
-      if (!std::isfinite(update.gradient_norm)) stop("the gradient is not finite");
-      if (!update.parameters_finite) stop("a parameter is not finite after the update");
-      epoch_sums += batch_sums;
+      const bool loss_finite = std::isfinite(batch_sums.total(config.loss));
+      if (!loss_finite && !config.skip_nonfinite_batches) stop("the loss is not finite");
+      StepResult update;
+      if (loss_finite) update = optimizer.step(params, batch_gradient.gradient(), &pool);
+      if (loss_finite && std::isfinite(update.gradient_norm)) {
+        if (!update.parameters_finite) stop("a parameter is not finite after the update");
+        epoch_sums += batch_sums;
+      } else {
+        // Nothing was updated (the optimiser leaves parameters alone on a non-finite gradient).
+        if (!config.skip_nonfinite_batches) stop("the gradient is not finite");
+        optimizer.skip_step();
+        ++epoch_skipped;
+      }
       if (callbacks.batch_done) {
         Progress p;
         p.epoch = epoch + 1;
@@ -459,18 +650,24 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
         const double remaining_images =
             static_cast<double>((batches - b - 1) + batches * (config.epochs - epoch - 1)) * B;
         p.eta_seconds = p.images_per_second > 0 ? remaining_images / p.images_per_second : 0;
-        p.loss = epoch_sums.total(config.loss) / epoch_sums.images;
-        p.train_accuracy = epoch_sums.correct / epoch_sums.images;
+        p.loss = epoch_sums.images > 0 ? epoch_sums.total(config.loss) / epoch_sums.images : 0;
+        p.train_accuracy = epoch_sums.images > 0 ? epoch_sums.correct / epoch_sums.images : 0;
         callbacks.batch_done(p);
       }
       if (callbacks.stop_requested && callbacks.stop_requested()) {
-        if (!out_dir.empty())
-          save_checkpoint(checkpoint_path,
-                          make_checkpoint(config, params, optimizer, epoch, history, epoch_sums));
+        if (!out_dir.empty()) save_mid_epoch();
         return finish(/*interrupted=*/true);
+      }
+      if (!out_dir.empty() && config.checkpoint_every > 0 && b + 1 < batches &&
+          optimizer.steps_taken() % config.checkpoint_every == 0) {
+        save_mid_epoch();
+        if (callbacks.checkpoint_saved) callbacks.checkpoint_saved(optimizer.steps_taken());
       }
     }
     const auto train_end = Clock::now();
+    if (epoch_sums.images == 0)
+      throw Error("training stopped: every batch of epoch " + std::to_string(epoch + 1) +
+                  " had a non-finite loss or gradient" + what_is_kept());
     const EvalResult val = evaluate(model, params, validation, eval_options, pool);
 
     EpochMetrics m;
@@ -486,17 +683,18 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     m.images_per_second =
         epoch_sums.images / M / std::chrono::duration<double>(train_end - epoch_start).count();
+    m.skipped_batches = epoch_skipped;
     history.push_back(m);
     if (!out_dir.empty()) {
       save_checkpoint(checkpoint_path,
-                      make_checkpoint(config, params, optimizer, epoch + 1, history, {}));
+                      make_checkpoint(config, params, optimizer, epoch + 1, history, {}, 0));
       write_metrics((std::filesystem::path(out_dir) / kMetricsFile).string(), history);
     }
     if (callbacks.epoch_done) callbacks.epoch_done(m);
   }
   if (!out_dir.empty())
     save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(),
-                    make_checkpoint(config, params, optimizer, config.epochs, history, {}));
+                    make_checkpoint(config, params, optimizer, config.epochs, history, {}, 0));
   return finish(/*interrupted=*/false);
 }
 
@@ -517,12 +715,17 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     saved = load_checkpoint(checkpoint_path);
     config = checked_config(checkpoint_path, *saved);
     config.threads = requested.threads;
+    config.checkpoint_every = requested.checkpoint_every;
   }
   validate(config);
   validate(config.task, data.train.rows, data.train.cols);
   if (data.train.size() == 0 || data.validation.size() == 0)
     throw Error("training: the training and validation sets must not be empty");
-  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+  std::optional<RunDirectoryLock> lock;
+  if (!out_dir.empty()) {
+    std::filesystem::create_directories(out_dir);
+    lock.emplace(out_dir);
+  }
 
   return with_model(config, [&](const auto& model) {
     return train_model(model, config, data, out_dir, saved, checkpoint_path, callbacks, start);

@@ -40,6 +40,12 @@ struct TrainingConfig {
   double init_range = 0.1;                   // weights uniform in [-r, r], biases 0
   int eval_samples = 1;                      // M at validation
   std::uint64_t validation_seed = 20140624;  // renders the validation set; fixed across runs
+  // A batch whose loss or gradient is not finite: stop training (false, the default) or leave
+  // the parameters as they are, count the batch in EpochMetrics::skipped_batches and go on.
+  bool skip_nonfinite_batches = false;
+  // Also checkpoint every this many optimiser steps within an epoch (0: only after each epoch).
+  // Like threads, a setting of the run rather than of the model: a resumed run takes its own.
+  std::uint64_t checkpoint_every = 0;
 };
 
 void validate(const TrainingConfig& config);
@@ -53,6 +59,7 @@ struct EpochMetrics {
   double train_error = 0, validation_error = 0;
   double learning_rate = 0;  // at the end of the epoch
   double seconds = 0, images_per_second = 0;
+  std::uint64_t skipped_batches = 0;  // non-finite batches left out (skip_nonfinite_batches)
 };
 
 struct Progress {
@@ -68,6 +75,8 @@ struct TrainCallbacks {
   // Polled after every optimiser step (e.g. set by Ctrl-C): true writes a checkpoint of the
   // position reached, mid-epoch if need be, and returns with TrainResult::interrupted set.
   std::function<bool()> stop_requested;
+  // After every checkpoint written within an epoch (checkpoint_every), with the steps it holds.
+  std::function<void(std::uint64_t step)> checkpoint_saved;
 };
 
 struct TrainResult {
@@ -82,9 +91,18 @@ inline constexpr const char* kCheckpointFile = "checkpoint.ram";
 inline constexpr const char* kModelFile = "model.ram";
 inline constexpr const char* kMetricsFile = "metrics.csv";
 
+inline constexpr const char* kLockFile = ".lock";
+
+// Reads a metrics.csv written by train(): the header names the columns (in any order, all of
+// them required), one line per epoch. Throws ram::Error naming the file, line and problem.
+std::vector<EpochMetrics> read_metrics(const std::string& path);
+
 // Trains on `data`, writing checkpoint.ram and metrics.csv into out_dir after every epoch and
 // model.ram at the end. With resume, continues from out_dir/checkpoint.ram (its configuration
-// wins over `config`, except the thread count). An empty out_dir writes nothing.
+// wins over `config`, except threads and checkpoint_every). An empty out_dir writes nothing.
+// out_dir is locked (flock on out_dir/.lock) while training, so that a second trainer cannot
+// write into it; the lock dies with the process, however it ends, and temporary files a killed
+// run left behind are removed when the next one takes the lock.
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
                   const std::string& out_dir, bool resume, const TrainCallbacks& callbacks = {});
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/cli_support.h"
 #include "../support/test_support.h"
 #include "ram/checkpoint.h"
 #include "ram/data/idx.h"
@@ -28,115 +29,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using ram::test::CliRun;
+using ram::test::contains;
+using ram::test::describe;
+using ram::test::expect_clean_error;
+using ram::test::lines_of;
+using ram::test::quote;
+using ram::test::random_digits;
+using ram::test::read_text;
+using ram::test::run_ram;
+using ram::test::starts_with;
 using ram::test::TempDir;
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-struct CliRun {
-  bool exited = false;  // false: killed by a signal
-  int code = -1;
-  std::string output;  // stdout and stderr together
-  std::vector<std::string> lines;
-  std::string command;
-};
-
-// Runs `env ram args` with stdout and stderr captured together in scratch_dir.
-CliRun run_ram(const std::string& args, const std::string& scratch_dir,
-               const std::string& env = "") {
-  static int counter = 0;
-  const std::string out =
-      (fs::path(scratch_dir) / ("output-" + std::to_string(++counter) + ".txt")).string();
-  CliRun r;
-  r.command = env + (env.empty() ? "" : " ") + quote(RAM_CLI_PATH) + " " + args;
-  const int status = std::system((r.command + " > " + quote(out) + " 2>&1 < /dev/null").c_str());
-  r.exited = status != -1 && WIFEXITED(status);
-  r.code = r.exited ? WEXITSTATUS(status) : -1;
-  if (r.exited && r.code >= 128) r.exited = false;  // the shell reports a signal as 128 + n
-  r.output = read_text(out);
-  r.lines = lines_of(r.output);
-  return r;
-}
-
-std::string describe(const CliRun& r) {
-  return "command: " + r.command + "\nexit " + std::to_string(r.code) +
-         (r.exited ? "" : " (signal)") + "\noutput:\n" + r.output;
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
-
-// A failure must be a normal exit with status 1 or 2 and exactly one line "ram: error: ...".
-// `train` may print its header lines first; nothing may follow the error.
-void expect_clean_error(const CliRun& r, bool allow_train_header = false) {
-  SCOPED_TRACE(describe(r));
-  ASSERT_TRUE(r.exited) << "killed by a signal";
-  EXPECT_TRUE(r.code == 1 || r.code == 2) << "exit code " << r.code;
-  int error_lines = 0;
-  for (const std::string& line : r.lines) {
-    if (contains(line, "ram: error:")) {
-      ++error_lines;
-      EXPECT_TRUE(starts_with(line, "ram: error: ")) << line;
-      EXPECT_GT(line.size(), std::string("ram: error: ").size() + 3) << "empty message";
-    }
-  }
-  EXPECT_EQ(error_lines, 1);
-  ASSERT_FALSE(r.lines.empty());
-  EXPECT_TRUE(starts_with(r.lines.back(), "ram: error: ")) << "the error is not the last line";
-  for (const char* crash :
-       {"terminate called", "Aborted", "core dumped", "Segmentation", "what():"})
-    EXPECT_FALSE(contains(r.output, crash)) << crash;
-  if (!allow_train_header) {
-    EXPECT_EQ(r.lines.size(), 1u);
-  } else {
-    for (std::size_t i = 0; i + 1 < r.lines.size(); ++i)
-      EXPECT_TRUE(starts_with(r.lines[i], "ram train: ") ||
-                  starts_with(r.lines[i], "resuming from ") || starts_with(r.lines[i], "data: "))
-          << "unexpected line before the error: " << r.lines[i];
-  }
-}
-
-// n random 28x28 "digits" with random labels.
-ram::ImageSet random_digits(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
-  ram::ImageSet set;
-  set.rows = set.cols = 28;
-  set.pixels.resize(n * set.image_size());
-  for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
-  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
-  return set;
-}
-
-// An MNIST-format directory: train (gzipped) and t10k (plain) files.
-void write_idx_dir(const std::string& dir, std::size_t train, std::size_t test) {
-  fs::create_directories(dir);
-  const fs::path d(dir);
-  ram::write_idx((d / "train-images-idx3-ubyte.gz").string(),
-                 (d / "train-labels-idx1-ubyte.gz").string(), random_digits(train, 1), true);
-  ram::write_idx((d / "t10k-images-idx3-ubyte").string(), (d / "t10k-labels-idx1-ubyte").string(),
-                 random_digits(test, 2), false);
-}
+using ram::test::write_idx_dir;
 
 // The tiny model the end-to-end tests train, as CLI flags and as a configuration.
 const char* const kTinyFlags =
@@ -187,7 +91,7 @@ TEST(RamCli, HelpExitsZeroAndListsFlags) {
   TempDir dir;
   const CliRun top = run_ram("--help", dir.str());
   EXPECT_TRUE(top.exited && top.code == 0) << describe(top);
-  for (const char* word : {"train", "eval", "info"})
+  for (const char* word : {"train", "eval", "info", "glimpses", "report"})
     EXPECT_TRUE(contains(top.output, word)) << word;
 
   const CliRun train = run_ram("train --help", dir.str());
@@ -556,6 +460,95 @@ TEST_F(RamCliEndToEnd, PresetOverrideChangesCanvas) {
       "eval " + quote(file_in(out, ram::kModelFile)) + " --data " + quote(data_), dir.str());
   ASSERT_TRUE(eval.exited && eval.code == 0) << describe(eval);
   EXPECT_TRUE(contains(eval.output, "task translated 40x40")) << describe(eval);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pictures: glimpses, curves and the report of the end-to-end run.
+
+TEST_F(RamCliEndToEnd, TrainWritesCurvesAndReport) {
+  EXPECT_TRUE(fs::exists(file_in(run_dir_, "curves.png")));
+  const std::string report = read_text(file_in(run_dir_, "report.html"));
+  EXPECT_TRUE(contains(report, "id=\"error-table\"")) << report.substr(0, 500);
+  EXPECT_TRUE(contains(report, "data:image/gif;base64,"));
+  EXPECT_TRUE(contains(train_->output, "report in " + file_in(run_dir_, "report.html")))
+      << describe(*train_);
+}
+
+TEST_F(RamCliEndToEnd, GlimpsesWritesAFigureAndAnAnimationPerImage) {
+  const std::string out = root_->sub("glimpses");
+  const CliRun r =
+      run_ram("glimpses " + quote(model()) + " --count 3 --out " + quote(out), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  // Spread over the 30 validation images.
+  for (const char* name :
+       {"glimpses-0000.png", "glimpses-0000.gif", "glimpses-0010.png", "glimpses-0020.gif"})
+    EXPECT_GT(fs::file_size(file_in(out, name)), 100u) << name;
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 6);
+  EXPECT_TRUE(contains(r.output, "for 3 of its 30 images")) << describe(r);
+
+  const std::string test_out = root_->sub("glimpses-t10k");
+  const CliRun t10k = run_ram("glimpses " + quote(model()) + " --mean-location --count 2 --data " +
+                                  quote(data_) + " --out " + quote(test_out),
+                              root_->str());
+  ASSERT_TRUE(t10k.exited && t10k.code == 0) << describe(t10k);
+  EXPECT_TRUE(fs::exists(file_in(test_out, "glimpses-0050.gif")));  // of 100 test images
+  EXPECT_TRUE(contains(t10k.output, "mean locations")) << describe(t10k);
+}
+
+TEST_F(RamCliEndToEnd, ReportCommandWritesThePageWhereAsked) {
+  const std::string page = root_->sub("elsewhere.html");
+  const CliRun r =
+      run_ram("report " + quote(run_dir_) + " --count 2 --out " + quote(page), root_->str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  const std::string html = read_text(page);
+  EXPECT_EQ(std::regex_search(html, std::regex("data:image/gif;base64,")), true);
+  std::size_t gifs = 0;
+  for (std::size_t at = html.find("data:image/gif"); at != std::string::npos;
+       at = html.find("data:image/gif", at + 1))
+    ++gifs;
+  EXPECT_EQ(gifs, 2u);
+}
+
+TEST(RamCli, PictureCommandErrors) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  write_idx_dir(data, 40, 10);
+  const std::string valid = dir.sub("valid.ram");
+  write_valid_model(valid, data);
+  const std::string out = " --out " + quote(dir.sub("pictures"));
+
+  const CliRun missing = run_ram("glimpses " + quote(dir.sub("missing.ram")) + out, dir.str());
+  expect_clean_error(missing);
+  EXPECT_TRUE(contains(missing.output, dir.sub("missing.ram"))) << describe(missing);
+  const CliRun no_out = run_ram("glimpses " + quote(valid), dir.str());
+  expect_clean_error(no_out);
+  EXPECT_TRUE(contains(no_out.output, "--out")) << describe(no_out);
+  for (const char* count : {"0", "x", "-3", "1001"}) {
+    const CliRun bad = run_ram("glimpses " + quote(valid) + " --count " + count + out, dir.str());
+    expect_clean_error(bad);
+    EXPECT_EQ(bad.code, 2) << describe(bad);
+  }
+  expect_clean_error(run_ram("glimpses" + out, dir.str()));
+  expect_clean_error(run_ram(
+      "glimpses " + quote(valid) + " --data " + quote(dir.sub("nowhere")) + out, dir.str()));
+
+  // report: a directory without a model, then one whose metrics file is missing or corrupt.
+  const std::string run = dir.sub("run");
+  fs::create_directories(run);
+  const CliRun no_model = run_ram("report " + quote(run), dir.str());
+  expect_clean_error(no_model);
+  EXPECT_TRUE(contains(no_model.output, file_in(run, ram::kModelFile))) << describe(no_model);
+  fs::copy_file(valid, file_in(run, ram::kModelFile));
+  const CliRun no_metrics = run_ram("report " + quote(run), dir.str());
+  expect_clean_error(no_metrics);
+  EXPECT_TRUE(contains(no_metrics.output, file_in(run, ram::kMetricsFile))) << describe(no_metrics);
+  std::ofstream(file_in(run, ram::kMetricsFile)) << "epoch,steps,loss\n1,2,3\n";
+  const CliRun bad_metrics = run_ram("report " + quote(run), dir.str());
+  expect_clean_error(bad_metrics);
+  EXPECT_TRUE(contains(bad_metrics.output, file_in(run, ram::kMetricsFile)))
+      << describe(bad_metrics);
+  EXPECT_TRUE(contains(bad_metrics.output, "cross_entropy")) << describe(bad_metrics);
+  expect_clean_error(run_ram("report " + quote(run) + " --count -1", dir.str()));
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <png.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "../support/test_support.h"
@@ -138,6 +140,26 @@ TEST(WriteGif, RejectsMixedSizesAndBadPaths) {
   const std::vector<RgbImage> one = {RgbImage(4, 4)};
   test::expect_error([&] { write_gif(one, 10, dir.sub("no/a.gif")); }, {"no/a.gif", "GIF"});
   test::expect_error([&] { write_gif({}, 10, dir.sub("b.gif")); }, {"b.gif", "without frames"});
+}
+
+TEST(EncodeInMemory, GivesTheBytesTheWritersSave) {
+  RgbImage image(5, 4, kBlue);
+  image.set(1, 1, kRed);
+  TempDir dir;
+  write_png(image, dir.sub("a.png"));
+  const std::vector<std::uint8_t> png = encode_png(image);
+  ASSERT_GT(png.size(), 8u);
+  EXPECT_EQ(png[1], 'P');
+  EXPECT_EQ(png[2], 'N');
+  EXPECT_EQ(png.size(), std::filesystem::file_size(dir.sub("a.png")));
+  const std::vector<RgbImage> frames = {image, image};
+  const std::vector<int> delays = {10, 90};
+  const std::vector<std::uint8_t> gif = encode_gif(frames, delays);
+  ASSERT_GT(gif.size(), 6u);
+  EXPECT_EQ(std::string(gif.begin(), gif.begin() + 6), "GIF89a");
+  test::expect_error([&] { encode_gif(frames, std::vector<int>{10}); }, {"2 frames", "1 delays"});
+  test::expect_error([&] { write_file(dir.sub("no/such.html"), png, "HTML"); },
+                     {"no/such.html", "cannot write HTML"});
 }
 
 }  // namespace

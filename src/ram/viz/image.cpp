@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 
 #include "ram/error.h"
 
@@ -211,38 +214,72 @@ int RgbImage::text_height(int scale) {
   return kGlyphHeight * scale;
 }
 
-void write_png(const RgbImage& image, const std::filesystem::path& path) {
+std::vector<std::uint8_t> encode_png(const RgbImage& image) {
   png_image png{};
   png.version = PNG_IMAGE_VERSION;
   png.width = static_cast<png_uint_32>(image.width());
   png.height = static_cast<png_uint_32>(image.height());
   png.format = PNG_FORMAT_RGB;
-  if (!png_image_write_to_file(&png, path.c_str(), 0, image.bytes().data(), 0, nullptr)) {
+  // The first call measures, the second writes.
+  png_alloc_size_t size = 0;
+  std::vector<std::uint8_t> bytes;
+  bool ok = png_image_write_to_memory(&png, nullptr, &size, 0, image.bytes().data(), 0, nullptr);
+  if (ok) {
+    bytes.resize(size);
+    ok = png_image_write_to_memory(&png, bytes.data(), &size, 0, image.bytes().data(), 0, nullptr);
+    bytes.resize(size);
+  }
+  if (!ok) {
     const std::string message = png.message;
     png_image_free(&png);
-    throw Error(path.string() + ": cannot write PNG: " + message);
+    throw Error("cannot encode PNG: " + message);
   }
+  return bytes;
 }
 
-void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
-               const std::filesystem::path& path) {
-  if (frames.empty()) throw Error(path.string() + ": cannot write a GIF without frames");
+void write_png(const RgbImage& image, const std::filesystem::path& path) {
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes = encode_png(image);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+  write_file(path, bytes, "PNG");
+}
+
+namespace {
+
+int append_to_vector(GifFileType* gif, const GifByteType* data, int length) {
+  auto* out = static_cast<std::vector<std::uint8_t>*>(gif->UserData);
+  out->insert(out->end(), data, data + length);
+  return length;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_gif(std::span<const RgbImage> frames,
+                                     std::span<const int> delays_centiseconds) {
+  if (frames.empty()) throw Error("cannot write a GIF without frames");
+  if (delays_centiseconds.size() != frames.size()) {
+    throw Error("GIF has " + std::to_string(frames.size()) + " frames but " +
+                std::to_string(delays_centiseconds.size()) + " delays");
+  }
   const int width = frames[0].width(), height = frames[0].height();
   for (const RgbImage& frame : frames) {
-    if (frame.width() != width || frame.height() != height) {
-      throw Error(path.string() + ": GIF frames differ in size");
-    }
+    if (frame.width() != width || frame.height() != height)
+      throw Error("GIF frames differ in size");
   }
   static const std::array<Rgb, 256> palette = gif_palette();
   static const std::array<std::uint8_t, 256> grey_index = grey_to_index(palette);
 
+  std::vector<std::uint8_t> bytes;
   int error = 0;
-  GifFileType* gif = EGifOpenFileName(path.c_str(), false, &error);
-  if (gif == nullptr) throw Error(path.string() + ": cannot write GIF: " + GifErrorString(error));
+  GifFileType* gif = EGifOpen(&bytes, append_to_vector, &error);
+  if (gif == nullptr) throw Error(std::string("cannot write GIF: ") + GifErrorString(error));
   const auto fail = [&](const char* what) {
     const std::string reason = GifErrorString(gif->Error) ? GifErrorString(gif->Error) : "";
     EGifCloseFile(gif, &error);
-    throw Error(path.string() + ": cannot write GIF (" + what + "): " + reason);
+    throw Error(std::string("cannot write GIF (") + what + "): " + reason);
   };
 
   std::array<GifColorType, 256> colours{};
@@ -263,10 +300,11 @@ void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
   }
 
   std::vector<GifPixelType> line(static_cast<std::size_t>(width));
-  for (const RgbImage& frame : frames) {
+  for (std::size_t f = 0; f < frames.size(); ++f) {
+    const RgbImage& frame = frames[f];
     GraphicsControlBlock control{};
     control.DisposalMode = DISPOSAL_UNSPECIFIED;
-    control.DelayTime = delay_centiseconds;
+    control.DelayTime = delays_centiseconds[f];
     control.TransparentColor = NO_TRANSPARENT_COLOR;
     GifByteType extension[4];
     EGifGCBToExtension(&control, extension);
@@ -281,7 +319,37 @@ void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
     }
   }
   if (EGifCloseFile(gif, &error) == GIF_ERROR) {
-    throw Error(path.string() + ": cannot write GIF: " + GifErrorString(error));
+    throw Error(std::string("cannot write GIF: ") + GifErrorString(error));
+  }
+  return bytes;
+}
+
+void write_gif(std::span<const RgbImage> frames, std::span<const int> delays_centiseconds,
+               const std::filesystem::path& path) {
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes = encode_gif(frames, delays_centiseconds);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+  write_file(path, bytes, "GIF");
+}
+
+void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
+               const std::filesystem::path& path) {
+  const std::vector<int> delays(frames.size(), delay_centiseconds);
+  write_gif(frames, delays, path);
+}
+
+void write_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                std::string_view kind) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) {
+    throw Error(path.string() + ": cannot write " + std::string(kind) + ": " +
+                std::strerror(errno));
   }
 }
 

@@ -56,12 +56,25 @@ class RgbImage {
   std::vector<std::uint8_t> bytes_;
 };
 
+// The encoded files as bytes (e.g. to embed in a web page); the write_ functions save them.
+std::vector<std::uint8_t> encode_png(const RgbImage& image);
 void write_png(const RgbImage& image, const std::filesystem::path& path);
 
-// An animated GIF that loops forever; every frame must have the first frame's size. Colours are
-// mapped to a fixed palette (a 6x6x6 colour cube and 40 extra greys), which keeps greyscale
-// digits smooth and the drawing colours recognisable.
+// An animated GIF that loops forever; every frame must have the first frame's size and
+// delays_centiseconds holds one delay per frame (a long last delay holds the final picture).
+// Colours are mapped to a fixed palette (a 6x6x6 colour cube and 40 extra greys), which keeps
+// greyscale digits smooth and the drawing colours recognisable.
+std::vector<std::uint8_t> encode_gif(std::span<const RgbImage> frames,
+                                     std::span<const int> delays_centiseconds);
+void write_gif(std::span<const RgbImage> frames, std::span<const int> delays_centiseconds,
+               const std::filesystem::path& path);
+// The same with one delay for every frame.
 void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
                const std::filesystem::path& path);
+
+// Writes bytes to path (replacing it); a failure is a ram::Error naming the file and `kind`
+// (what the file holds, e.g. "PNG").
+void write_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                std::string_view kind);
 
 }  // namespace ram::viz

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The sanitizer check CI runs after the main suite: builds everything with clang under
+# AddressSanitizer + UndefinedBehaviorSanitizer (and libFuzzer's coverage instrumentation) into
+# build-sanitize/, runs every test except the long learning runs (label `slow`), then runs each
+# fuzz target on its seed corpus for RAM_FUZZ_SECONDS seconds (default 30).
+# Usage: bash scripts/sanitize.sh   (scripts/setup.sh must have run: it installs clang)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${RAM_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
+
+CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+  -DRAM_SANITIZE=ON -DRAM_FUZZ=ON >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+# halt_on_error: the first report fails the test instead of scrolling by.
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+(cd "$BUILD_DIR" && ctest --output-on-failure -j"$(nproc)" -LE slow)
+RAM_BUILD_DIR="$BUILD_DIR" bash "$ROOT/scripts/fuzz.sh" "${RAM_FUZZ_SECONDS:-30}"

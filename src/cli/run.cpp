@@ -1,0 +1,43 @@
+#include "run.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "ram/error.h"
+
+namespace ram::cli {
+
+int run(int argc, const char* const* argv) {
+  CLI::App app{"ram: the Recurrent Attention Model (Mnih et al., NIPS 2014)"};
+  app.require_subcommand(1);
+  add_train_command(app);
+  add_eval_command(app);
+  add_info_command(app);
+  add_bench_command(app);
+  add_glimpses_command(app);
+  add_reproduce_command(app);
+  add_report_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ram: error: %s (see ram --help)\n", e.what());
+    return 2;
+  } catch (const ExitRequest& e) {
+    return e.code;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "ram: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ram: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace ram::cli

@@ -1,0 +1,130 @@
+#pragma once
+// Helpers for tests that run the real `ram` executable (RAM_CLI_PATH): running it with output
+// captured, checking that a failure is one clean error line, and writing IDX data to train on.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ram/data/idx.h"
+
+namespace ram::test {
+
+inline std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+struct CliRun {
+  bool exited = false;  // false: killed by a signal
+  int code = -1;
+  std::string output;  // stdout and stderr together
+  std::vector<std::string> lines;
+  std::string command;
+};
+
+// Runs `env ram args` with stdout and stderr captured together in scratch_dir.
+inline CliRun run_ram(const std::string& args, const std::string& scratch_dir,
+                      const std::string& env = "") {
+  static int counter = 0;
+  const std::string out =
+      (std::filesystem::path(scratch_dir) / ("output-" + std::to_string(++counter) + ".txt"))
+          .string();
+  CliRun r;
+  r.command = env + (env.empty() ? "" : " ") + quote(RAM_CLI_PATH) + " " + args;
+  const int status = std::system((r.command + " > " + quote(out) + " 2>&1 < /dev/null").c_str());
+  r.exited = status != -1 && WIFEXITED(status);
+  r.code = r.exited ? WEXITSTATUS(status) : -1;
+  if (r.exited && r.code >= 128) r.exited = false;  // the shell reports a signal as 128 + n
+  r.output = read_text(out);
+  r.lines = lines_of(r.output);
+  return r;
+}
+
+inline std::string describe(const CliRun& r) {
+  return "command: " + r.command + "\nexit " + std::to_string(r.code) +
+         (r.exited ? "" : " (signal)") + "\noutput:\n" + r.output;
+}
+
+inline bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+inline bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
+// A failure must be a normal exit with status 1 or 2 and exactly one line "ram: error: ...".
+// `train` may print its header lines first; nothing may follow the error.
+inline void expect_clean_error(const CliRun& r, bool allow_train_header = false) {
+  SCOPED_TRACE(describe(r));
+  ASSERT_TRUE(r.exited) << "killed by a signal";
+  EXPECT_TRUE(r.code == 1 || r.code == 2) << "exit code " << r.code;
+  int error_lines = 0;
+  for (const std::string& line : r.lines) {
+    if (contains(line, "ram: error:")) {
+      ++error_lines;
+      EXPECT_TRUE(starts_with(line, "ram: error: ")) << line;
+      EXPECT_GT(line.size(), std::string("ram: error: ").size() + 3) << "empty message";
+    }
+  }
+  EXPECT_EQ(error_lines, 1);
+  ASSERT_FALSE(r.lines.empty());
+  EXPECT_TRUE(starts_with(r.lines.back(), "ram: error: ")) << "the error is not the last line";
+  for (const char* crash :
+       {"terminate called", "Aborted", "core dumped", "Segmentation", "what():"})
+    EXPECT_FALSE(contains(r.output, crash)) << crash;
+  if (!allow_train_header) {
+    EXPECT_EQ(r.lines.size(), 1u);
+  } else {
+    for (std::size_t i = 0; i + 1 < r.lines.size(); ++i)
+      EXPECT_TRUE(starts_with(r.lines[i], "ram train: ") ||
+                  starts_with(r.lines[i], "resuming from ") || starts_with(r.lines[i], "data: "))
+          << "unexpected line before the error: " << r.lines[i];
+  }
+}
+
+// n random 28x28 "digits" with random labels.
+inline ram::ImageSet random_digits(std::size_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
+  ram::ImageSet set;
+  set.rows = set.cols = 28;
+  set.pixels.resize(n * set.image_size());
+  for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
+  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
+  return set;
+}
+
+// An MNIST-format directory: train (gzipped) and t10k (plain) files.
+inline void write_idx_dir(const std::string& dir, std::size_t train, std::size_t test) {
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path d(dir);
+  ram::write_idx((d / "train-images-idx3-ubyte.gz").string(),
+                 (d / "train-labels-idx1-ubyte.gz").string(), random_digits(train, 1), true);
+  ram::write_idx((d / "t10k-images-idx3-ubyte").string(), (d / "t10k-labels-idx1-ubyte").string(),
+                 random_digits(test, 2), false);
+}
+
+}  // namespace ram::test
