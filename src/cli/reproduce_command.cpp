@@ -27,14 +27,18 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f) {
     throw Error("reproduce: --minutes must be more than 0");
   if (f.options.out_dir.empty()) f.options.out_dir = "runs/reproduce-" + table.name;
 
-  std::printf("ram reproduce: table %s (%s), %zu rows, data %s, into %s\n", table.name.c_str(),
-              table.title.c_str(),
-              f.options.rows.empty() ? table.rows.size() : f.options.rows.size(),
-              f.options.data.c_str(), f.options.out_dir.c_str());
-  std::fflush(stdout);
   ProgressBar bar(!f.quiet);
   ReproduceCallbacks callbacks;
+  bool started = false;  // the first line waits until the options have been checked
   callbacks.row_started = [&](const ReproduceRow& row, const TrainingConfig& config) {
+    if (!started) {
+      std::printf("ram reproduce: table %s (%s), %zu rows, data %s, into %s\n", table.name.c_str(),
+                  table.title.c_str(),
+                  f.options.rows.empty() ? table.rows.size() : f.options.rows.size(),
+                  f.options.data.c_str(), f.options.out_dir.c_str());
+      std::fflush(stdout);
+    }
+    started = true;
     std::printf("row %s: %s\n", row.id.c_str(),
                 row_command(row, config, f.options.out_dir).c_str());
     std::fflush(stdout);
