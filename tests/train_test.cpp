@@ -238,7 +238,9 @@ TEST(TrainingConfigJson, RoundTripKeepsEveryField) {
 }
 
 // Fields added after the first checkpoints were written: files without them still load.
-const std::vector<std::string> kFieldsAddedLater = {"/skip_nonfinite_batches", "/checkpoint_every"};
+// Optional when read: files from before these existed (RAM models, for the first two).
+const std::vector<std::string> kFieldsAddedLater = {"/architecture", "/conv_filters",
+                                                    "/skip_nonfinite_batches", "/checkpoint_every"};
 
 TEST(TrainingConfigJson, EveryMissingFieldThrows) {
   const nlohmann::json full = ram::to_json(unusual_config());
@@ -273,6 +275,21 @@ TEST(TrainingConfigJson, ConfigurationsFromBeforeLaterFieldsGetTheirDefaults) {
   expect_error([&] { ram::training_config_from_json(wrong); }, {"checkpoint_every"});
 }
 
+TEST(TrainingConfigJson, ConfigurationsFromBeforeTheBaselinesLoadAsRam) {
+  nlohmann::json j = ram::to_json(tiny_config());
+  j.erase("architecture");
+  j.erase("conv_filters");
+  const ram::TrainingConfig c = ram::training_config_from_json(j);
+  EXPECT_EQ(c.architecture, "ram");
+  EXPECT_EQ(c.conv_filters, 16);
+  ram::TrainingConfig conv = tiny_config();
+  conv.architecture = "conv";
+  conv.conv_filters = 8;
+  const ram::TrainingConfig back = ram::training_config_from_json(ram::to_json(conv));
+  EXPECT_EQ(back.architecture, "conv");
+  EXPECT_EQ(back.conv_filters, 8);
+}
+
 TEST(TrainingConfigJson, BadValuesThrow) {
   const nlohmann::json full = ram::to_json(tiny_config());
   const std::vector<std::pair<std::string, nlohmann::json>> bad = {
@@ -289,6 +306,9 @@ TEST(TrainingConfigJson, BadValuesThrow) {
       {"/seed", "1"},
       {"/validation_seed", nlohmann::json::array()},
       {"/data", 5},
+      {"/architecture", "lenet"},
+      {"/architecture", 3},
+      {"/conv_filters", 0},
       {"/random_glimpses", "yes"},
       {"/task/kind", "nonsense"},
       {"/task/canvas", 20},         // smaller than the digits

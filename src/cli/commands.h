@@ -17,5 +17,6 @@ void add_glimpses_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_catch_command(CLI::App& app);
 void add_tradeoff_command(CLI::App& app);
+void add_reproduce_command(CLI::App& app);
 
 }  // namespace ram::cli

@@ -54,24 +54,24 @@ void run_eval(const EvalFlags& f) {
     what = "validation split of " + config.data;
   }
   const ImageSet images = render_evaluation_set(config, digits);
-  const RamModel<float> model(config.model);
   ThreadPool pool(f.threads);
   const EvalOptions options = evaluation_options(config, f.mean_location, f.samples);
-  const EvalResult result = evaluate(model, saved.parameters, images, options, pool);
+  const EvalResult result = evaluate_trained(config, saved.parameters, images, options, pool);
   std::printf("test error: %.2f%%\n", 100 * result.error());
   std::printf("%zu images (%s, task %s %dx%d), %s, %d sample(s) per image\n", result.images,
               what.c_str(), to_string(config.task.kind).c_str(), config.task.canvas,
               config.task.canvas,
-              config.random_glimpses ? "random glimpses"
-              : f.mean_location      ? "mean locations"
-                                     : "sampled locations",
+              config.architecture != "ram" ? ("the " + config.architecture + " baseline").c_str()
+              : config.random_glimpses     ? "random glimpses"
+              : f.mean_location            ? "mean locations"
+                                           : "sampled locations",
               f.samples);
   if (config.model.adaptive_stopping) {
     print_glimpses("sampled stopping", result);
     EvalOptions thresholded = options;
     thresholded.stop = StopMode::threshold;
     print_glimpses("thresholded stopping (p > 0.5)",
-                   evaluate(model, saved.parameters, images, thresholded, pool));
+                   evaluate_trained(config, saved.parameters, images, thresholded, pool));
     std::printf("(per-class error and confusion matrix below: sampled stopping)\n");
   }
   print_report(result);

@@ -29,6 +29,9 @@ void run_glimpses(const GlimpsesFlags& f) {
   const ImageSet digits = f.data_dir.empty() ? load_training_data(config.data).validation
                                              : load_idx_dir(f.data_dir, "t10k");
   const ImageSet images = render_evaluation_set(config, digits);
+  if (config.architecture != "ram")
+    throw Error(f.model_path + ": the model is the " + config.architecture +
+                " baseline, which takes no glimpses");
   const RamModel<float> model(config.model);
   const EvalOptions options = evaluation_options(config, f.mean_location, 1);
   const std::vector<std::size_t> indices =

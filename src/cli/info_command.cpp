@@ -12,15 +12,15 @@ void add_info_command(CLI::App& app) {
   cmd->add_option("MODEL", *path, "Model file")->required();
   cmd->callback([path] {
     const SavedModel saved = load_model(*path);
-    const RamModel<float> model(saved.config.model);
+    const ParamLayout layout = parameter_layout(saved.config);
     std::printf("model: %s\n", path->c_str());
     std::printf("trained: %llu epochs, %llu steps\n", static_cast<unsigned long long>(saved.epoch),
                 static_cast<unsigned long long>(saved.step));
     std::printf("configuration:\n%s\n", to_json(saved.config).dump(2).c_str());
-    std::printf("parameters: %zu\n", model.parameter_count());
-    for (const ParamSlot& s : model.layout().slots())
+    std::printf("parameters: %zu\n", layout.total());
+    for (const ParamSlot& s : layout.slots())
       std::printf("  %-28s %5d x %-5d %zu\n", s.name.c_str(), s.rows, s.cols, s.size());
-    const double flops = model.forward_flops();
+    const double flops = forward_flops(saved.config);
     std::printf(
         "FLOPs per image: %.3f M forward (inference), about %.3f M for a training step "
         "(forward + backward)\n",

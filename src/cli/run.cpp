@@ -17,6 +17,7 @@ int run(int argc, const char* const* argv) {
   add_info_command(app);
   add_bench_command(app);
   add_glimpses_command(app);
+  add_reproduce_command(app);
   add_report_command(app);
   add_catch_command(app);
   add_tradeoff_command(app);

@@ -57,9 +57,8 @@ double peak_memory_mib() {
 BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool time_training) {
   using Clock = std::chrono::steady_clock;
   TrainingConfig config = base;
-  const RamModel<float> model(config.model);
   BenchmarkResult result;
-  result.forward_flops = model.forward_flops();
+  result.forward_flops = forward_flops(config);
   result.train_flops = 3 * result.forward_flops;
   const auto batch = static_cast<std::size_t>(config.batch_size);
 
@@ -102,18 +101,18 @@ BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool t
   const ImageSet rendered = render_evaluation_set(config, synthetic_digits(eval_images, 13));
   result.eval_set_images = rendered.size();
   const std::vector<float> params = [&] {
-    std::vector<float> p(model.parameter_count());
-    model.initialize(p, config.seed, config.init_range);
+    std::vector<float> p(parameter_count(config));
+    initialize_parameters(config, p);
     return p;
   }();
   ThreadPool pool(config.threads);
   const EvalOptions options = evaluation_options(config, false, 1);
-  evaluate(model, params, rendered, options, pool);  // warm-up
+  evaluate_trained(config, params, rendered, options, pool);  // warm-up
   std::size_t passes = 0;
   double elapsed = 0;
   const auto start = Clock::now();
   do {
-    evaluate(model, params, rendered, options, pool);
+    evaluate_trained(config, params, rendered, options, pool);
     ++passes;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   } while (elapsed < seconds);

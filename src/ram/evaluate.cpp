@@ -1,6 +1,7 @@
 #include "ram/evaluate.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "ram/error.h"
 #include "ram/layers.h"
@@ -40,10 +41,13 @@ void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size
                                                    : static_cast<float>(rng.normal());
 }
 
-EvalResult evaluate(const RamModel<float>& model, std::span<const float> unaligned_params,
-                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+namespace {
+
+template <typename Model>
+EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_params,
+                          const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
   const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
-  const ModelConfig& config = model.config();
+  const auto& config = model.config();
   if (images.rows != config.image_height || images.cols != config.image_width)
     throw Error("evaluate: images are " + std::to_string(images.rows) + "x" +
                 std::to_string(images.cols) + " but the model expects " +
@@ -57,13 +61,18 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   const int chunks = (n + kEvaluationChunk - 1) / kEvaluationChunk;
   const int draws_per_image = model.draws_per_image();
   std::vector<Mat<float>> chunk_probs(chunks);
+  // Glimpse counts 0..T for RAM (adaptive stopping may end an episode early); a baseline has
+  // no glimpses and leaves the histogram empty.
+  constexpr bool kGlimpses = std::is_same_v<Model, RamModel<float>>;
+  std::size_t histogram_size = 0;
+  if constexpr (kGlimpses) histogram_size = static_cast<std::size_t>(config.glimpses) + 1;
   std::vector<std::vector<std::size_t>> chunk_histograms(
-      chunks, std::vector<std::size_t>(static_cast<std::size_t>(config.glimpses) + 1, 0));
-  std::vector<Workspace<float>> workspaces(pool.size());
+      chunks, std::vector<std::size_t>(histogram_size, 0));
+  std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
   std::vector<std::vector<float>> draws(pool.size());
   pool.run(chunks, [&](int c, int thread) {
     const int lo = c * kEvaluationChunk, count = std::min(kEvaluationChunk, n - lo);
-    Workspace<float>& ws = workspaces[thread];
+    auto& ws = workspaces[thread];
     std::vector<float>& d = draws[thread];
     d.resize(static_cast<std::size_t>(count) * draws_per_image);
     Mat<float> sum = Mat<float>::Zero(count, C);
@@ -71,10 +80,15 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
       for (int i = 0; i < count; ++i)
         evaluation_draws(options, draws_per_image, static_cast<std::size_t>(lo + i), m,
                          d.data() + static_cast<std::size_t>(i) * draws_per_image);
-      model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws,
-                    options.stop);
+      if constexpr (kGlimpses) {
+        model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws,
+                      options.stop);
+        for (int taken : ws.glimpses_taken)
+          chunk_histograms[c][static_cast<std::size_t>(taken)]++;
+      } else {
+        model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
+      }
       sum += ws.probs;
-      for (int taken : ws.glimpses_taken) chunk_histograms[c][static_cast<std::size_t>(taken)]++;
     }
     chunk_probs[c] = sum / static_cast<float>(options.samples);
   });
@@ -83,7 +97,7 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   result.classes = C;
   result.images = images.size();
   result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
-  result.glimpse_histogram.assign(static_cast<std::size_t>(config.glimpses) + 1, 0);
+  result.glimpse_histogram.assign(histogram_size, 0);
   for (int c = 0; c < chunks; ++c) {
     for (std::size_t k = 0; k < result.glimpse_histogram.size(); ++k)
       result.glimpse_histogram[k] += chunk_histograms[c][k];
@@ -98,6 +112,18 @@ EvalResult evaluate(const RamModel<float>& model, std::span<const float> unalign
   }
   if (result.images) result.cross_entropy /= static_cast<double>(result.images);
   return result;
+}
+
+}  // namespace
+
+EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return evaluate_model(model, params, images, options, pool);
+}
+
+EvalResult evaluate(const BaselineModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return evaluate_model(model, params, images, options, pool);
 }
 
 }  // namespace ram

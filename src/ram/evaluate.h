@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "ram/baselines.h"
 #include "ram/data/image_set.h"
 #include "ram/model.h"
 #include "ram/thread_pool.h"
@@ -45,5 +46,20 @@ void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size
 
 EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
                     const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
+// A baseline network: no policy, so options.mode and the location noise do not matter.
+EvalResult evaluate(const BaselineModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
+
+// The per-thread workspace of each model kind, for code shared by RAM and the baselines.
+template <typename Model>
+struct WorkspaceFor;
+template <>
+struct WorkspaceFor<RamModel<float>> {
+  using type = Workspace<float>;
+};
+template <>
+struct WorkspaceFor<BaselineModel<float>> {
+  using type = BaselineWorkspace<float>;
+};
 
 }  // namespace ram

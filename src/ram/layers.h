@@ -3,6 +3,7 @@
 // Backward functions accumulate (+=) parameter gradients, so several uses of one layer (time
 // steps, threads) add up in one gradient buffer. Shapes: B = batch rows.
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "ram/tensor.h"
@@ -77,6 +78,54 @@ void softmax_cross_entropy_backward(const Eigen::MatrixBase<P>& probs, const std
   auto& dlogits = const_cast<Eigen::MatrixBase<D>&>(dlogits_out);
   dlogits = probs * scale;
   for (Eigen::Index i = 0; i < probs.rows(); ++i) dlogits(i, labels[i]) -= scale;
+}
+
+// Convolution of single-channel images with F square filters of side k at stride s, no padding,
+// as one GEMM over extracted patches (im2col). An image is H x W, row-major; its output has
+// P = OH x OW positions, OH = (H - k) / s + 1, OW = (W - k) / s + 1 (floor: pixels past the last
+// full filter position are not seen).
+//   patches [B*P x k*k]: row b*P + oy*OW + ox holds the k x k window at (oy*s, ox*s), row-major
+//   y       [B x P*F]:   y(b, p*F + f) = patches(b*P + p) . W(:, f) + bias(f)
+// so y, read as (B*P) x F, is patches * W + bias.
+struct Conv2dShape {
+  int height = 0, width = 0, kernel = 0, stride = 1;
+  int out_height() const { return (height - kernel) / stride + 1; }
+  int out_width() const { return (width - kernel) / stride + 1; }
+  int positions() const { return out_height() * out_width(); }
+};
+
+// images: B x (H*W) floats; patches_out is resized to [B*P x k*k].
+template <typename T>
+void conv2d_patches(const float* images, int count, const Conv2dShape& c, Mat<T>& patches_out) {
+  const int P = c.positions(), OW = c.out_width(), k = c.kernel;
+  patches_out.resize(static_cast<Eigen::Index>(count) * P, k * k);
+  for (int b = 0; b < count; ++b) {
+    const float* image = images + static_cast<std::size_t>(b) * c.height * c.width;
+    for (int p = 0; p < P; ++p) {
+      const int top = (p / OW) * c.stride, left = (p % OW) * c.stride;
+      T* out = patches_out.row(static_cast<Eigen::Index>(b) * P + p).data();
+      for (int dy = 0; dy < k; ++dy)
+        for (int dx = 0; dx < k; ++dx)
+          out[dy * k + dx] = static_cast<T>(image[(top + dy) * c.width + left + dx]);
+    }
+  }
+}
+
+// y [B x P*F] = conv(patches [B*P x k*k], W [k*k x F], b [1 x F]); y must already be B x P*F.
+template <typename T>
+void conv2d_forward(const Mat<T>& patches, const ConstMatMap<T>& W, const ConstRowVecMap<T>& b,
+                    Mat<T>& y) {
+  MatMap<T> flat(y.data(), patches.rows(), W.cols());  // (B*P) x F, the same memory as y
+  linear_forward<T>(patches, W, b, flat);
+}
+
+// dW [k*k x F] += patches^T dy; db [1 x F] += sums of dy over images and positions. The input
+// is data (the image), so no gradient with respect to it is formed.
+template <typename T>
+void conv2d_backward_params(const Mat<T>& patches, const Mat<T>& dy, MatMap<T> dW,
+                            RowVecMap<T> db) {
+  const ConstMatMap<T> flat(dy.data(), patches.rows(), dW.cols());
+  linear_backward_params<T>(patches, flat, dW, db);
 }
 
 // Log density of an isotropic Gaussian N(mean, std^2) in d dimensions at x.

@@ -247,9 +247,10 @@ Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<flo
 // noise, and runs forward and backward with the rows split over the pool's threads, each into its
 // own gradient buffer; the buffers are then added in thread order, so the result depends on the
 // seed and the thread count only.
+template <typename Model>
 class BatchGradient {
  public:
-  BatchGradient(const RamModel<float>& model, const TrainingConfig& config, const ImageSet& train,
+  BatchGradient(const Model& model, const TrainingConfig& config, const ImageSet& train,
                 ThreadPool& pool)
       : model_(model),
         config_(config),
@@ -289,7 +290,7 @@ class BatchGradient {
           d[q] = static_cast<float>(mode_ == LocationMode::uniform ? noise_rng.uniform(-1, 1)
                                                                    : noise_rng.normal());
       }
-      Workspace<float>& ws = workspaces_[k];
+      auto& ws = workspaces_[k];
       model_.forward(params, canvases_.data() + lo * canvas_pixels_, hi - lo, mode_,
                      draws_.data() + lo * draws_per_row, ws);
       model_.assign_rewards(labels_.data() + lo, ws);
@@ -305,24 +306,30 @@ class BatchGradient {
   AlignedVector<float>& gradient() { return grads_[0]; }
 
  private:
-  const RamModel<float>& model_;
+  const Model& model_;
   const TrainingConfig& config_;
   const ImageSet& train_;
   ThreadPool& pool_;
   const LocationMode mode_;
   const std::size_t canvas_pixels_;
-  std::vector<float> canvases_;               // rows x canvas^2
-  std::vector<std::uint8_t> labels_;          // rows
-  std::vector<float> draws_;                  // rows x T x 2
-  std::vector<Workspace<float>> workspaces_;  // one per thread
-  std::vector<AlignedVector<float>> grads_;   // one per thread; [0] holds the sum
-  std::vector<LossSums> sums_;                // one per thread
+  std::vector<float> canvases_;                                 // rows x canvas^2
+  std::vector<std::uint8_t> labels_;                            // rows
+  std::vector<float> draws_;                                    // rows x T x 2
+  std::vector<typename WorkspaceFor<Model>::type> workspaces_;  // one per thread
+  std::vector<AlignedVector<float>> grads_;                     // one per thread; [0] holds the sum
+  std::vector<LossSums> sums_;                                  // one per thread
 };
 
 }  // namespace
 
 void validate(const TrainingConfig& c) {
+  require(c.architecture == "ram" || is_baseline_architecture(c.architecture),
+          "unknown architecture '" + c.architecture + "' (known: ram, fc64, fc256, conv)");
+  require(c.conv_filters >= 1 && c.conv_filters <= 1024, "conv filters must be in 1..1024");
+  require(c.architecture == "ram" || !c.random_glimpses,
+          "random glimpses apply to RAM only, not to the " + c.architecture + " baseline");
   validate(c.model);
+  if (c.architecture != "ram") validate(baseline_config(c));
   validate(c.optimizer);
   require(c.epochs >= 1 && c.epochs <= 1000000, "epochs must be in 1..1000000");
   require(c.batch_size >= 1 && c.batch_size <= 65536, "batch size must be in 1..65536");
@@ -342,7 +349,9 @@ void validate(const TrainingConfig& c) {
 }
 
 nlohmann::json to_json(const TrainingConfig& c) {
-  return {{"model", to_json(c.model)},
+  return {{"architecture", c.architecture},
+          {"conv_filters", c.conv_filters},
+          {"model", to_json(c.model)},
           {"task", to_json(c.task)},
           {"optimizer", to_json(c.optimizer)},
           {"loss", {{"reinforce", c.loss.reinforce}, {"baseline", c.loss.baseline}}},
@@ -363,6 +372,9 @@ nlohmann::json to_json(const TrainingConfig& c) {
 TrainingConfig training_config_from_json(const nlohmann::json& j) {
   TrainingConfig c;
   read_json("training configuration: ", [&] {
+    // Files written before the baselines existed hold RAM models and have neither field.
+    c.architecture = json_field_or<std::string>(j, "architecture", "ram");
+    c.conv_filters = json_field_or<int>(j, "conv_filters", 16);
     c.model = model_config_from_json(j.at("model"));
     const auto& t = j.at("task");
     c.task.kind = task_kind_from_string(json_field<std::string>(t, "kind"));
@@ -402,12 +414,18 @@ TrainingConfig checked_config(const std::string& path, const Checkpoint& c) {
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  const RamModel<float> model(config.model);
-  if (c.parameters.size() != model.parameter_count())
+  if (c.parameters.size() != parameter_count(config))
     throw Error(path + ": the file holds " + std::to_string(c.parameters.size()) +
                 " parameters but its configuration needs " +
-                std::to_string(model.parameter_count()));
+                std::to_string(parameter_count(config)));
   return config;
+}
+
+// Calls f with the model a configuration describes.
+template <typename F>
+decltype(auto) with_model(const TrainingConfig& config, F&& f) {
+  if (config.architecture == "ram") return f(RamModel<float>(config.model));
+  return f(BaselineModel<float>(baseline_config(config)));
 }
 
 }  // namespace
@@ -417,6 +435,12 @@ SavedModel load_model(const std::string& path) {
   SavedModel saved;
   saved.config = checked_config(path, c);
   saved.parameters = std::move(c.parameters);
+  read_json(path + ": training progress is unreadable: ", [&] {
+    if (c.progress_json.empty()) return;
+    const auto progress = nlohmann::json::parse(c.progress_json);
+    for (const auto& m : progress.at("metrics"))
+      saved.history.push_back(epoch_metrics_from_json(m));
+  });
   saved.epoch = c.epoch;
   saved.step = c.step;
   return saved;
@@ -473,6 +497,39 @@ std::vector<EpochMetrics> read_metrics(const std::string& path) {
   return epochs;
 }
 
+BaselineConfig baseline_config(const TrainingConfig& config) {
+  BaselineConfig b;
+  b.architecture = config.architecture;
+  b.image_height = config.model.image_height;
+  b.image_width = config.model.image_width;
+  b.classes = config.model.classes;
+  b.conv_filters = config.conv_filters;
+  return b;
+}
+
+std::size_t parameter_count(const TrainingConfig& config) {
+  return parameter_layout(config).total();
+}
+
+ParamLayout parameter_layout(const TrainingConfig& config) {
+  return with_model(config, [](const auto& model) { return model.layout(); });
+}
+
+double forward_flops(const TrainingConfig& config) {
+  return with_model(config, [](const auto& model) { return model.forward_flops(); });
+}
+
+void initialize_parameters(const TrainingConfig& config, std::span<float> params) {
+  with_model(config,
+             [&](const auto& model) { model.initialize(params, config.seed, config.init_range); });
+}
+
+EvalResult evaluate_trained(const TrainingConfig& config, std::span<const float> params,
+                            const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return with_model(
+      config, [&](const auto& model) { return evaluate(model, params, images, options, pool); });
+}
+
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits) {
   validate(config.task, digits.rows, digits.cols);
   return render_task_set(config.task, digits, config.validation_seed);
@@ -488,34 +545,15 @@ EvalOptions evaluation_options(const TrainingConfig& config, bool mean_location,
   return o;
 }
 
-TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
-                  const std::string& out_dir, bool resume, const TrainCallbacks& callbacks) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  TrainingConfig config = requested;
-  const std::string checkpoint_path =
-      out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
-  std::optional<Checkpoint> saved;
-  if (resume) {
-    if (out_dir.empty()) throw Error("resume: no output directory given");
-    if (!std::filesystem::exists(checkpoint_path))
-      throw Error(checkpoint_path + ": no checkpoint to resume from");
-    saved = load_checkpoint(checkpoint_path);
-    config = checked_config(checkpoint_path, *saved);
-    config.threads = requested.threads;
-    config.checkpoint_every = requested.checkpoint_every;
-  }
-  validate(config);
-  validate(config.task, data.train.rows, data.train.cols);
-  if (data.train.size() == 0 || data.validation.size() == 0)
-    throw Error("training: the training and validation sets must not be empty");
-  std::optional<RunDirectoryLock> lock;
-  if (!out_dir.empty()) {
-    std::filesystem::create_directories(out_dir);
-    lock.emplace(out_dir);
-  }
+namespace {
 
-  const RamModel<float> model(config.model);
+template <typename Model>
+TrainResult train_model(const Model& model, const TrainingConfig& config,
+                        const TrainValidation& data, const std::string& out_dir,
+                        const std::optional<Checkpoint>& saved, const std::string& checkpoint_path,
+                        const TrainCallbacks& callbacks,
+                        std::chrono::steady_clock::time_point start) {
+  using Clock = std::chrono::steady_clock;
   const std::size_t n_train = data.train.size();
   const int B = config.batch_size, M = config.monte_carlo;
   const std::uint64_t batches = std::max<std::uint64_t>(1, n_train / static_cast<std::uint64_t>(B));
@@ -568,7 +606,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
   };
 
   ThreadPool pool(config.threads);
-  BatchGradient batch_gradient(model, config, data.train, pool);
+  BatchGradient<Model> batch_gradient(model, config, data.train, pool);
   std::vector<std::size_t> order(n_train);
 
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
@@ -665,6 +703,40 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
     save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(),
                     make_checkpoint(config, params, optimizer, config.epochs, history, {}, 0));
   return finish(/*interrupted=*/false);
+}
+
+}  // namespace
+
+TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
+                  const std::string& out_dir, bool resume, const TrainCallbacks& callbacks) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  TrainingConfig config = requested;
+  const std::string checkpoint_path =
+      out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
+  std::optional<Checkpoint> saved;
+  if (resume) {
+    if (out_dir.empty()) throw Error("resume: no output directory given");
+    if (!std::filesystem::exists(checkpoint_path))
+      throw Error(checkpoint_path + ": no checkpoint to resume from");
+    saved = load_checkpoint(checkpoint_path);
+    config = checked_config(checkpoint_path, *saved);
+    config.threads = requested.threads;
+    config.checkpoint_every = requested.checkpoint_every;
+  }
+  validate(config);
+  validate(config.task, data.train.rows, data.train.cols);
+  if (data.train.size() == 0 || data.validation.size() == 0)
+    throw Error("training: the training and validation sets must not be empty");
+  std::optional<RunDirectoryLock> lock;
+  if (!out_dir.empty()) {
+    std::filesystem::create_directories(out_dir);
+    lock.emplace(out_dir);
+  }
+
+  return with_model(config, [&](const auto& model) {
+    return train_model(model, config, data, out_dir, saved, checkpoint_path, callbacks, start);
+  });
 }
 
 }  // namespace ram

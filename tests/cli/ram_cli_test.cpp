@@ -140,6 +140,16 @@ TEST(RamCli, BadCommandLinesFailWithOneErrorLine) {
       "train --task centred --clutter 3 --out " + out,
       "eval",
       "info",
+      "train --architecture lenet --out " + out,
+      "train --architecture fc64 --random-glimpses --out " + out,
+      "train --architecture conv --conv-filters 0 --out " + out,
+      "reproduce",
+      "reproduce 9z --out " + out,
+      "reproduce 1b --epochs 0 --out " + out,
+      "reproduce 1b --epochs 1 --minutes 2 --out " + out,
+      "reproduce 1b --minutes -1 --out " + out,
+      "reproduce 1b --minutes abc --out " + out,
+      "reproduce 1b --rows nope --out " + out,
   };
   for (const std::string& args : cases) expect_clean_error(run_ram(args, dir.str()));
   EXPECT_FALSE(fs::exists(dir.sub("out")));
@@ -155,8 +165,9 @@ TEST(RamCli, BadValuesNameTheProblem) {
        {Case{"train --out x --bogus", "--bogus"}, Case{"train --epochs 1", "--out"},
         Case{"train --preset nope" + out, "nope"}, Case{"train --epochs abc" + out, "--epochs"},
         Case{"train --batch 0" + out, "batch"}, Case{"train --std -1" + out, "std"},
-        Case{"train --optimizer foo" + out, "foo"},
-        Case{"train --task nonsense" + out, "nonsense"}}) {
+        Case{"train --optimizer foo" + out, "foo"}, Case{"train --task nonsense" + out, "nonsense"},
+        Case{"train --architecture lenet" + out, "lenet"}, Case{"reproduce 9z" + out, "9z"},
+        Case{"reproduce 1b --epochs 1 --minutes 2" + out, "--minutes"}}) {
     const CliRun r = run_ram(c.args, dir.str());
     expect_clean_error(r);
     EXPECT_TRUE(contains(r.output, c.mentions)) << c.mentions << "\n" << describe(r);

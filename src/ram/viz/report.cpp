@@ -145,6 +145,9 @@ RunReport make_run_report(const std::string& run_dir, const ImageSet& digits,
                                             : "sampled locations";
 
   const ImageSet images = render_evaluation_set(config, digits);
+  if (config.architecture != "ram")
+    throw Error("report: the model is the " + config.architecture +
+                " baseline, which takes no glimpses");
   const RamModel<float> model(config.model);
   ThreadPool pool(options.threads);
   r.evaluation = evaluate(model, r.model.parameters, images, eval_options, pool);
