@@ -4,10 +4,10 @@
 #include <cmath>
 #include <numbers>
 
+#include "ram/cores.h"
 #include "ram/error.h"
 #include "ram/json_fields.h"
 #include "ram/layers.h"
-#include "ram/lstm_core.h"
 #include "ram/rng.h"
 
 namespace ram {
@@ -42,8 +42,7 @@ void validate(const ModelConfig& c) {
               c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
           "layer sizes must be at most 16384");
   require(c.classes >= 2 && c.classes <= 256, "classes must be in 2..256");
-  require(c.core == "relu" || c.core == "lstm",
-          "unknown core '" + c.core + "' (known: relu, lstm)");
+  require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
   require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
           "location std must be in (0, 10]");
   require(std::isfinite(c.glimpse_cost) && c.glimpse_cost >= 0 && c.glimpse_cost <= 1,
@@ -109,10 +108,7 @@ RamModel<T>::RamModel(const ModelConfig& config)
     : config_((validate(config), config)),
       glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
                    config.glimpse_features) {
-  if (config_.core == "lstm")
-    core_ = std::make_unique<LstmCore<T>>(glimpse_net_.features(), config_.core_size);
-  else
-    core_ = std::make_unique<ReluCore<T>>(glimpse_net_.features(), config_.core_size);
+  core_ = make_core<T>(config_.core, glimpse_net_.features(), config_.core_size);
   const int H = core_->output_size();
   glimpse_net_.add_parameters(layout_);
   core_->add_parameters(layout_);

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ram/cores.h"
 #include "ram/error.h"
 #include "ram/json_fields.h"
 #include "ram/layers.h"
-#include "ram/lstm_core.h"
 #include "ram/rng.h"
 
 namespace ram {
@@ -38,8 +38,7 @@ void validate(const CatchAgentConfig& c) {
   require(c.glimpse_hidden <= 1 << 14 && c.location_hidden <= 1 << 14 &&
               c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
           "layer sizes must be at most 16384");
-  require(c.core == "lstm" || c.core == "relu",
-          "unknown core '" + c.core + "' (known: lstm, relu)");
+  require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
   require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
           "location std must be in (0, 10]");
 }
@@ -78,10 +77,7 @@ CatchAgent<T>::CatchAgent(const CatchAgentConfig& config)
     : config_((validate(config), config)),
       glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
                    config.glimpse_features) {
-  if (config_.core == "lstm")
-    core_ = std::make_unique<LstmCore<T>>(glimpse_net_.features(), config_.core_size);
-  else
-    core_ = std::make_unique<ReluCore<T>>(glimpse_net_.features(), config_.core_size);
+  core_ = make_core<T>(config_.core, glimpse_net_.features(), config_.core_size);
   const int H = core_->output_size();
   glimpse_net_.add_parameters(layout_);
   core_->add_parameters(layout_);
