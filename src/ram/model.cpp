@@ -362,13 +362,20 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
     if (policy && config_.reinforce_trains_core && t + 1 < Tn)
       linear_backward_input<T>(dpolicy[t + 1], view(params, location_w_), ws.dstate.leftCols(H),
                                true);
-    core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]), cmap(ws.state[t + 1]),
-                    cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
-    glimpse_net_.backward(params, grads, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
-                          ws.hidden_location[t], ws.feature[t], ws.dfeature, ws.dhidden_glimpse,
-                          ws.dhidden_location);
-    std::swap(ws.dstate, ws.dstate_prev);
+    backward_through_step(params, t, ws, grads);
   }
+}
+
+// With ws.dstate holding dLoss/dstate_{t+1}: backpropagates through the core and the glimpse
+// network of step t, leaving dLoss/dstate_t in ws.dstate.
+template <typename T>
+void RamModel<T>::backward_through_step(const T* params, int t, Workspace<T>& ws, T* grads) const {
+  core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]), cmap(ws.state[t + 1]),
+                  cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
+  glimpse_net_.backward(params, grads, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
+                        ws.hidden_location[t], ws.feature[t], ws.dfeature, ws.dhidden_glimpse,
+                        ws.dhidden_location);
+  std::swap(ws.dstate, ws.dstate_prev);
 }
 
 // The terms of the header comment with N_i glimpses taken by image i: the masks below select,
@@ -450,12 +457,7 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
         linear_backward_input<T>(dpolicy[n], view(params, location_w_), ws.dstate.leftCols(H),
                                  true);
     }
-    core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]), cmap(ws.state[t + 1]),
-                    cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
-    glimpse_net_.backward(params, grads, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
-                          ws.hidden_location[t], ws.feature[t], ws.dfeature, ws.dhidden_glimpse,
-                          ws.dhidden_location);
-    std::swap(ws.dstate, ws.dstate_prev);
+    backward_through_step(params, t, ws, grads);
   }
 }
 

@@ -201,6 +201,7 @@ class RamModel {
   std::unique_ptr<Core<T>> core_;
   ParamLayout layout_;
   void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
+  void backward_through_step(const T* params, int t, Workspace<T>& ws, T* grads) const;
   void backward_stopping(const T* params, const std::uint8_t* labels, const LossWeights& weights,
                          T scale, Workspace<T>& ws, T* grads) const;
 

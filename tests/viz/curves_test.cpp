@@ -5,23 +5,13 @@
 #include <cmath>
 #include <limits>
 
+#include "../support/image_support.h"
 #include "../support/test_support.h"
 
 namespace ram::viz {
 namespace {
 
-bool contains_image(const RgbImage& haystack, const RgbImage& needle) {
-  for (int y = 0; y + needle.height() <= haystack.height(); ++y) {
-    for (int x = 0; x + needle.width() <= haystack.width(); ++x) {
-      bool same = true;
-      for (int r = 0; r < needle.height() && same; ++r)
-        for (int c = 0; c < needle.width() && same; ++c)
-          same = haystack.at(x + c, y + r) == needle.at(c, r);
-      if (same) return true;
-    }
-  }
-  return false;
-}
+using ram::test::contains_image;
 
 RgbImage text_on_white(const std::string& text, Rgb colour, int scale = 1) {
   RgbImage image(RgbImage::text_width(text, scale) + 2, RgbImage::text_height(scale) + 2, kWhite);

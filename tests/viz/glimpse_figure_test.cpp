@@ -3,6 +3,7 @@
 #include <gif_lib.h>
 #include <gtest/gtest.h>
 
+#include "../support/image_support.h"
 #include "../support/test_support.h"
 #include "ram/rng.h"
 #include "ram/thread_pool.h"
@@ -32,19 +33,7 @@ Episode hand_made_episode() {
   return e;
 }
 
-// True if `needle` appears pixel for pixel somewhere in `haystack`.
-bool contains_image(const RgbImage& haystack, const RgbImage& needle) {
-  for (int y = 0; y + needle.height() <= haystack.height(); ++y) {
-    for (int x = 0; x + needle.width() <= haystack.width(); ++x) {
-      bool same = true;
-      for (int r = 0; r < needle.height() && same; ++r)
-        for (int c = 0; c < needle.width() && same; ++c)
-          same = haystack.at(x + c, y + r) == needle.at(c, r);
-      if (same) return true;
-    }
-  }
-  return false;
-}
+using ram::test::contains_image;
 
 // The text as draw_text puts it on a background, with one pixel of background around it.
 RgbImage text_image(const std::string& text, Rgb colour, Rgb background, int scale) {
