@@ -9,12 +9,17 @@
 #include "ram/catch/catch_train.h"
 #include "ram/error.h"
 #include "ram/train.h"
+#include "ram/viz/catch_curves.h"
 #include "ram/viz/catch_frames.h"
 #include "ram/viz/image.h"
+#include "ram/viz/report.h"
 
 namespace ram::cli {
 
 namespace {
+
+// Games the random agent plays for the reference line of the learning curve.
+constexpr int kCatchCurveReferenceEpisodes = 10000;
 
 struct CatchTrainFlags {
   std::string out;
@@ -74,6 +79,13 @@ void run_catch_train(const CatchTrainFlags& f) {
       "trained on %llu frames in %.1f s; agent saved to %s\n",
       static_cast<unsigned long long>(config.updates() * config.batch_size * CatchGames::kFrames),
       result.seconds, (std::filesystem::path(f.out) / kModelFile).c_str());
+  if (!result.history.empty()) {
+    const CatchEvalResult random = evaluate_catch_reference(
+        CatchReference::random, kCatchCurveReferenceEpisodes, kCatchEvalSeed);
+    const std::string curves = (std::filesystem::path(f.out) / viz::kCurvesFile).string();
+    viz::write_png(viz::catch_curves(result.history, random.rate()), curves);
+    std::printf("learning curve in %s\n", curves.c_str());
+  }
 }
 
 struct CatchEvalFlags {

@@ -32,6 +32,8 @@ TEST(CatchCli, TrainEvalPlay) {
   EXPECT_TRUE(contains(train.output, "agent saved to")) << train.output;
   EXPECT_TRUE(std::filesystem::exists(run + "/model.ram"));
   EXPECT_TRUE(std::filesystem::exists(run + "/metrics.csv"));
+  EXPECT_TRUE(contains(train.output, "learning curve in")) << train.output;
+  EXPECT_GT(std::filesystem::file_size(run + "/curves.png"), 1000u);
 
   const CliRun eval = ram_catch("eval '" + run + "/model.ram' --episodes 200", dir);
   ASSERT_EQ(eval.code, 0) << eval.output;
