@@ -28,7 +28,7 @@ struct CatchTrainingConfig {
   OptimizerConfig optimizer;
   CatchLossWeights loss;
   int batch_size = 32;                // episodes per update
-  std::uint64_t frames = 10'000'000;  // budget; rounded up to whole updates
+  std::uint64_t frames = 20'000'000;  // budget (the paper's); rounded up to whole updates
   int report_every = 100;             // updates per metrics line and checkpoint
   int threads = 2;
   std::uint64_t seed = 1;
