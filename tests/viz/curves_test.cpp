@@ -75,6 +75,26 @@ TEST(LinePlot, DrawsSeriesWhereTheirValuesAreWithALegend) {
       {"\"empty\"", "no points"});
 }
 
+TEST(LinePlot, TheLegendMovesToACornerTheLinesLeaveFree) {
+  const RgbImage legend = text_on_white("legend entry", {40, 40, 40});
+  // Falling lines leave the top right free: the legend stays there.
+  LinePlot falling{
+      "falling", "epoch", {1, 2, 3, 4, 5}, {{"legend entry", kBlue, {4, 3, 2, 1, 0}}}, 1};
+  const auto [fx, fy] = test::find_image(draw_line_plot(falling, 400, 300), legend);
+  EXPECT_GT(fx, 200);
+  EXPECT_LT(fy, 150);
+  // A line rising into the top right corner would be hidden there: the legend moves down.
+  LinePlot rising{
+      "rising", "epoch", {1, 2, 3, 4, 5}, {{"legend entry", kBlue, {0, 1, 2, 3, 4}}}, 1};
+  const auto [rx, ry] = test::find_image(draw_line_plot(rising, 400, 300), legend);
+  EXPECT_GT(rx, 200);
+  EXPECT_GT(ry, 150);
+}
+
+TEST(NiceTicks, AHairPastARoundNumberGetsNoExtraTick) {
+  EXPECT_EQ(nice_ticks(0.0736, 20.000064, 6), (std::vector<double>{0, 5, 10, 15, 20}));
+}
+
 TEST(TrainingCurves, PlotsErrorsAndLossesOfEveryEpoch) {
   std::vector<EpochMetrics> epochs(3);
   for (int i = 0; i < 3; ++i) {

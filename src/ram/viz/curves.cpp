@@ -61,8 +61,10 @@ std::vector<double> nice_ticks(double lo, double hi, int target, double min_step
   const double residual = raw / magnitude;
   double step = (residual < 1.5 ? 1 : residual < 3 ? 2 : residual < 7 ? 5 : 10) * magnitude;
   step = std::max(step, min_step);
-  const double first = std::floor(lo / step + 1e-9);
-  const double last = std::ceil(hi / step - 1e-9);
+  // A value a hair past a round number (20,000,064 frames on a 1e6 scale) does not get a tick
+  // of its own.
+  const double first = std::floor(lo / step + 1e-4);
+  const double last = std::ceil(hi / step - 1e-4);
   std::vector<double> ticks;
   for (double i = first; i <= last; i += 1) {
     const double v = i * step;
@@ -138,7 +140,7 @@ RgbImage draw_line_plot(const LinePlot& plot, int width, int height) {
     }
   }
 
-  // Title, x label, legend (top right, inside the plot).
+  // Title, x label, legend (inside the plot, in the emptiest corner).
   out.draw_text(plot.title, plot_left, (kTop - RgbImage::text_height(2)) / 2, kAxis, 2);
   out.draw_text(plot.x_label, (plot_left + plot_right - RgbImage::text_width(plot.x_label)) / 2,
                 height - text_h - 6, kAxis);
@@ -148,7 +150,23 @@ RgbImage draw_line_plot(const LinePlot& plot, int width, int height) {
   const int swatch = 16, row = text_h + 5;
   const int box_w = swatch + 6 + legend_width + 12;
   const int box_h = static_cast<int>(plot.series.size()) * row + 6;
-  const int box_x = plot_right - box_w - 6, box_y = plot_top + 6;
+  // The corner whose box hides the fewest drawn points, top right first on a tie.
+  const auto hidden = [&](int x0, int y0) {
+    int n = 0;
+    for (int y = std::max(y0, 0); y < std::min(y0 + box_h, height); ++y)
+      for (int x = std::max(x0, 0); x < std::min(x0 + box_w, width); ++x)
+        for (const Series& s : plot.series)
+          if (out.at(x, y) == s.colour) {
+            ++n;
+            break;
+          }
+    return n;
+  };
+  const int right_x = plot_right - box_w - 6, left_x = plot_left + 6;
+  const int top_y = plot_top + 6, bottom_y = plot_bottom - box_h - 6;
+  int box_x = right_x, box_y = top_y, fewest = hidden(right_x, top_y);
+  for (const auto& [x, y] : {std::pair{right_x, bottom_y}, {left_x, top_y}, {left_x, bottom_y}})
+    if (const int n = hidden(x, y); n < fewest) box_x = x, box_y = y, fewest = n;
   out.fill_rect(box_x, box_y, box_w, box_h, kWhite);
   out.draw_rect(box_x, box_y, box_w, box_h, kGrid);
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
