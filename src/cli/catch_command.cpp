@@ -170,7 +170,8 @@ void add_catch_command(CLI::App& app) {
   train->add_option("--out", tf->out, "Output directory (required)");
   train->add_flag("--resume", tf->resume, "Continue from DIR/checkpoint.ram with its settings");
   train->add_flag("--quiet", tf->quiet, "No progress bar");
-  train->add_option("--frames", c.frames, "Training budget in frames (default 20000000, the paper's)");
+  train->add_option("--frames", c.frames,
+                    "Training budget in frames (default 20000000, the paper's)");
   train->add_option("--batch", c.batch_size, "Episodes per update (default 32)");
   train->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd");
   train->add_option("--lr", c.optimizer.learning_rate, "Initial learning rate (default 0.001)");

@@ -1,5 +1,6 @@
 #pragma once
 // Checks on rendered pictures shared by the viz tests.
+#include <string>
 #include <utility>
 
 #include "ram/viz/image.h"
@@ -23,6 +24,15 @@ inline std::pair<int, int> find_image(const viz::RgbImage& haystack, const viz::
 
 inline bool contains_image(const viz::RgbImage& haystack, const viz::RgbImage& needle) {
   return find_image(haystack, needle).first >= 0;
+}
+
+// The text as draw_text puts it on a background, with one pixel of background around it.
+inline viz::RgbImage text_image(const std::string& text, viz::Rgb colour, viz::Rgb background,
+                                int scale = 1) {
+  viz::RgbImage image(viz::RgbImage::text_width(text, scale) + 2,
+                      viz::RgbImage::text_height(scale) + 2, background);
+  image.draw_text(text, 1, 1, colour, scale);
+  return image;
 }
 
 }  // namespace ram::test

@@ -10,10 +10,9 @@ namespace {
 
 using ram::test::contains_image;
 
-RgbImage text_on_white(const std::string& text, int scale = 1) {
-  RgbImage image(RgbImage::text_width(text, scale) + 2, RgbImage::text_height(scale) + 2, kWhite);
-  image.draw_text(text, 1, 1, {40, 40, 40}, scale);
-  return image;
+// Plot text is dark grey on white.
+RgbImage plot_text(const std::string& text, int scale = 1) {
+  return test::text_image(text, {40, 40, 40}, kWhite, scale);
 }
 
 // The lowest row (largest y) holding a pixel of this colour in columns [x0, x1).
@@ -34,8 +33,8 @@ TEST(CatchCurves, PlotsTheCatchRateAgainstTheRandomAgentAndTheEntropy) {
   const RgbImage image = catch_curves(history, 0.08);
   for (const char* text :
        {"training episodes", "random agent", "entropy", "uniform policy", "million frames"})
-    EXPECT_TRUE(contains_image(image, text_on_white(text))) << text;
-  EXPECT_TRUE(contains_image(image, text_on_white("catch rate (%)", 2)));
+    EXPECT_TRUE(contains_image(image, plot_text(text))) << text;
+  EXPECT_TRUE(contains_image(image, plot_text("catch rate (%)", 2)));
   // In the catch-rate plot the random agent's line lies below every point of the learning curve
   // (ignore the legend at the top).
   const int half = image.width() / 2;

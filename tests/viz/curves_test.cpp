@@ -14,9 +14,7 @@ namespace {
 using ram::test::contains_image;
 
 RgbImage text_on_white(const std::string& text, Rgb colour, int scale = 1) {
-  RgbImage image(RgbImage::text_width(text, scale) + 2, RgbImage::text_height(scale) + 2, kWhite);
-  image.draw_text(text, 1, 1, colour, scale);
-  return image;
+  return test::text_image(text, colour, kWhite, scale);
 }
 
 // The mean position of the pixels of one colour, or (-1, -1) if there are none.

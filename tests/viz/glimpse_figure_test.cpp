@@ -34,14 +34,7 @@ Episode hand_made_episode() {
 }
 
 using ram::test::contains_image;
-
-// The text as draw_text puts it on a background, with one pixel of background around it.
-RgbImage text_image(const std::string& text, Rgb colour, Rgb background, int scale) {
-  RgbImage image(RgbImage::text_width(text, scale) + 2, RgbImage::text_height(scale) + 2,
-                 background);
-  image.draw_text(text, 1, 1, colour, scale);
-  return image;
-}
+using ram::test::text_image;
 
 TEST(GlimpseBox, UsesTheRetinasPixelMapping) {
   const Episode e = hand_made_episode();
