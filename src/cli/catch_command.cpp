@@ -32,10 +32,7 @@ void run_catch_train(const CatchTrainFlags& f) {
   if (f.out.empty()) throw Error("catch train: --out DIR is required");
   CatchTrainingConfig config = f.c;
   if (f.resume) {
-    const std::string checkpoint = (std::filesystem::path(f.out) / kCheckpointFile).string();
-    if (!std::filesystem::exists(checkpoint))
-      throw Error(checkpoint + ": no checkpoint to resume from");
-    config = load_catch_agent(checkpoint).config;
+    config = load_catch_agent(checkpoint_to_resume(f.out)).config;
     config.threads = f.c.threads;
   }
   validate(config);

@@ -83,11 +83,8 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   if (f.resume) {
     // A resumed run continues exactly as it started: the checkpoint's settings, except the
     // run's own (threads, checkpoint interval).
-    const std::string checkpoint = (std::filesystem::path(f.out) / kCheckpointFile).string();
-    if (!std::filesystem::exists(checkpoint))
-      throw Error(checkpoint + ": no checkpoint to resume from");
     const TrainingConfig requested = config;
-    config = load_model(checkpoint).config;
+    config = load_model(checkpoint_to_resume(f.out)).config;
     config.threads = requested.threads;
     config.checkpoint_every = requested.checkpoint_every;
   } else if (std::filesystem::is_directory(config.data)) {

@@ -707,6 +707,12 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
 
 }  // namespace
 
+std::string checkpoint_to_resume(const std::string& out_dir) {
+  const std::string path = (std::filesystem::path(out_dir) / kCheckpointFile).string();
+  if (!std::filesystem::exists(path)) throw Error(path + ": no checkpoint to resume from");
+  return path;
+}
+
 TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
                   const std::string& out_dir, bool resume, const TrainCallbacks& callbacks) {
   using Clock = std::chrono::steady_clock;
@@ -717,9 +723,7 @@ TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
   std::optional<Checkpoint> saved;
   if (resume) {
     if (out_dir.empty()) throw Error("resume: no output directory given");
-    if (!std::filesystem::exists(checkpoint_path))
-      throw Error(checkpoint_path + ": no checkpoint to resume from");
-    saved = load_checkpoint(checkpoint_path);
+    saved = load_checkpoint(checkpoint_to_resume(out_dir));
     config = checked_config(checkpoint_path, *saved);
     config.threads = requested.threads;
     config.checkpoint_every = requested.checkpoint_every;

@@ -94,6 +94,10 @@ inline constexpr const char* kMetricsFile = "metrics.csv";
 
 inline constexpr const char* kLockFile = ".lock";
 
+// out_dir/checkpoint.ram, which a resumed run continues from. Throws ram::Error naming the file
+// if there is none.
+std::string checkpoint_to_resume(const std::string& out_dir);
+
 // Reads a metrics.csv written by train(): the header names the columns (in any order, all of
 // them required), one line per epoch. Throws ram::Error naming the file, line and problem.
 std::vector<EpochMetrics> read_metrics(const std::string& path);

@@ -267,9 +267,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& requested, const std::st
   std::optional<Checkpoint> saved;
   if (resume) {
     if (out_dir.empty()) throw Error("resume: no output directory given");
-    if (!std::filesystem::exists(checkpoint_path))
-      throw Error(checkpoint_path + ": no checkpoint to resume from");
-    saved = load_checkpoint(checkpoint_path);
+    saved = load_checkpoint(checkpoint_to_resume(out_dir));
     config = checked_config(checkpoint_path, *saved);
     config.threads = requested.threads;
   }
