@@ -112,6 +112,17 @@ std::vector<std::uint8_t> mixed_labels(const Workspace<T>& ws) {
   return labels;
 }
 
+// Replaces the advantages (R - b) with random values of either sign and magnitude 0.2..1, so
+// that no REINFORCE term vanishes in a gradient check.
+template <typename T>
+void randomise_advantages(Workspace<T>& ws, std::uint64_t seed) {
+  ram::Rng rng(seed, {5});
+  for (Eigen::Index i = 0; i < ws.advantage.size(); ++i) {
+    const double magnitude = rng.uniform(0.2, 1.0);
+    ws.advantage.data()[i] = rng.uniform() < 0.5 ? -magnitude : magnitude;
+  }
+}
+
 template <typename T>
 std::vector<T> gradient(const RamModel<T>& model, const std::vector<T>& params,
                         const std::vector<std::uint8_t>& labels, const LossWeights& w, T scale,
@@ -301,11 +312,7 @@ struct SampledEpisode {
     model.forward(params.data(), images.data(), batch, LocationMode::sample, draws.data(), ws);
     labels = mixed_labels(ws);
     model.assign_rewards(labels.data(), ws);
-    ram::Rng rng(seed, {5});
-    for (Eigen::Index i = 0; i < ws.advantage.size(); ++i) {
-      const double magnitude = rng.uniform(0.2, 1.0);
-      ws.advantage.data()[i] = rng.uniform() < 0.5 ? -magnitude : magnitude;
-    }
+    randomise_advantages(ws, seed);
   }
   std::vector<double> grad(const LossWeights& w) {
     return gradient(model, params, labels, w, 1.0 / batch, ws);
@@ -776,11 +783,7 @@ struct StoppingEpisode {
                   ram::StopMode::given);
     labels = mixed_labels(ws);
     model.assign_rewards(labels.data(), ws);
-    ram::Rng rng(13, {5});
-    for (Eigen::Index i = 0; i < ws.advantage.size(); ++i) {
-      const double magnitude = rng.uniform(0.2, 1.0);
-      ws.advantage.data()[i] = rng.uniform() < 0.5 ? -magnitude : magnitude;
-    }
+    randomise_advantages(ws, 13);
   }
   std::vector<double> grad(const LossWeights& w) {
     return gradient(model, params, labels, w, 1.0 / batch, ws);
