@@ -300,11 +300,11 @@ def compiler(build: Path) -> str:
         cache = (build / "CMakeCache.txt").read_text()
         cxx = re.search(r"CMAKE_CXX_COMPILER:\w+=(.+)", cache).group(1).strip()
         build = re.search(r"CMAKE_BUILD_TYPE:\w+=(.*)", cache).group(1).strip()
-        native = re.search(r"RAM_NATIVE:\w+=(.*)", cache)
+        arch = re.search(r"RAM_ARCH:\w+=(.*)", cache)
         version = subprocess.run([cxx, "--version"], capture_output=True,
                                  text=True).stdout.splitlines()[0]
-        return f"{version}, {build}" + (", -march=native" if native and native.group(1) == "ON"
-                                        else "")
+        return f"{version}, {build}" + (f", -march={arch.group(1).strip()}"
+                                        if arch and arch.group(1).strip() else "")
     except (OSError, AttributeError, IndexError):
         return "?"
 

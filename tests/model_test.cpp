@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "ram/error.h"
+#include "ram/parameters.h"
 #include "ram/retina.h"
 #include "ram/rng.h"
 
@@ -647,6 +649,65 @@ TEST(ModelNumerics, ForwardIsIndependentOfBatchComposition) {
   // Gradients of slices add up to the gradient of the batch.
   for (std::size_t n = 0; n < g_all.size(); ++n)
     EXPECT_NEAR(g_sum[n], g_all[n], 1e-4f * std::max(1.0f, std::abs(g_all[n])));
+}
+
+// The same binary must compute the same sums in the same order wherever its buffers sit: Eigen
+// peels a number of scalar iterations that depends on a buffer's address and the machine's
+// vector width, and a sum whose order followed that would differ between two runs (or two
+// calls) whose buffers malloc happened to place differently. Parameters, gradients, images and
+// draws are placed at every float offset within a 64-byte line; forward and backward results
+// must be bit-identical.
+TEST(ModelNumerics, ResultsDoNotDependOnWhereTheBuffersSit) {
+  for (const char* core : {"relu", "lstm"})
+    for (bool trains_core : {false, true}) {
+      SCOPED_TRACE(std::string(core) + (trains_core ? ", reinforce_trains_core" : ""));
+      ModelConfig config = small_config(trains_core);
+      config.core = core;
+      config.core_size = 37;  // long enough rows for a vector body and a scalar tail
+      config.glimpse_features = 29;
+      const RamModel<float> model(config);
+      const int B = 5;
+      const auto params = random_params(model, 11, 0.6);
+      const auto images = random_images(config, B, 11);
+      const auto draws = normal_draws(model, B, 11);
+      constexpr std::size_t kLine = 16;  // floats in 64 bytes, the widest vector there is
+      auto shifted = [](const auto& values, std::size_t offset) {
+        ram::AlignedVector<float> buffer(values.size() + kLine, 0.0f);
+        std::copy(values.begin(), values.end(),
+                  buffer.begin() + static_cast<std::ptrdiff_t>(offset));
+        return buffer;
+      };
+      std::vector<float> first_probs, first_grads;
+      for (std::size_t offset = 0; offset < kLine; ++offset) {
+        SCOPED_TRACE("offset " + std::to_string(offset));
+        const auto p = shifted(params, offset), im = shifted(images, offset),
+                   d = shifted(draws, offset);
+        ram::AlignedVector<float> g(params.size() + kLine, 0.0f);
+        Workspace<float> ws;
+        model.forward(p.data() + offset, im.data() + offset, B, LocationMode::sample,
+                      d.data() + offset, ws);
+        const auto labels = mixed_labels(ws);
+        model.assign_rewards(labels.data(), ws);
+        model.backward(p.data() + offset, labels.data(), {0.7, 0.3}, 0.2f, ws, g.data() + offset);
+        const std::vector<float> probs(ws.probs.data(), ws.probs.data() + ws.probs.size());
+        const std::vector<float> grads(
+            g.begin() + static_cast<std::ptrdiff_t>(offset),
+            g.begin() + static_cast<std::ptrdiff_t>(offset + params.size()));
+        if (offset == 0) {
+          first_probs = probs;
+          first_grads = grads;
+          continue;
+        }
+        EXPECT_EQ(probs, first_probs);
+        for (const ParamSlot& s : model.layout().slots()) {
+          bool same = true;
+          for (std::size_t i = s.offset; i < s.offset + s.size(); ++i)
+            same = same && std::bit_cast<std::uint32_t>(grads[i]) ==
+                               std::bit_cast<std::uint32_t>(first_grads[i]);
+          EXPECT_TRUE(same) << s.name;
+        }
+      }
+    }
 }
 
 TEST(ModelConfigJson, RoundTripAndValidation) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "ram/layers.h"
 #include "ram/parameters.h"
 #include "ram/tensor.h"
 
@@ -62,7 +63,7 @@ class ReluCore final : public Core<T> {
     dstate = (state.array() > T(0)).select(dstate, T(0));
     view(grads, recurrent_).noalias() += state_prev.transpose() * dstate;
     view(grads, input_).noalias() += g.transpose() * dstate;
-    row(grads, bias_) += dstate.colwise().sum();
+    add_column_sums(dstate, row(grads, bias_));
     dg.noalias() = dstate * view(params, input_).transpose();
     dstate_prev.noalias() = dstate * view(params, recurrent_).transpose();
   }

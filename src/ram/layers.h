@@ -19,12 +19,22 @@ void linear_forward(const Eigen::MatrixBase<X>& x, const ConstMatMap<T>& W,
   y.rowwise() += b;
 }
 
+// sums [1 x O] += column sums of dy [B x O], each adding rows 0, 1, ..., B-1 in that order.
+// Eigen's colwise().sum() would add some columns row by row and others in pairs of rows,
+// choosing which by the address of `sums`: the same gradient would then differ in its last bits
+// from one buffer placement (or vector width) to another.
+template <typename DY, typename S>
+void add_column_sums(const Eigen::MatrixBase<DY>& dy, Eigen::MatrixBase<S> const& sums_out) {
+  auto& sums = const_cast<Eigen::MatrixBase<S>&>(sums_out);
+  for (Eigen::Index i = 0; i < dy.rows(); ++i) sums += dy.row(i);
+}
+
 // dW [I x O] += x^T dy; db [1 x O] += column sums of dy.
 template <typename T, typename X, typename DY>
 void linear_backward_params(const Eigen::MatrixBase<X>& x, const Eigen::MatrixBase<DY>& dy,
                             MatMap<T> dW, RowVecMap<T> db) {
   dW.noalias() += x.transpose() * dy;
-  db += dy.colwise().sum();
+  add_column_sums(dy, db);
 }
 
 // dx [B x I] (+)= dy [B x O] * W^T

@@ -61,7 +61,7 @@ class LstmCore final : public Core<T> {
     dz_.middleCols(3 * H, H) = (dc * i * (T(1) - u.square())).matrix();
     view(grads, input_).noalias() += g.transpose() * dz_;
     view(grads, recurrent_).noalias() += state_prev.leftCols(H).transpose() * dz_;
-    row(grads, bias_) += dz_.colwise().sum();
+    add_column_sums(dz_, row(grads, bias_));
     dg.noalias() = dz_ * view(params, input_).transpose();
     dstate_prev.leftCols(H).noalias() = dz_ * view(params, recurrent_).transpose();
     dstate_prev.rightCols(H) = (dc * f).matrix();

@@ -322,7 +322,9 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
     return;
   }
   const int B = ws.rows, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
-  const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
+  // A term whose weight is 0 is not computed at all, so that it provably adds nothing.
+  const bool policy =
+      (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
   const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
 
   // Action net: dlogits [B x C] = scale * (p - onehot(y)).
@@ -335,7 +337,7 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
 
   // Baseline: d(scale * w * sum_t (b_t - R)^2)/db_t, into its own weights only.
   const T baseline_scale = scale * T(weights.baseline) * T(2);
-  for (int t = 0; t < Tn; ++t) {
+  for (int t = 0; t < Tn && weights.baseline != 0; ++t) {
     const Mat<T> dbase = baseline_scale * (ws.baseline.col(t) - ws.reward.col(0));  // [B x 1]
     linear_backward_params<T>(ws.state[t].leftCols(H), dbase, view(grads, baseline_w_),
                               row(grads, baseline_b_));
@@ -385,8 +387,10 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
                                     const LossWeights& weights, T scale, Workspace<T>& ws,
                                     T* grads) const {
   const int B = ws.rows, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
-  const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
-  const bool stop_policy = ws.stop_mode != StopMode::threshold;
+  // A term whose weight is 0 is not computed at all, so that it provably adds nothing.
+  const bool policy =
+      (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
+  const bool stop_policy = ws.stop_mode != StopMode::threshold && weights.reinforce != 0;
   const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
   const T rf_scale = scale * T(weights.reinforce);
   auto taken = [&](int i) { return ws.glimpses_taken[static_cast<std::size_t>(i)]; };
@@ -399,7 +403,7 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
 
   // Baseline: its squared error at t = 0 .. min(N, T-1).
   const T baseline_scale = scale * T(weights.baseline) * T(2);
-  for (int t = 0; t < Tn; ++t) {
+  for (int t = 0; t < Tn && weights.baseline != 0; ++t) {
     const Mat<T> dbase =
         baseline_scale *
         (ws.baseline.col(t) - ws.reward.col(0)).cwiseProduct(mask([t](int N) { return t <= N; }));

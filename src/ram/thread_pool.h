@@ -2,7 +2,9 @@
 // A fixed set of worker threads that run one parallel loop at a time. The calling thread works
 // too, so a pool of n threads starts n - 1 workers. Which thread runs which task never affects a
 // result: callers give each task its own output and reduce in task order.
+#if defined(__SSE__)
 #include <xmmintrin.h>
+#endif
 
 #include <atomic>
 #include <condition_variable>
@@ -15,17 +17,30 @@
 namespace ram {
 
 // Treats denormal floats as zero while alive (restoring the previous mode after): gradients
-// that decay towards zero would otherwise run through the CPU's slow denormal path.
+// that decay towards zero would otherwise run through the CPU's slow denormal path. The switch
+// is the SSE control register, so on other processors this does nothing: results there keep
+// their denormals, which only costs time.
 class FlushDenormals {
  public:
-  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
-  ~FlushDenormals() { _mm_setcsr(saved_); }
+#if defined(__SSE__)
+  FlushDenormals() : saved_(_mm_getcsr()) {
+    _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero);
+  }
+  ~FlushDenormals() {
+    _mm_setcsr(saved_);
+  }
+#else
+  FlushDenormals() {
+  }  // NOLINT(modernize-use-equals-default): const objects need a user-provided constructor
+#endif
   FlushDenormals(const FlushDenormals&) = delete;
   FlushDenormals& operator=(const FlushDenormals&) = delete;
 
+#if defined(__SSE__)
  private:
   static constexpr unsigned kFlushToZero = 0x8000, kDenormalsAreZero = 0x0040;
   unsigned saved_;
+#endif
 };
 
 class ThreadPool {
