@@ -243,8 +243,8 @@ TEST(BaselineTraining, SameSeedSameThreadsIsBitIdenticalAndEvaluationIgnoresThre
     for (int threads : {1, 2}) {
       ram::TrainingConfig config = tiny_config(architecture);
       config.threads = threads;
-      const ram::TrainResult a = ram::train(config, data, "", false);
-      const ram::TrainResult b = ram::train(config, data, "", false);
+      const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
+      const ram::TrainResult b = ram::train(config, data, "", ram::RunStart::fresh);
       ASSERT_EQ(a.parameters.size(), ram::parameter_count(config));
       EXPECT_EQ(a.parameters, b.parameters);
       ASSERT_EQ(a.epochs.size(), 2u);
@@ -273,7 +273,7 @@ TEST(BaselineTraining, SavedModelLoadsBackWithItsArchitecture) {
   const std::string dir = temp.sub("run");
   ram::TrainingConfig config = tiny_config("conv");
   config.epochs = 1;
-  const ram::TrainResult r = ram::train(config, tiny_data(), dir, false);
+  const ram::TrainResult r = ram::train(config, tiny_data(), dir, ram::RunStart::fresh);
   const ram::SavedModel saved = ram::load_model(dir + "/model.ram");
   EXPECT_EQ(saved.config.architecture, "conv");
   EXPECT_EQ(saved.config.conv_filters, 4);

@@ -18,7 +18,7 @@ const TrainValidation& digits() {
 }
 
 double validation_error(const TrainingConfig& config) {
-  const TrainResult result = train(config, digits(), "", false);
+  const TrainResult result = train(config, digits(), "", ram::RunStart::fresh);
   for (const EpochMetrics& m : result.epochs)
     std::printf("  epoch %d: train err %.2f%%, val err %.2f%% (%.0f img/s)\n", m.epoch,
                 100 * m.train_error, 100 * m.validation_error, m.images_per_second);

@@ -28,6 +28,7 @@ namespace {
 
 using ram::test::error_of;
 using ram::test::expect_error;
+using ram::test::read_text;
 using ram::test::TempDir;
 
 std::string file_in(const std::string& dir, const char* name) {
@@ -341,8 +342,8 @@ TEST(Train, SameSeedSameThreadsIsBitIdentical) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     ram::TrainingConfig config = tiny_translated_config();
     config.threads = threads;
-    const ram::TrainResult a = ram::train(config, data, "", false);
-    const ram::TrainResult b = ram::train(config, data, "", false);
+    const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
+    const ram::TrainResult b = ram::train(config, data, "", ram::RunStart::fresh);
     ASSERT_EQ(a.parameters.size(), ram::RamModel<float>(config.model).parameter_count());
     EXPECT_TRUE(same_bits(a.parameters, b.parameters));
     ASSERT_EQ(a.epochs.size(), 2u);
@@ -357,8 +358,8 @@ TEST(Train, AdaptiveStoppingSameSeedSameThreadsIsBitIdentical) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     ram::TrainingConfig config = tiny_stopping_config();
     config.threads = threads;
-    const ram::TrainResult a = ram::train(config, data, "", false);
-    const ram::TrainResult b = ram::train(config, data, "", false);
+    const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
+    const ram::TrainResult b = ram::train(config, data, "", ram::RunStart::fresh);
     EXPECT_TRUE(same_bits(a.parameters, b.parameters));
     expect_same_metrics(a.epochs, b.epochs);
     for (const ram::EpochMetrics& m : a.epochs) {
@@ -373,7 +374,7 @@ TEST(Train, AdaptiveStoppingSameSeedSameThreadsIsBitIdentical) {
 TEST(Train, AdaptiveStoppingCheckpointRoundTrip) {
   TempDir dir("ram_train_stopping");
   const ram::TrainingConfig config = tiny_stopping_config();
-  const ram::TrainResult r = ram::train(config, tiny_data(), dir.str(), false);
+  const ram::TrainResult r = ram::train(config, tiny_data(), dir.str(), ram::RunStart::fresh);
   const ram::SavedModel saved = ram::load_model(file_in(dir.str(), ram::kModelFile));
   EXPECT_EQ(ram::to_json(saved.config), ram::to_json(config));
   EXPECT_TRUE(saved.config.model.adaptive_stopping);
@@ -384,9 +385,9 @@ TEST(Train, DifferentSeedGivesDifferentParameters) {
   const ram::TrainValidation data = tiny_data();
   ram::TrainingConfig config = tiny_translated_config();
   config.epochs = 1;
-  const ram::TrainResult a = ram::train(config, data, "", false);
+  const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
   config.seed = 6;
-  const ram::TrainResult b = ram::train(config, data, "", false);
+  const ram::TrainResult b = ram::train(config, data, "", ram::RunStart::fresh);
   ASSERT_EQ(a.parameters.size(), b.parameters.size());
   EXPECT_FALSE(same_bits(a.parameters, b.parameters));
 }
@@ -398,7 +399,7 @@ TEST(Train, TrainingChangesTheInitialParameters) {
   const ram::RamModel<float> model(config.model);
   std::vector<float> initial(model.parameter_count());
   model.initialize(initial, config.seed, config.init_range);
-  const ram::TrainResult r = ram::train(config, data, "", false);
+  const ram::TrainResult r = ram::train(config, data, "", ram::RunStart::fresh);
   EXPECT_FALSE(same_bits(initial, r.parameters));
   ASSERT_EQ(r.epochs.size(), 1u);
   EXPECT_EQ(r.epochs[0].epoch, 1);
@@ -413,7 +414,7 @@ TEST(Train, TrainingChangesTheInitialParameters) {
 TEST(Train, TrainingSetSmallerThanABatch) {
   ram::TrainValidation data{random_digits(7, 1), random_digits(5, 2)};
   ram::TrainingConfig config = tiny_config();
-  const ram::TrainResult r = ram::train(config, data, "", false);
+  const ram::TrainResult r = ram::train(config, data, "", ram::RunStart::fresh);
   ASSERT_EQ(r.epochs.size(), 2u);
   EXPECT_EQ(r.epochs[1].steps, 2u);
 }
@@ -421,9 +422,9 @@ TEST(Train, TrainingSetSmallerThanABatch) {
 TEST(Train, EmptyDataThrows) {
   ram::TrainValidation data{random_digits(20, 1), random_digits(0, 2)};
   data.validation.rows = data.validation.cols = 28;
-  EXPECT_THROW(ram::train(tiny_config(), data, "", false), ram::Error);
+  EXPECT_THROW(ram::train(tiny_config(), data, "", ram::RunStart::fresh), ram::Error);
   std::swap(data.train, data.validation);
-  EXPECT_THROW(ram::train(tiny_config(), data, "", false), ram::Error);
+  EXPECT_THROW(ram::train(tiny_config(), data, "", ram::RunStart::fresh), ram::Error);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,7 +454,7 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
     EXPECT_EQ(read_lines(file_in(out, ram::kMetricsFile)).size(),
               static_cast<std::size_t>(m.epoch) + 1);
   };
-  const ram::TrainResult r = ram::train(config, data, out, false, callbacks);
+  const ram::TrainResult r = ram::train(config, data, out, ram::RunStart::fresh, callbacks);
   EXPECT_EQ(epochs_seen, 2);
   EXPECT_EQ(batches_seen, 40u);
 
@@ -490,7 +491,8 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
 
 TEST(ReadMetrics, ReturnsWhatTrainWrote) {
   TempDir dir;
-  const ram::TrainResult r = ram::train(tiny_config(), tiny_data(), dir.str(), false);
+  const ram::TrainResult r =
+      ram::train(tiny_config(), tiny_data(), dir.str(), ram::RunStart::fresh);
   const std::vector<ram::EpochMetrics> read =
       ram::read_metrics(file_in(dir.str(), ram::kMetricsFile));
   ASSERT_EQ(read.size(), r.epochs.size());
@@ -554,14 +556,14 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
   ram::TrainingConfig config = tiny_translated_config();
   config.epochs = 3;
 
-  const ram::TrainResult full = ram::train(config, data, a, false);
+  const ram::TrainResult full = ram::train(config, data, a, ram::RunStart::fresh);
   ASSERT_EQ(full.epochs.size(), 3u);
 
   ram::TrainCallbacks stop_after_2;
   stop_after_2.epoch_done = [](const ram::EpochMetrics& m) {
     if (m.epoch == 2) throw Interrupted{};
   };
-  EXPECT_THROW(ram::train(config, data, b, false, stop_after_2), Interrupted);
+  EXPECT_THROW(ram::train(config, data, b, ram::RunStart::fresh, stop_after_2), Interrupted);
   ASSERT_TRUE(fs::exists(file_in(b, ram::kCheckpointFile)));
   EXPECT_FALSE(fs::exists(file_in(b, ram::kModelFile)));
   EXPECT_EQ(ram::load_model(file_in(b, ram::kCheckpointFile)).epoch, 2u);
@@ -573,7 +575,7 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
     ++resumed_epochs;
     EXPECT_EQ(m.epoch, 3);
   };
-  const ram::TrainResult resumed = ram::train(config, data, b, true, count);
+  const ram::TrainResult resumed = ram::train(config, data, b, ram::RunStart::resume, count);
   EXPECT_EQ(resumed_epochs, 1);
   EXPECT_TRUE(same_bits(full.parameters, resumed.parameters));
   expect_same_metrics(full.epochs, resumed.epochs);
@@ -608,7 +610,7 @@ TEST(Train, StopRequestMidEpochResumesBitIdentically) {
   const ram::TrainValidation data = tiny_data();
   ram::TrainingConfig config = tiny_translated_config();
   config.epochs = 3;
-  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), false);
+  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), ram::RunStart::fresh);
   const std::uint64_t batches = data.train.size() / config.batch_size;
   ASSERT_GE(batches, 3u);
 
@@ -618,14 +620,14 @@ TEST(Train, StopRequestMidEpochResumesBitIdentically) {
     ram::TrainCallbacks stop;
     stop.batch_done = [&](const ram::Progress&) { ++steps; };
     stop.stop_requested = [&] { return steps == stop_after; };
-    const ram::TrainResult first = ram::train(config, data, out, false, stop);
+    const ram::TrainResult first = ram::train(config, data, out, ram::RunStart::fresh, stop);
     EXPECT_TRUE(first.interrupted);
     EXPECT_FALSE(fs::exists(file_in(out, ram::kModelFile)));
     const ram::SavedModel checkpoint = ram::load_model(file_in(out, ram::kCheckpointFile));
     EXPECT_EQ(checkpoint.step, stop_after);
     EXPECT_TRUE(same_bits(checkpoint.parameters, first.parameters));
 
-    const ram::TrainResult resumed = ram::train(config, data, out, true);
+    const ram::TrainResult resumed = ram::train(config, data, out, ram::RunStart::resume);
     EXPECT_FALSE(resumed.interrupted);
     EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << "stopped after " << stop_after;
     expect_same_metrics(full.epochs, resumed.epochs);
@@ -637,7 +639,7 @@ TEST(Train, ResumeRejectsAPositionThatDoesNotFitTheData) {
   const ram::TrainValidation data = tiny_data();
   ram::TrainingConfig config = tiny_translated_config();
   config.epochs = 2;
-  ram::train(config, data, dir.str(), false);
+  ram::train(config, data, dir.str(), ram::RunStart::fresh);
   ram::TrainValidation smaller = data;
   smaller.train.labels.resize(data.train.size() / 2);
   smaller.train.pixels.resize(smaller.train.labels.size() * smaller.train.image_size());
@@ -645,46 +647,153 @@ TEST(Train, ResumeRejectsAPositionThatDoesNotFitTheData) {
   ram::Checkpoint c = ram::load_checkpoint(file_in(dir.str(), ram::kCheckpointFile));
   c.epoch = 1;
   ram::save_checkpoint(file_in(dir.str(), ram::kCheckpointFile), c);
-  expect_error([&] { ram::train(config, smaller, dir.str(), true); },
+  expect_error([&] { ram::train(config, smaller, dir.str(), ram::RunStart::resume); },
                {ram::kCheckpointFile, "does not fit"});
 }
 
-TEST(Train, ResumeTakesTheCheckpointConfigurationAndStopsWhenDone) {
+TEST(Train, ResumeOfAFinishedRunTrainsNothingAndKeepsItsResult) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
   const ram::TrainingConfig config = tiny_config();
-  const ram::TrainResult full = ram::train(config, data, dir.str(), false);
-
-  ram::TrainingConfig other = config;  // ignored on resume, except the thread count
-  other.seed = 999;
-  other.epochs = 5;
-  other.optimizer.learning_rate = 0.5;
-  other.threads = 1;
+  const ram::TrainResult full = ram::train(config, data, dir.str(), ram::RunStart::fresh);
   int epochs_run = 0;
   ram::TrainCallbacks count;
   count.epoch_done = [&](const ram::EpochMetrics&) { ++epochs_run; };
-  const ram::TrainResult again = ram::train(other, data, dir.str(), true, count);
+  const ram::TrainResult again = ram::train(config, data, dir.str(), ram::RunStart::resume, count);
   EXPECT_EQ(epochs_run, 0);
   EXPECT_TRUE(same_bits(full.parameters, again.parameters));
   expect_same_metrics(full.epochs, again.epochs);
   const ram::SavedModel model = ram::load_model(file_in(dir.str(), ram::kModelFile));
   EXPECT_TRUE(same_bits(model.parameters, full.parameters));
-  EXPECT_EQ(model.config.seed, config.seed);
-  EXPECT_EQ(model.config.epochs, config.epochs);
+}
+
+// A resumed run continues with the settings it started with: a configuration that differs in
+// anything but threads, checkpoint interval and epochs is refused, not silently replaced.
+TEST(Train, ResumeRefusesSettingsThatDifferFromTheCheckpoint) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  const ram::TrainingConfig config = tiny_config();
+  ram::train(config, data, dir.str(), ram::RunStart::fresh);
+  ram::TrainingConfig seed = config;
+  seed.seed = 999;
+  expect_error([&] { ram::train(seed, data, dir.str(), ram::RunStart::resume); },
+               {file_in(dir.str(), ram::kCheckpointFile), "/seed", "from 5 to 999"});
+  ram::TrainingConfig lr = config;
+  lr.optimizer.learning_rate = 0.5;
+  expect_error([&] { ram::train(lr, data, dir.str(), ram::RunStart::resume); },
+               {"/optimizer/learning_rate"});
+  ram::TrainingConfig fewer = config;
+  fewer.epochs = 1;
+  expect_error([&] { ram::train(fewer, data, dir.str(), ram::RunStart::resume); },
+               {"has completed 2 epochs", "cannot end after 1"});
+}
+
+// The checkpoint's own settings win unless one is given: before, a resumed run took the
+// caller's thread count (the CLI's default 2 for a --threads 1 run) and so left the sums of an
+// uninterrupted run.
+TEST(Train, ResumedConfigKeepsTheRunsOwnSettingsUnlessGiven) {
+  TempDir dir;
+  ram::TrainingConfig config = tiny_config();
+  config.threads = 1;
+  config.checkpoint_every = 5;
+  ram::train(config, tiny_data(), dir.str(), ram::RunStart::fresh);
+  const ram::SavedModel saved = ram::load_model(file_in(dir.str(), ram::kCheckpointFile));
+  const ram::TrainingConfig kept = ram::resumed_config(saved, {});
+  EXPECT_EQ(ram::to_json(kept), ram::to_json(saved.config));
+  EXPECT_EQ(kept.threads, 1);
+  EXPECT_EQ(kept.checkpoint_every, 5u);
+  ram::ResumeSettings settings;
+  settings.threads = 3;
+  settings.checkpoint_every = 0;
+  settings.epochs = 4;
+  const ram::TrainingConfig changed = ram::resumed_config(saved, settings);
+  EXPECT_EQ(changed.threads, 3);
+  EXPECT_EQ(changed.checkpoint_every, 0u);
+  EXPECT_EQ(changed.epochs, 4);
+  settings.epochs = 1;
+  expect_error([&] { ram::resumed_config(saved, settings); },
+               {"has completed 2 epochs", "cannot end after 1"});
+}
+
+TEST(Train, ResumeWithMoreEpochsExtendsAFinishedRun) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 1;
+  const ram::TrainResult first = ram::train(config, data, dir.str(), ram::RunStart::fresh);
+  ram::ResumeSettings more;
+  more.epochs = 2;
+  const ram::TrainingConfig extended =
+      ram::resumed_config(ram::load_model(file_in(dir.str(), ram::kCheckpointFile)), more);
+  int epochs_run = 0;
+  ram::TrainCallbacks count;
+  count.epoch_done = [&](const ram::EpochMetrics&) { ++epochs_run; };
+  const ram::TrainResult second =
+      ram::train(extended, data, dir.str(), ram::RunStart::resume, count);
+  EXPECT_EQ(epochs_run, 1);
+  ASSERT_EQ(second.epochs.size(), 2u);
+  expect_same_metrics(first.epochs, {second.epochs[0]});
+  EXPECT_FALSE(same_bits(first.parameters, second.parameters));
+  const ram::SavedModel model = ram::load_model(file_in(dir.str(), ram::kModelFile));
+  EXPECT_EQ(model.epoch, 2u);
+  EXPECT_EQ(model.config.epochs, 2);
+  EXPECT_EQ(ram::read_metrics(file_in(dir.str(), ram::kMetricsFile)).size(), 2u);
+}
+
+// A new run must not silently replace a run's files: it is refused unless told to overwrite.
+TEST(Train, NewRunRefusesADirectoryHoldingARunUnlessToldToOverwrite) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainResult first = ram::train(config, data, dir.str(), ram::RunStart::fresh);
+  const auto model_bytes = read_text(file_in(dir.str(), ram::kModelFile));
+  expect_error([&] { ram::train(config, data, dir.str(), ram::RunStart::fresh); },
+               {dir.str(), "holds a finished run", "--resume", "--overwrite"});
+  EXPECT_EQ(read_text(file_in(dir.str(), ram::kModelFile)), model_bytes);
+  fs::remove(file_in(dir.str(), ram::kModelFile));
+  expect_error([&] { ram::train(config, data, dir.str(), ram::RunStart::fresh); },
+               {dir.str(), "holds an unfinished run"});
+
+  ram::TrainingConfig other = config;
+  other.seed = 6;
+  const ram::TrainResult replaced = ram::train(other, data, dir.str(), ram::RunStart::overwrite);
+  EXPECT_FALSE(same_bits(first.parameters, replaced.parameters));
+  const ram::SavedModel model = ram::load_model(file_in(dir.str(), ram::kModelFile));
+  EXPECT_EQ(model.config.seed, 6u);
+  EXPECT_TRUE(same_bits(model.parameters, replaced.parameters));
+  EXPECT_EQ(model.history.size(), replaced.epochs.size());
+}
+
+TEST(Train, AnOutputPathThatIsAFileIsRefusedBeforeTraining) {
+  TempDir dir;
+  const std::string file = dir.sub("a-file");
+  std::ofstream(file) << "the user's";
+  int epochs_run = 0;
+  ram::TrainCallbacks count;
+  count.epoch_done = [&](const ram::EpochMetrics&) { ++epochs_run; };
+  for (ram::RunStart start :
+       {ram::RunStart::fresh, ram::RunStart::overwrite, ram::RunStart::resume}) {
+    expect_error([&] { ram::check_run_directory(file, start); }, {file, "not a directory"});
+    expect_error([&] { ram::train(tiny_config(), tiny_data(), file, start, count); },
+                 {file, "not a directory"});
+  }
+  EXPECT_EQ(epochs_run, 0);
+  EXPECT_EQ(read_text(file), "the user's");
 }
 
 TEST(Train, ResumeWithoutCheckpointThrowsNamingThePath) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  const std::string message = error_of([&] { ram::train(tiny_config(), data, dir.str(), true); });
+  const std::string message =
+      error_of([&] { ram::train(tiny_config(), data, dir.str(), ram::RunStart::resume); });
   EXPECT_NE(message.find(file_in(dir.str(), ram::kCheckpointFile)), std::string::npos) << message;
 
   const std::string missing_dir = dir.sub("does-not-exist");
   const std::string message2 =
-      error_of([&] { ram::train(tiny_config(), data, missing_dir, true); });
+      error_of([&] { ram::train(tiny_config(), data, missing_dir, ram::RunStart::resume); });
   EXPECT_NE(message2.find(missing_dir), std::string::npos) << message2;
 
-  EXPECT_THROW(ram::train(tiny_config(), data, "", true), ram::Error);
+  EXPECT_THROW(ram::train(tiny_config(), data, "", ram::RunStart::resume), ram::Error);
 }
 
 TEST(LoadModel, ParameterCountMismatchThrowsNamingFileAndCounts) {
@@ -739,7 +848,8 @@ TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
     config.optimizer.learning_rate = 1e30;
     config.init_range = 10;
     const std::string out = dir.sub("fresh");
-    const std::string message = error_of([&] { ram::train(config, data, out, false); });
+    const std::string message =
+        error_of([&] { ram::train(config, data, out, ram::RunStart::fresh); });
     EXPECT_NE(message.find("not finite"), std::string::npos) << message;
     EXPECT_NE(message.find("training stopped"), std::string::npos) << message;
     if (fs::exists(file_in(out, ram::kCheckpointFile))) {
@@ -752,7 +862,7 @@ TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
   const std::string out = dir.sub("resumed");
   ram::TrainingConfig config = tiny_config();
   config.epochs = 1;
-  const ram::TrainResult good = ram::train(config, data, out, false);
+  const ram::TrainResult good = ram::train(config, data, out, ram::RunStart::fresh);
   const std::string checkpoint_path = file_in(out, ram::kCheckpointFile);
   ram::Checkpoint c = ram::load_checkpoint(checkpoint_path);
   nlohmann::json j = nlohmann::json::parse(c.config_json);
@@ -762,7 +872,9 @@ TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
   ram::save_checkpoint(checkpoint_path, c);
   fs::remove(file_in(out, ram::kModelFile));
 
-  const std::string message = error_of([&] { ram::train(config, data, out, true); });
+  const ram::TrainingConfig resumed = ram::resumed_config(ram::load_model(checkpoint_path), {});
+  const std::string message =
+      error_of([&] { ram::train(resumed, data, out, ram::RunStart::resume); });
   EXPECT_NE(message.find("not finite"), std::string::npos) << message;
   EXPECT_NE(message.find("training stopped"), std::string::npos) << message;
   EXPECT_NE(message.find(checkpoint_path), std::string::npos) << message;
@@ -784,7 +896,8 @@ TEST(Train, OverflowingUpdateOnTheLastStepThrows) {
   config.init_range = 1;
   for (const std::string& out : {std::string(), dir.sub("run")}) {
     SCOPED_TRACE("out_dir '" + out + "'");
-    const std::string message = error_of([&] { ram::train(config, data, out, false); });
+    const std::string message =
+        error_of([&] { ram::train(config, data, out, ram::RunStart::fresh); });
     EXPECT_NE(message.find("not finite"), std::string::npos) << message;
     EXPECT_NE(message.find("training stopped"), std::string::npos) << message;
   }
@@ -1024,11 +1137,12 @@ TEST(Train, SkipNonFiniteBatchesCountsThemAndKeepsParametersFinite) {
   ram::TrainingConfig config = tiny_config();
   config.epochs = 3;
 
-  const std::string stopped = error_of([&] { ram::train(config, data, dir.sub("stop"), false); });
+  const std::string stopped =
+      error_of([&] { ram::train(config, data, dir.sub("stop"), ram::RunStart::fresh); });
   EXPECT_NE(stopped.find("the loss is not finite"), std::string::npos) << stopped;
 
   config.skip_nonfinite_batches = true;
-  const ram::TrainResult result = ram::train(config, data, dir.sub("skip"), false);
+  const ram::TrainResult result = ram::train(config, data, dir.sub("skip"), ram::RunStart::fresh);
   ASSERT_EQ(result.epochs.size(), 3u);
   for (const ram::EpochMetrics& m : result.epochs) {
     EXPECT_EQ(m.skipped_batches, 1u) << "epoch " << m.epoch;  // the NaN image is in one batch
@@ -1041,7 +1155,7 @@ TEST(Train, SkipNonFiniteBatchesCountsThemAndKeepsParametersFinite) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(split_csv(lines[1])[11], "1");  // the skipped_batches column
   // The count survives a checkpoint: a resumed run reports the same metrics.
-  const ram::TrainResult again = ram::train(config, data, dir.sub("skip"), true);
+  const ram::TrainResult again = ram::train(config, data, dir.sub("skip"), ram::RunStart::resume);
   EXPECT_EQ(again.epochs.back().skipped_batches, 1u);
 }
 
@@ -1050,7 +1164,7 @@ TEST(Train, SkippedBatchCountSurvivesAMidEpochResume) {
   const ram::TrainValidation data = data_with_a_nan_image();
   ram::TrainingConfig config = tiny_config();
   config.skip_nonfinite_batches = true;
-  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), false);
+  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), ram::RunStart::fresh);
   const std::uint64_t batches = data.train.size() / config.batch_size;
   for (std::uint64_t stop_after = 1; stop_after < 2 * batches; stop_after += 3) {
     const std::string out = dir.sub("part-" + std::to_string(stop_after));
@@ -1058,8 +1172,8 @@ TEST(Train, SkippedBatchCountSurvivesAMidEpochResume) {
     ram::TrainCallbacks stop;
     stop.batch_done = [&](const ram::Progress&) { ++steps; };
     stop.stop_requested = [&] { return steps == stop_after; };
-    ASSERT_TRUE(ram::train(config, data, out, false, stop).interrupted);
-    const ram::TrainResult resumed = ram::train(config, data, out, true);
+    ASSERT_TRUE(ram::train(config, data, out, ram::RunStart::fresh, stop).interrupted);
+    const ram::TrainResult resumed = ram::train(config, data, out, ram::RunStart::resume);
     EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << stop_after;
     ASSERT_EQ(resumed.epochs.size(), full.epochs.size());
     for (std::size_t e = 0; e < full.epochs.size(); ++e)
@@ -1073,7 +1187,7 @@ TEST(Train, EpochWithEveryBatchNonFiniteStops) {
   std::ranges::fill(data.train.pixels, kInfinitelyDark);
   ram::TrainingConfig config = tiny_config();
   config.skip_nonfinite_batches = true;
-  expect_error([&] { ram::train(config, data, dir.sub("run"), false); },
+  expect_error([&] { ram::train(config, data, dir.sub("run"), ram::RunStart::fresh); },
                {"every batch of epoch 1", "non-finite"});
 }
 
@@ -1081,7 +1195,7 @@ TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
   ram::TrainingConfig config = tiny_translated_config();
-  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), false);
+  const ram::TrainResult full = ram::train(config, data, dir.sub("full"), ram::RunStart::fresh);
 
   config.checkpoint_every = 3;
   std::vector<std::uint64_t> saved_steps;
@@ -1092,7 +1206,7 @@ TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
     saved_steps.push_back(step);
     file_steps.push_back(ram::load_checkpoint(file_in(out, ram::kCheckpointFile)).step);
   };
-  const ram::TrainResult result = ram::train(config, data, out, false, callbacks);
+  const ram::TrainResult result = ram::train(config, data, out, ram::RunStart::fresh, callbacks);
   EXPECT_TRUE(same_bits(full.parameters, result.parameters));
   const std::uint64_t batches = data.train.size() / config.batch_size;  // 20
   std::vector<std::uint64_t> expected;
@@ -1109,9 +1223,9 @@ TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
     kill.batch_done = [&](const ram::Progress&) {
       if (++steps == stop_after) throw Interrupted{};  // like a crash: no checkpoint of its own
     };
-    EXPECT_THROW(ram::train(config, data, part, false, kill), Interrupted);
+    EXPECT_THROW(ram::train(config, data, part, ram::RunStart::fresh, kill), Interrupted);
     EXPECT_EQ(ram::load_checkpoint(file_in(part, ram::kCheckpointFile)).step, stop_after / 3 * 3);
-    const ram::TrainResult resumed = ram::train(config, data, part, true);
+    const ram::TrainResult resumed = ram::train(config, data, part, ram::RunStart::resume);
     EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << stop_after;
   }
 }
@@ -1125,13 +1239,13 @@ TEST(Train, ASecondRunIntoTheSameDirectoryIsRefusedWhileTheFirstRuns) {
   ram::TrainCallbacks callbacks;
   callbacks.batch_done = [&](const ram::Progress& p) {
     if (p.epoch == 1 && p.batch == 1)
-      second_error = error_of([&] { ram::train(config, data, out, false); });
+      second_error = error_of([&] { ram::train(config, data, out, ram::RunStart::fresh); });
   };
-  ram::train(config, data, out, false, callbacks);
+  ram::train(config, data, out, ram::RunStart::fresh, callbacks);
   EXPECT_NE(second_error.find("another training run"), std::string::npos) << second_error;
   EXPECT_NE(second_error.find(out), std::string::npos) << second_error;
   // Released at the end: a resume can take it.
-  EXPECT_NO_THROW(ram::train(config, data, out, true));
+  EXPECT_NO_THROW(ram::train(config, data, out, ram::RunStart::resume));
 }
 
 TEST(Train, TemporaryFilesOfAKilledRunAreRemoved) {
@@ -1141,11 +1255,12 @@ TEST(Train, TemporaryFilesOfAKilledRunAreRemoved) {
   for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
     std::ofstream(file_in(out, name)) << "half-written";
   std::ofstream(file_in(out, "notes.txt")) << "the user's";
-  ram::train(tiny_config(), tiny_data(), out, false);
+  ram::train(tiny_config(), tiny_data(), out, ram::RunStart::fresh);
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(out))
     names.push_back(entry.path().filename().string());
   std::ranges::sort(names);
-  EXPECT_EQ(names, (std::vector<std::string>{".lock", "checkpoint.ram", "metrics.csv", "model.ram",
-                                             "notes.txt"}));
+  // The lock file too is gone after a run that ended normally.
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"checkpoint.ram", "metrics.csv", "model.ram", "notes.txt"}));
 }

@@ -8,11 +8,11 @@
 #include "progress_bar.h"
 #include "ram/catch/catch_train.h"
 #include "ram/error.h"
-#include "ram/train.h"
 #include "ram/viz/catch_curves.h"
 #include "ram/viz/catch_frames.h"
 #include "ram/viz/image.h"
 #include "ram/viz/report.h"
+#include "run_flags.h"
 
 namespace ram::cli {
 
@@ -24,18 +24,36 @@ constexpr int kCatchCurveReferenceEpisodes = 10000;
 struct CatchTrainFlags {
   std::string out;
   bool resume = false;
+  bool overwrite = false;
   bool quiet = false;
   CatchTrainingConfig c;
 };
 
-void run_catch_train(const CatchTrainFlags& f) {
+void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
   if (f.out.empty()) throw Error("catch train: --out DIR is required");
+  const RunStart start = run_start(f.resume, f.overwrite);
   CatchTrainingConfig config = f.c;
-  if (f.resume) {
-    config = load_catch_agent(checkpoint_to_resume(f.out)).config;
-    config.threads = f.c.threads;
+  if (start == RunStart::resume) {
+    require_only(cmd, "catch train", {"--out", "--resume", "--quiet", "--threads", "--frames"});
+    const SavedCatchAgent saved = load_catch_agent(checkpoint_to_resume(f.out));
+    CatchResumeSettings settings;
+    if (given(cmd, "--threads")) settings.threads = f.c.threads;
+    if (given(cmd, "--frames")) settings.frames = f.c.frames;
+    config = resumed_catch_config(saved, settings);
+    // Complete, unless killed between its last checkpoint and writing its model.
+    if (saved.updates >= config.updates() &&
+        std::filesystem::exists(std::filesystem::path(f.out) / kModelFile)) {
+      std::printf(
+          "ram catch train: %s is complete (%llu frames); --resume --frames N with a larger N "
+          "trains it further\n",
+          f.out.c_str(),
+          static_cast<unsigned long long>(
+              saved.updates * static_cast<std::uint64_t>(config.batch_size) * CatchGames::kFrames));
+      return;
+    }
   }
   validate(config);
+  check_run_directory(f.out, start);
   std::printf(
       "ram catch train: %s%s, retina %dx%d at %d scales, %s core %d, std %.3g, %s lr %.3g, "
       "batch %d episodes, %.3gM frames (%llu updates), entropy %.3g, discount %.3g, "
@@ -63,7 +81,7 @@ void run_catch_train(const CatchTrainFlags& f) {
   };
   callbacks.stop_requested = [] { return interrupt_requested(); };
   stop_on_first_interrupt();
-  const CatchTrainResult result = train_catch(config, f.out, f.resume, callbacks);
+  const CatchTrainResult result = train_catch(config, f.out, start, callbacks);
   bar.clear();
   if (result.interrupted) {
     std::printf(
@@ -165,7 +183,12 @@ void add_catch_command(CLI::App& app) {
   auto tf = std::make_shared<CatchTrainFlags>();
   CatchTrainingConfig& c = tf->c;
   train->add_option("--out", tf->out, "Output directory (required)");
-  train->add_flag("--resume", tf->resume, "Continue from DIR/checkpoint.ram with its settings");
+  train->add_flag("--resume", tf->resume,
+                  "Continue from DIR/checkpoint.ram with the settings the run started with "
+                  "(only --threads and --frames may be given: more frames extend the run)");
+  train->add_flag("--overwrite", tf->overwrite,
+                  "Start a new run in DIR even if it holds one (its model, checkpoint and "
+                  "metrics are removed)");
   train->add_flag("--quiet", tf->quiet, "No progress bar");
   train->add_option("--frames", c.frames,
                     "Training budget in frames (default 20000000, the paper's)");
@@ -193,7 +216,7 @@ void add_catch_command(CLI::App& app) {
   train->add_option("--threads", c.threads, "Threads (default 2)");
   train->add_option("--seed", c.seed, "Random seed (default 1)");
   train->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r] (default 0.3)");
-  train->callback([tf] { run_catch_train(*tf); });
+  train->callback([train, tf] { run_catch_train(*train, *tf); });
 
   auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");
   auto ef = std::make_shared<CatchEvalFlags>();

@@ -10,6 +10,7 @@
 #include "ram/presets.h"
 #include "ram/train.h"
 #include "ram/viz/report.h"
+#include "run_flags.h"
 
 namespace ram::cli {
 
@@ -22,6 +23,7 @@ struct TrainFlags {
   std::string preset = kDefaultPreset;
   std::string out;
   bool resume = false;
+  bool overwrite = false;
   bool quiet = false;
   bool dry_run = false;
   // Overrides: applied on top of the preset only when given.
@@ -31,7 +33,7 @@ struct TrainFlags {
 
 // Copies each flag the user gave from `given` into `config`.
 void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& config) {
-  auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
+  auto given = [&](const char* name) { return cli::given(cmd, name); };
   const TrainingConfig& g = f.c;
   if (given("--data")) config.data = g.data;
   if (given("--architecture")) config.architecture = g.architecture;
@@ -78,24 +80,42 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
 
 void run_train(const CLI::App& cmd, const TrainFlags& f) {
   if (f.out.empty() && !f.dry_run) throw Error("train: --out DIR is required");
-  TrainingConfig config = find_preset(f.preset).config;
-  apply_overrides(cmd, f, config);
-  if (f.resume) {
-    // A resumed run continues exactly as it started: the checkpoint's settings, except the
-    // run's own (threads, checkpoint interval).
-    const TrainingConfig requested = config;
-    config = load_model(checkpoint_to_resume(f.out)).config;
-    config.threads = requested.threads;
-    config.checkpoint_every = requested.checkpoint_every;
-  } else if (std::filesystem::is_directory(config.data)) {
-    // Stored in the model so that eval and resume find it from any working directory.
-    config.data = std::filesystem::absolute(config.data).lexically_normal().string();
+  const RunStart start = run_start(f.resume, f.overwrite);
+  TrainingConfig config;
+  if (start == RunStart::resume) {
+    require_only(cmd, "train",
+                 {"--out", "--resume", "--quiet", "--dry-run", "--threads", "--checkpoint-every",
+                  "--epochs"});
+    const SavedModel saved = load_model(checkpoint_to_resume(f.out));
+    ResumeSettings settings;
+    if (given(cmd, "--threads")) settings.threads = f.c.threads;
+    if (given(cmd, "--checkpoint-every")) settings.checkpoint_every = f.c.checkpoint_every;
+    if (given(cmd, "--epochs")) settings.epochs = f.c.epochs;
+    config = resumed_config(saved, settings);
+    // Complete, unless killed between its last checkpoint and writing its model.
+    if (!f.dry_run && saved.epoch >= static_cast<std::uint64_t>(config.epochs) &&
+        std::filesystem::exists(std::filesystem::path(f.out) / kModelFile)) {
+      std::printf(
+          "ram train: %s is complete (%llu of %d epochs); --resume --epochs N with N > %llu "
+          "trains it further\n",
+          f.out.c_str(), static_cast<unsigned long long>(saved.epoch), config.epochs,
+          static_cast<unsigned long long>(saved.epoch));
+      return;
+    }
+  } else {
+    config = find_preset(f.preset).config;
+    apply_overrides(cmd, f, config);
+    if (std::filesystem::is_directory(config.data))
+      // Stored in the model so that eval and resume find it from any working directory.
+      config.data = std::filesystem::absolute(config.data).lexically_normal().string();
   }
   validate(config);
   if (f.dry_run) {
     std::printf("%s\n", to_json(config).dump(2).c_str());
     return;
   }
+  // Before the data is loaded: a wrong --out fails at once.
+  check_run_directory(f.out, start);
 
   if (config.architecture != "ram")
     std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
@@ -148,7 +168,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
     std::fflush(stdout);
   };
   stop_on_first_interrupt();
-  const TrainResult result = train(config, data, f.out, f.resume, callbacks);
+  const TrainResult result = train(config, data, f.out, start, callbacks);
   bar.clear();
   if (result.interrupted) {
     std::printf(
@@ -188,7 +208,13 @@ void add_train_command(CLI::App& app) {
   // Checked in run_train rather than by CLI11, whose missing-option error would hide a
   // misspelt flag.
   cmd->add_option("--out", f->out, "Output directory (required)");
-  cmd->add_flag("--resume", f->resume, "Continue from DIR/checkpoint.ram with its settings");
+  cmd->add_flag("--resume", f->resume,
+                "Continue from DIR/checkpoint.ram with the settings the run started with (only "
+                "--threads, --checkpoint-every and --epochs may be given: more epochs extend "
+                "the run)");
+  cmd->add_flag("--overwrite", f->overwrite,
+                "Start a new run in DIR even if it holds one (its model, checkpoint and metrics "
+                "are removed)");
   cmd->add_flag("--quiet", f->quiet, "No progress bar");
   cmd->add_flag("--dry-run", f->dry_run,
                 "Print the configuration the flags give (JSON) and exit without training");

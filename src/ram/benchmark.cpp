@@ -71,7 +71,7 @@ BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool t
     data.validation = synthetic_digits(batch, 7);
     data.train = synthetic_digits(batch * 20, 11);
     config.epochs = 1;
-    const double rate = train(config, data, "", false).epochs.back().images_per_second;
+    const double rate = train(config, data, "", RunStart::fresh).epochs.back().images_per_second;
     const auto wanted =
         static_cast<std::size_t>(std::max(rate * seconds, static_cast<double>(batch) * 20));
     const std::size_t per_epoch =
@@ -79,7 +79,7 @@ BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool t
     config.epochs = static_cast<int>((wanted + per_epoch - 1) / per_epoch);
     data.train = synthetic_digits(per_epoch, 11);
     double images = 0, elapsed = 0;
-    for (const EpochMetrics& m : train(config, data, "", false).epochs) {
+    for (const EpochMetrics& m : train(config, data, "", RunStart::fresh).epochs) {
       const auto n = static_cast<double>(per_epoch);  // whole batches: per_epoch is a multiple
       images += n;
       elapsed += n / m.images_per_second;

@@ -198,7 +198,9 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
     result.reused = finished;
     if (!finished) {
       if (started) check_same_settings(checkpoint_path, load_model(checkpoint_path).config, config);
-      const TrainResult trained = train(config, data, dir.string(), started, callbacks.train);
+      const TrainResult trained =
+          train(config, data, dir.string(), started ? RunStart::resume : RunStart::fresh,
+                callbacks.train);
       if (trained.interrupted) throw Error("reproduce: interrupted during row " + row.id);
     }
     const SavedModel saved = load_model(model_path);

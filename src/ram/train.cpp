@@ -1,15 +1,9 @@
 #include "ram/train.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -21,6 +15,7 @@
 #include "ram/error.h"
 #include "ram/json_fields.h"
 #include "ram/rng.h"
+#include "ram/run_directory.h"
 #include "ram/thread_gradients.h"
 #include "ram/thread_pool.h"
 
@@ -168,57 +163,6 @@ LossSums loss_sums_from_json(const nlohmann::json& j) {
   s.glimpses = json_field_or<double>(j, "glimpses", 0.0);  // absent from older checkpoints
   return s;
 }
-
-// Holds an exclusive flock on out_dir/.lock for the life of a training run. The kernel drops the
-// lock when the process ends, even by SIGKILL, so a stale lock can never block a resume; the
-// file itself stays and records the last holder's pid for the error message.
-class RunDirectoryLock {
- public:
-  explicit RunDirectoryLock(const std::string& out_dir)
-      : path_((std::filesystem::path(out_dir) / kLockFile).string()) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(path_ + ": cannot open the run's lock file (" + errno_text() + ")");
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const bool busy = errno == EWOULDBLOCK;
-      char holder[32] = {};
-      const ssize_t got = ::pread(fd_, holder, sizeof holder - 1, 0);
-      const std::string pid = got > 0 ? std::string(holder, static_cast<std::size_t>(got)) : "?";
-      ::close(fd_);
-      if (busy)
-        throw Error(out_dir + ": another training run (pid " + pid +
-                    ") is writing into this directory");
-      throw Error(path_ + ": cannot lock (" + errno_text() + ")");
-    }
-    // The pid only improves the message a second run prints: a failed write is harmless.
-    const std::string pid = std::to_string(::getpid());
-    [[maybe_unused]] const int truncated = ::ftruncate(fd_, 0);
-    [[maybe_unused]] const ssize_t written = ::pwrite(fd_, pid.data(), pid.size(), 0);
-    remove_stale_temporaries(out_dir);
-  }
-  ~RunDirectoryLock() { ::close(fd_); }
-  RunDirectoryLock(const RunDirectoryLock&) = delete;
-  RunDirectoryLock& operator=(const RunDirectoryLock&) = delete;
-
- private:
-  static std::string errno_text() { return std::strerror(errno); }
-
-  // A run killed while writing leaves "<file>.tmp..." behind; holding the lock, no one else can
-  // be writing them now.
-  static void remove_stale_temporaries(const std::string& out_dir) {
-    for (const auto& entry : std::filesystem::directory_iterator(out_dir)) {
-      const std::string name = entry.path().filename().string();
-      for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile}) {
-        if (name.starts_with(std::string(file) + ".tmp")) {
-          std::error_code ignored;
-          std::filesystem::remove(entry.path(), ignored);
-        }
-      }
-    }
-  }
-
-  std::string path_;
-  int fd_ = -1;
-};
 
 // The position is (completed epochs, optimiser steps); a checkpoint written mid-epoch also
 // carries the epoch's running loss sums so that its metrics come out as if never interrupted.
@@ -707,37 +651,43 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
 
 }  // namespace
 
-std::string checkpoint_to_resume(const std::string& out_dir) {
-  const std::string path = (std::filesystem::path(out_dir) / kCheckpointFile).string();
-  if (!std::filesystem::exists(path)) throw Error(path + ": no checkpoint to resume from");
-  return path;
+TrainingConfig resumed_config(const SavedModel& saved, const ResumeSettings& settings) {
+  TrainingConfig config = saved.config;
+  if (settings.threads) config.threads = *settings.threads;
+  if (settings.checkpoint_every) config.checkpoint_every = *settings.checkpoint_every;
+  if (settings.epochs) {
+    if (*settings.epochs < static_cast<std::int64_t>(saved.epoch))
+      throw Error("resume: the run has completed " + std::to_string(saved.epoch) +
+                  " epochs, so it cannot end after " + std::to_string(*settings.epochs));
+    config.epochs = static_cast<int>(*settings.epochs);
+  }
+  return config;
 }
 
-TrainResult train(const TrainingConfig& requested, const TrainValidation& data,
-                  const std::string& out_dir, bool resume, const TrainCallbacks& callbacks) {
+TrainResult train(const TrainingConfig& config, const TrainValidation& data,
+                  const std::string& out_dir, RunStart run_start, const TrainCallbacks& callbacks) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  TrainingConfig config = requested;
-  const std::string checkpoint_path =
-      out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
-  std::optional<Checkpoint> saved;
-  if (resume) {
-    if (out_dir.empty()) throw Error("resume: no output directory given");
-    saved = load_checkpoint(checkpoint_to_resume(out_dir));
-    config = checked_config(checkpoint_path, *saved);
-    config.threads = requested.threads;
-    config.checkpoint_every = requested.checkpoint_every;
-  }
   validate(config);
   validate(config.task, data.train.rows, data.train.cols);
   if (data.train.size() == 0 || data.validation.size() == 0)
     throw Error("training: the training and validation sets must not be empty");
-  std::optional<RunDirectoryLock> lock;
-  if (!out_dir.empty()) {
-    std::filesystem::create_directories(out_dir);
-    lock.emplace(out_dir);
+  std::optional<RunDirectory> directory;
+  if (out_dir.empty())
+    check_run_directory(out_dir, run_start);
+  else
+    directory.emplace(out_dir, run_start);
+  const std::string checkpoint_path =
+      out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
+  std::optional<Checkpoint> saved;
+  if (run_start == RunStart::resume) {
+    saved = load_checkpoint(checkpoint_path);
+    require_same_run(checkpoint_path, to_json(checked_config(checkpoint_path, *saved)),
+                     to_json(config), {"/threads", "/checkpoint_every", "/epochs"});
+    if (saved->epoch > static_cast<std::uint64_t>(config.epochs))
+      throw Error(checkpoint_path + ": the run has completed " + std::to_string(saved->epoch) +
+                  " epochs, so it cannot end after " + std::to_string(config.epochs));
   }
-
   return with_model(config, [&](const auto& model) {
     return train_model(model, config, data, out_dir, saved, checkpoint_path, callbacks, start);
   });

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "ram/evaluate.h"
 #include "ram/model.h"
 #include "ram/optimizer.h"
+#include "ram/run_directory.h"
 
 namespace ram {
 
@@ -87,29 +89,9 @@ struct TrainResult {
   bool interrupted = false;  // stopped by stop_requested; resume continues bit-identically
 };
 
-// The file names a run writes into its output directory.
-inline constexpr const char* kCheckpointFile = "checkpoint.ram";
-inline constexpr const char* kModelFile = "model.ram";
-inline constexpr const char* kMetricsFile = "metrics.csv";
-
-inline constexpr const char* kLockFile = ".lock";
-
-// out_dir/checkpoint.ram, which a resumed run continues from. Throws ram::Error naming the file
-// if there is none.
-std::string checkpoint_to_resume(const std::string& out_dir);
-
 // Reads a metrics.csv written by train(): the header names the columns (in any order, all of
 // them required), one line per epoch. Throws ram::Error naming the file, line and problem.
 std::vector<EpochMetrics> read_metrics(const std::string& path);
-
-// Trains on `data`, writing checkpoint.ram and metrics.csv into out_dir after every epoch and
-// model.ram at the end. With resume, continues from out_dir/checkpoint.ram (its configuration
-// wins over `config`, except threads and checkpoint_every). An empty out_dir writes nothing.
-// out_dir is locked (flock on out_dir/.lock) while training, so that a second trainer cannot
-// write into it; the lock dies with the process, however it ends, and temporary files a killed
-// run left behind are removed when the next one takes the lock.
-TrainResult train(const TrainingConfig& config, const TrainValidation& data,
-                  const std::string& out_dir, bool resume, const TrainCallbacks& callbacks = {});
 
 // A trained model read back from a checkpoint file.
 struct SavedModel {
@@ -119,6 +101,26 @@ struct SavedModel {
   std::uint64_t epoch = 0, step = 0;
 };
 SavedModel load_model(const std::string& path);  // throws ram::Error naming the file
+
+// What a resumed run may set; everything else is the checkpoint's. More epochs than the run
+// was started with extend it: the learning rate then follows the schedule of a run of that
+// many epochs from the step reached.
+struct ResumeSettings {
+  std::optional<int> threads;  // threads change the order of sums, so not the bits of a result
+  std::optional<std::uint64_t> checkpoint_every;
+  std::optional<std::int64_t> epochs;  // at least the epochs already completed
+};
+// The configuration a resumed run continues with; throws ram::Error if it cannot be reached.
+TrainingConfig resumed_config(const SavedModel& saved, const ResumeSettings& settings);
+
+// Trains on `data`, writing checkpoint.ram and metrics.csv into out_dir after every epoch and
+// model.ram at the end (an empty out_dir writes nothing), holding the directory with a
+// RunDirectory (run_directory.h) while it does. RunStart::resume continues from
+// out_dir/checkpoint.ram, bit-identically to an uninterrupted run with the same threads;
+// `config` must then be the checkpoint's (resumed_config), with only threads,
+// checkpoint_every and epochs free to differ.
+TrainResult train(const TrainingConfig& config, const TrainValidation& data,
+                  const std::string& out_dir, RunStart start, const TrainCallbacks& callbacks = {});
 
 // The baseline network a configuration with a baseline architecture describes.
 BaselineConfig baseline_config(const TrainingConfig& config);

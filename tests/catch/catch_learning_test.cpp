@@ -18,7 +18,7 @@ TEST(CatchLearning, ShortRunCatchesFarMoreThanRandom) {
   c.report_every = 50;
   c.threads = 1;
   c.seed = 1;
-  const auto result = ram::train_catch(c, "", false);
+  const auto result = ram::train_catch(c, "", ram::RunStart::fresh);
   const ram::CatchAgent<float> agent(c.agent);
   ram::ThreadPool pool(2);
   constexpr int kEpisodes = 2000;

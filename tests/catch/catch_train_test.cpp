@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -35,20 +36,20 @@ ram::CatchTrainingConfig tiny_config(int threads) {
 }
 
 TEST(CatchTrain, SameSeedAndThreadsGiveTheSameParameters) {
-  const auto a = ram::train_catch(tiny_config(2), "", false);
-  const auto b = ram::train_catch(tiny_config(2), "", false);
+  const auto a = ram::train_catch(tiny_config(2), "", ram::RunStart::fresh);
+  const auto b = ram::train_catch(tiny_config(2), "", ram::RunStart::fresh);
   EXPECT_EQ(a.parameters, b.parameters);
   ASSERT_EQ(a.history.size(), 3u);
   EXPECT_EQ(a.history.back().updates, 6u);
   EXPECT_EQ(a.history.back().frames, 6u * 10 * 23);
   auto other_seed = tiny_config(2);
   other_seed.seed = 4;
-  EXPECT_NE(ram::train_catch(other_seed, "", false).parameters, a.parameters);
+  EXPECT_NE(ram::train_catch(other_seed, "", ram::RunStart::fresh).parameters, a.parameters);
 }
 
 TEST(CatchTrain, ThreadCountChangesOnlyRoundingOfTheGradientSum) {
-  const auto one = ram::train_catch(tiny_config(1), "", false);
-  const auto three = ram::train_catch(tiny_config(3), "", false);
+  const auto one = ram::train_catch(tiny_config(1), "", ram::RunStart::fresh);
+  const auto three = ram::train_catch(tiny_config(3), "", ram::RunStart::fresh);
   ASSERT_EQ(one.parameters.size(), three.parameters.size());
   // Same games and draws: the catch rates of the training episodes agree exactly as long as
   // rounding does not flip a sampled action; the parameters agree to rounding.
@@ -59,7 +60,7 @@ TEST(CatchTrain, ThreadCountChangesOnlyRoundingOfTheGradientSum) {
 }
 
 TEST(CatchTrain, EvaluationDoesNotDependOnThreads) {
-  const auto trained = ram::train_catch(tiny_config(2), "", false);
+  const auto trained = ram::train_catch(tiny_config(2), "", ram::RunStart::fresh);
   const ram::CatchAgent<float> agent(tiny_config(2).agent);
   ram::ThreadPool one(1), three(3);
   for (auto policy : {ram::CatchPolicy::sample, ram::CatchPolicy::greedy}) {
@@ -80,7 +81,7 @@ TEST(CatchTrain, ReferencesAreRandomAndPerfect) {
 
 TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
   TempDir dir;
-  const auto full = ram::train_catch(tiny_config(2), dir.sub("full"), false);
+  const auto full = ram::train_catch(tiny_config(2), dir.sub("full"), ram::RunStart::fresh);
   EXPECT_TRUE(fs::exists(dir.sub("full/model.ram")));
   EXPECT_TRUE(fs::exists(dir.sub("full/checkpoint.ram")));
   std::ifstream metrics(dir.sub("full/metrics.csv"));
@@ -99,13 +100,66 @@ TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
   int updates = 0;
   ram::CatchTrainCallbacks stop;
   stop.stop_requested = [&] { return ++updates == 3; };
-  const auto part = ram::train_catch(tiny_config(2), dir.sub("part"), false, stop);
+  const auto part = ram::train_catch(tiny_config(2), dir.sub("part"), ram::RunStart::fresh, stop);
   EXPECT_TRUE(part.interrupted);
-  const auto rest = ram::train_catch(tiny_config(2), dir.sub("part"), true);
+  const auto rest = ram::train_catch(tiny_config(2), dir.sub("part"), ram::RunStart::resume);
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.parameters, full.parameters);
   ASSERT_EQ(rest.history.size(), full.history.size());
   EXPECT_EQ(rest.history.back().catch_rate, full.history.back().catch_rate);
+}
+
+// The run directory works as for classification: one run at a time (before, `ram catch train`
+// took no lock), temporaries of a killed run removed, no lock file left after a normal end, and
+// a new run refused where one exists unless told to overwrite.
+TEST(CatchTrain, RunDirectoryIsLockedCleanedAndNotSilentlyReplaced) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  {
+    const ram::RunDirectory held(out, ram::RunStart::fresh);
+    expect_error([&] { ram::train_catch(tiny_config(1), out, ram::RunStart::fresh); },
+                 {out, "another training run"});
+  }
+  for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
+    std::ofstream(fs::path(out) / name) << "half-written";
+  const auto first = ram::train_catch(tiny_config(1), out, ram::RunStart::fresh);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(out))
+    names.push_back(entry.path().filename().string());
+  std::ranges::sort(names);
+  EXPECT_EQ(names, (std::vector<std::string>{"checkpoint.ram", "metrics.csv", "model.ram"}));
+
+  expect_error([&] { ram::train_catch(tiny_config(1), out, ram::RunStart::fresh); },
+               {out, "holds a finished run"});
+  auto other = tiny_config(1);
+  other.seed = 4;
+  const auto replaced = ram::train_catch(other, out, ram::RunStart::overwrite);
+  EXPECT_NE(replaced.parameters, first.parameters);
+  EXPECT_EQ(ram::load_catch_agent((fs::path(out) / ram::kModelFile).string()).config.seed, 4u);
+}
+
+// A resumed run keeps its settings (threads, unless given) and may be extended by frames.
+TEST(CatchTrain, ResumeKeepsTheRunsSettingsAndMoreFramesExtendIt) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  ram::train_catch(tiny_config(1), out, ram::RunStart::fresh);
+  const std::string checkpoint = (fs::path(out) / ram::kCheckpointFile).string();
+  const ram::SavedCatchAgent saved = ram::load_catch_agent(checkpoint);
+  EXPECT_EQ(ram::resumed_catch_config(saved, {}).threads, 1);
+  auto lr = tiny_config(1);
+  lr.optimizer.learning_rate = 0.5;
+  expect_error([&] { ram::train_catch(lr, out, ram::RunStart::resume); },
+               {checkpoint, "/optimizer/learning_rate"});
+  ram::CatchResumeSettings fewer;
+  fewer.frames = 10 * ram::CatchGames::kFrames;
+  expect_error([&] { ram::resumed_catch_config(saved, fewer); }, {"cannot end after"});
+
+  ram::CatchResumeSettings more;
+  more.frames = 8 * 10 * ram::CatchGames::kFrames;  // 8 updates instead of 6
+  const auto extended =
+      ram::train_catch(ram::resumed_catch_config(saved, more), out, ram::RunStart::resume);
+  EXPECT_EQ(ram::load_catch_agent((fs::path(out) / ram::kModelFile).string()).updates, 8u);
+  EXPECT_EQ(extended.history.size(), 4u);  // a report every 2 updates
 }
 
 TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {
@@ -121,7 +175,7 @@ TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {
   expect_error([&] { ram::load_catch_agent(dir.sub("classifier.ram")); },
                {"classifier.ram", "not a Catch agent"});
   // And a Catch agent by the classification loader.
-  ram::train_catch(tiny_config(1), dir.sub("run"), false);
+  ram::train_catch(tiny_config(1), dir.sub("run"), ram::RunStart::fresh);
   expect_error([&] { ram::load_model(dir.sub("run/model.ram")); }, {"model.ram", "Catch"});
   // A parameter count that does not fit the configuration.
   ram::Checkpoint wrong = ram::load_checkpoint(dir.sub("run/model.ram"));
@@ -130,10 +184,10 @@ TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {
   expect_error([&] { ram::load_catch_agent(dir.sub("short.ram")); }, {"short.ram", "parameters"});
   auto bad = tiny_config(1);
   bad.loss.discount = 1.5;
-  expect_error([&] { ram::train_catch(bad, "", false); }, {"discount"});
+  expect_error([&] { ram::train_catch(bad, "", ram::RunStart::fresh); }, {"discount"});
   bad = tiny_config(1);
   bad.agent.core = "gru";
-  expect_error([&] { ram::train_catch(bad, "", false); }, {"gru"});
+  expect_error([&] { ram::train_catch(bad, "", ram::RunStart::fresh); }, {"gru"});
 }
 
 }  // namespace

@@ -383,7 +383,28 @@ const std::vector<Case>& cases() {
                         ""};
        }},
       {"flag-resume-nothing", "flags", "--resume with no checkpoint in --out", 1,
-       [](const Scratch& s, const std::string& d) { return train_flags(s, d, "--resume"); }},
+       [](const Scratch&, const std::string& d) {
+         return Command{"train --resume --out " + quote(d + "/run"), ""};
+       }},
+      {"flag-resume-changes-setting", "flags", "--resume --lr 0.5 (a setting of the run)", 1,
+       [](const Scratch&, const std::string& d) {
+         return Command{"train --resume --lr 0.5 --out " + quote(d + "/run"), ""};
+       }},
+      {"flag-resume-and-overwrite", "flags", "--resume --overwrite", 1,
+       [](const Scratch&, const std::string& d) {
+         return Command{"train --resume --overwrite --out " + quote(d + "/run"), ""};
+       }},
+      {"flag-out-is-a-file", "flags", "--out naming an existing file", 1,
+       [](const Scratch& s, const std::string& d) {
+         std::ofstream(d + "/run") << "the user's notes";
+         return train_flags(s, d, "--quiet");
+       }},
+      {"flag-out-holds-a-run", "flags", "--out holding a finished run, without --resume", 1,
+       [](const Scratch& s, const std::string& d) {
+         fs::create_directories(d + "/run");
+         fs::copy_file(s.model, d + "/run/" + ram::kModelFile);
+         return train_flags(s, d, "--quiet");
+       }},
       {"flag-eval-threads", "flags", "eval --threads 0", 2,
        [](const Scratch& s, const std::string&) {
          return Command{"eval " + quote(s.model) + " --threads 0", ""};

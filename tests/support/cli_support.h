@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ram/data/idx.h"
+#include "test_support.h"
 
 namespace ram::test {
 
@@ -22,11 +23,6 @@ inline std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 inline std::vector<std::string> lines_of(const std::string& text) {

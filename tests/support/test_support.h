@@ -6,7 +6,9 @@
 
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <system_error>
 
@@ -60,6 +62,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole content of a file, or "" if it cannot be read.
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // Runs f and returns the message of the ram::Error it throws, failing the test if it throws
 // nothing or some other exception.

@@ -61,7 +61,7 @@ class Report : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir("report");
     validation_ = new ImageSet(random_digits(30, 2));
-    train(tiny_config(), {random_digits(60, 1), *validation_}, dir_->str(), false);
+    train(tiny_config(), {random_digits(60, 1), *validation_}, dir_->str(), ram::RunStart::fresh);
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -13,7 +13,6 @@
 #include "ram/json_fields.h"
 #include "ram/rng.h"
 #include "ram/thread_gradients.h"
-#include "ram/train.h"
 
 namespace ram {
 
@@ -257,22 +256,39 @@ SavedCatchAgent load_catch_agent(const std::string& path) {
   return saved;
 }
 
-CatchTrainResult train_catch(const CatchTrainingConfig& requested, const std::string& out_dir,
-                             bool resume, const CatchTrainCallbacks& callbacks) {
+CatchTrainingConfig resumed_catch_config(const SavedCatchAgent& saved,
+                                         const CatchResumeSettings& settings) {
+  CatchTrainingConfig config = saved.config;
+  if (settings.threads) config.threads = *settings.threads;
+  if (settings.frames) {
+    config.frames = *settings.frames;
+    if (config.updates() < saved.updates)
+      throw Error(
+          "resume: the run has played " +
+          std::to_string(saved.updates * static_cast<std::uint64_t>(config.batch_size) * kFrames) +
+          " frames, so it cannot end after " + std::to_string(*settings.frames));
+  }
+  return config;
+}
+
+CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::string& out_dir,
+                             RunStart run_start, const CatchTrainCallbacks& callbacks) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  CatchTrainingConfig config = requested;
+  validate(config);
+  std::optional<RunDirectory> directory;
+  if (out_dir.empty())
+    check_run_directory(out_dir, run_start);
+  else
+    directory.emplace(out_dir, run_start);
   const std::string checkpoint_path =
       out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
   std::optional<Checkpoint> saved;
-  if (resume) {
-    if (out_dir.empty()) throw Error("resume: no output directory given");
-    saved = load_checkpoint(checkpoint_to_resume(out_dir));
-    config = checked_config(checkpoint_path, *saved);
-    config.threads = requested.threads;
+  if (run_start == RunStart::resume) {
+    saved = load_checkpoint(checkpoint_path);
+    require_same_run(checkpoint_path, to_json(checked_config(checkpoint_path, *saved)),
+                     to_json(config), {"/threads", "/frames"});
   }
-  validate(config);
-  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
 
   const CatchAgent<float> agent(config.agent);
   const std::uint64_t total_updates = config.updates();

@@ -13,12 +13,14 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "ram/catch/catch_agent.h"
 #include "ram/optimizer.h"
+#include "ram/run_directory.h"
 #include "ram/thread_pool.h"
 
 namespace ram {
@@ -75,10 +77,12 @@ struct CatchTrainResult {
 inline constexpr int kCatchRecentEpisodes = 1000;  // window of the progress bar's catch rate
 
 // Writes checkpoint.ram and metrics.csv into out_dir every report_every updates and model.ram
-// at the end (file names of train.h). With resume, continues from out_dir/checkpoint.ram (its
-// configuration wins, except the thread count). An empty out_dir writes nothing.
+// at the end (file names of run_directory.h; an empty out_dir writes nothing), holding the
+// directory with a RunDirectory while it does. RunStart::resume continues from
+// out_dir/checkpoint.ram; `config` must then be the checkpoint's (resumed_catch_config), with
+// only threads and frames free to differ.
 CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::string& out_dir,
-                             bool resume, const CatchTrainCallbacks& callbacks = {});
+                             RunStart start, const CatchTrainCallbacks& callbacks = {});
 
 struct SavedCatchAgent {
   CatchTrainingConfig config;
@@ -86,6 +90,16 @@ struct SavedCatchAgent {
   std::uint64_t updates = 0;
 };
 SavedCatchAgent load_catch_agent(const std::string& path);  // throws ram::Error naming the file
+
+// What a resumed Catch run may set; everything else is the checkpoint's. More frames extend the
+// run (the learning rate then follows the schedule of a run of that length).
+struct CatchResumeSettings {
+  std::optional<int> threads;
+  std::optional<std::uint64_t> frames;  // at least the frames already played
+};
+// The configuration a resumed run continues with; throws ram::Error if it cannot be reached.
+CatchTrainingConfig resumed_catch_config(const SavedCatchAgent& saved,
+                                         const CatchResumeSettings& settings);
 
 inline constexpr std::uint64_t kCatchEvalSeed = 20140624;
 inline constexpr int kCatchEvalChunk = 64;

@@ -1,0 +1,34 @@
+#include "run_flags.h"
+
+#include "ram/error.h"
+
+namespace ram::cli {
+
+bool given(const CLI::App& cmd, const std::string& name) {
+  return cmd.get_option(name)->count() > 0;
+}
+
+void require_only(const CLI::App& cmd, std::string_view command,
+                  std::initializer_list<std::string_view> allowed) {
+  for (const CLI::Option* option : cmd.get_options()) {
+    if (option->count() == 0) continue;
+    const std::string name = option->get_name();
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || name == a;
+    if (ok) continue;
+    std::string list;
+    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    throw Error(std::string(command) + ": " + name +
+                " cannot be given with --resume: a resumed run keeps the settings it started "
+                "with (it accepts " +
+                list + ")");
+  }
+}
+
+RunStart run_start(bool resume, bool overwrite) {
+  if (resume && overwrite) throw Error("--resume and --overwrite exclude each other");
+  if (resume) return RunStart::resume;
+  return overwrite ? RunStart::overwrite : RunStart::fresh;
+}
+
+}  // namespace ram::cli

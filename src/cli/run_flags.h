@@ -1,0 +1,24 @@
+#pragma once
+// Flags shared by the commands that train into a run directory (`ram train`, `ram catch train`).
+#include <CLI/CLI.hpp>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "ram/run_directory.h"
+
+namespace ram::cli {
+
+// Whether the flag `name` (e.g. "--threads") was given on the command line.
+bool given(const CLI::App& cmd, const std::string& name);
+
+// With --resume a run continues with the settings it started with, so a flag that would change
+// one is refused rather than silently ignored: throws ram::Error naming the first flag given
+// that is not in `allowed`.
+void require_only(const CLI::App& cmd, std::string_view command,
+                  std::initializer_list<std::string_view> allowed);
+
+// --resume and --overwrite, checked against each other.
+RunStart run_start(bool resume, bool overwrite);
+
+}  // namespace ram::cli

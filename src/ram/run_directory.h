@@ -1,0 +1,59 @@
+#pragma once
+// A training run's output directory, for every trainer: the files a run keeps there, what a new,
+// resumed or overwriting run may find in it, and the lock that keeps a second run out while one
+// writes.
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace ram {
+
+// The files a run writes into its directory.
+inline constexpr const char* kCheckpointFile = "checkpoint.ram";  // after every epoch / report
+inline constexpr const char* kModelFile = "model.ram";            // the final model
+inline constexpr const char* kMetricsFile = "metrics.csv";
+inline constexpr const char* kLockFile = ".lock";  // exists only while a run holds the directory
+
+enum class RunStart {
+  fresh,      // a new run: the directory must not hold one already
+  resume,     // continue from DIR/checkpoint.ram
+  overwrite,  // a new run that replaces whatever run the directory holds
+};
+
+// Throws ram::Error naming out_dir if a run started this way cannot use it: it is a file, or a
+// fresh run finds a run there already (which it must not silently replace), or a resumed one
+// finds no checkpoint. Cheap: callers check before loading data, and RunDirectory checks again
+// once it holds the lock.
+void check_run_directory(const std::string& out_dir, RunStart start);
+
+// out_dir/checkpoint.ram, which a resumed run continues from. Throws ram::Error naming the file
+// if there is none.
+std::string checkpoint_to_resume(const std::string& out_dir);
+
+// A resumed run continues with the settings it started with: throws ram::Error naming
+// `checkpoint_path` and the first setting (a JSON pointer such as /optimizer/learning_rate) in
+// which `requested` differs from `saved`, the two configurations as JSON, other than the
+// settings listed in `may_change` (e.g. /threads).
+void require_same_run(const std::string& checkpoint_path, const nlohmann::json& saved,
+                      const nlohmann::json& requested,
+                      std::initializer_list<std::string_view> may_change);
+
+// Holds out_dir for one run: creates it if need be, takes an exclusive flock on out_dir/.lock
+// (throwing ram::Error if another run holds it), removes temporary files a killed run left
+// behind, checks the directory with check_run_directory, and for RunStart::overwrite removes the
+// old run's files. The kernel drops the lock when the process ends, even by SIGKILL, so a stale
+// lock never blocks a resume; a run that ends normally also removes the lock file.
+class RunDirectory {
+ public:
+  RunDirectory(const std::string& out_dir, RunStart start);
+  ~RunDirectory();
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
+
+ private:
+  std::string lock_path_;
+  int fd_ = -1;
+};
+
+}  // namespace ram
