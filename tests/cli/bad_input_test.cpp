@@ -289,6 +289,12 @@ const std::vector<Case>& cases() {
        [](const Scratch& s, const std::string& d) {
          return train_on_npm(s, d, 7, digit_json("\"x\"," + repeated_values(783, "0.5")));
        }},
+      // The full MNIST (the default data of train; RAM_FULL_MNIST_DIR points at its IDX files)
+      {"mnist-wrong-count", "full MNIST", "60 training images, not the official 60,000", 1,
+       [](const Scratch& s, const std::string& d) {
+         return Command{"train --data mnist --out " + quote(d + "/run") + " --quiet",
+                        "RAM_FULL_MNIST_DIR=" + quote(s.idx_dir)};
+       }},
       // Model and checkpoint files (eval, info, train --resume all load them the same way)
       {"model-missing", "model file", "missing", 1,
        [](const Scratch&, const std::string& d) {
