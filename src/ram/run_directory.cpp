@@ -95,11 +95,18 @@ void require_same_run(const std::string& checkpoint_path, const nlohmann::json& 
 }
 
 RunDirectory::RunDirectory(const std::string& out_dir, RunStart start)
-    : lock_path_((std::filesystem::path(out_dir) / kLockFile).string()) {
+    : start_(start),
+      checkpoint_path_(
+          out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string()),
+      lock_path_(out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kLockFile).string()) {
+  if (out_dir.empty()) {
+    check_run_directory(out_dir, start);
+    return;
+  }
   // What the directory holds is checked once the lock is held, so that a second run into a busy
   // directory is told so rather than what the first run has written so far.
   require_directory_or_nothing(out_dir);
-  if (start == RunStart::resume) checkpoint_to_resume(out_dir);
+  if (start == RunStart::resume) ram::checkpoint_to_resume(out_dir);
   std::filesystem::create_directories(out_dir);
   // A finishing run removes the lock file while holding the lock; a run that opened the old file
   // just before may then lock that unlinked file, so the lock counts only if the path still
@@ -144,8 +151,14 @@ RunDirectory::RunDirectory(const std::string& out_dir, RunStart start)
 }
 
 RunDirectory::~RunDirectory() {
+  if (fd_ < 0) return;
   ::unlink(lock_path_.c_str());  // while still holding the lock, so no other run has taken it
   ::close(fd_);
+}
+
+std::optional<Checkpoint> RunDirectory::checkpoint_to_resume() const {
+  if (start_ != RunStart::resume) return std::nullopt;
+  return load_checkpoint(checkpoint_path_);
 }
 
 }  // namespace ram

@@ -4,8 +4,11 @@
 // writes.
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "ram/checkpoint.h"
 
 namespace ram {
 
@@ -43,7 +46,8 @@ void require_same_run(const std::string& checkpoint_path, const nlohmann::json& 
 // (throwing ram::Error if another run holds it), removes temporary files a killed run left
 // behind, checks the directory with check_run_directory, and for RunStart::overwrite removes the
 // old run's files. The kernel drops the lock when the process ends, even by SIGKILL, so a stale
-// lock never blocks a resume; a run that ends normally also removes the lock file.
+// lock never blocks a resume; a run that ends normally also removes the lock file. An empty
+// out_dir is a run that writes nothing (and cannot be resumed).
 class RunDirectory {
  public:
   RunDirectory(const std::string& out_dir, RunStart start);
@@ -51,7 +55,14 @@ class RunDirectory {
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;
 
+  // out_dir/checkpoint.ram, or "" for a run that writes nothing.
+  const std::string& checkpoint_path() const { return checkpoint_path_; }
+  // For RunStart::resume, the checkpoint read once the directory is held; otherwise empty.
+  std::optional<Checkpoint> checkpoint_to_resume() const;
+
  private:
+  RunStart start_;
+  std::string checkpoint_path_;
   std::string lock_path_;
   int fd_ = -1;
 };

@@ -672,16 +672,10 @@ TrainResult train(const TrainingConfig& config, const TrainValidation& data,
   validate(config.task, data.train.rows, data.train.cols);
   if (data.train.size() == 0 || data.validation.size() == 0)
     throw Error("training: the training and validation sets must not be empty");
-  std::optional<RunDirectory> directory;
-  if (out_dir.empty())
-    check_run_directory(out_dir, run_start);
-  else
-    directory.emplace(out_dir, run_start);
-  const std::string checkpoint_path =
-      out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string();
-  std::optional<Checkpoint> saved;
-  if (run_start == RunStart::resume) {
-    saved = load_checkpoint(checkpoint_path);
+  const RunDirectory directory(out_dir, run_start);
+  const std::string& checkpoint_path = directory.checkpoint_path();
+  const std::optional<Checkpoint> saved = directory.checkpoint_to_resume();
+  if (saved) {
     require_same_run(checkpoint_path, to_json(checked_config(checkpoint_path, *saved)),
                      to_json(config), {"/threads", "/checkpoint_every", "/epochs"});
     if (saved->epoch > static_cast<std::uint64_t>(config.epochs))

@@ -49,7 +49,10 @@ void write_random_digits(const std::string& dir) {
   ram::write_idx(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte", set, false);
 }
 
+// A resumed run is given only what the program prints after Ctrl-C: --out and --resume (it keeps
+// every setting the run started with, the thread count included).
 std::vector<std::string> train_args(const std::string& data, const std::string& out, bool resume) {
+  if (resume) return {RAM_CLI_PATH, "train", "--out", out, "--resume", "--quiet"};
   std::vector<std::string> args = {RAM_CLI_PATH,
                                    "train",
                                    "--preset",
@@ -83,7 +86,6 @@ std::vector<std::string> train_args(const std::string& data, const std::string& 
                                    "--checkpoint-every",
                                    std::to_string(kCheckpointEvery),
                                    "--quiet"};
-  if (resume) args.push_back("--resume");
   return args;
 }
 
@@ -129,6 +131,18 @@ std::vector<std::uint64_t> announced_steps(const std::string& log) {
   return steps;
 }
 
+// Waits until the child has announced a checkpoint in its log, or has ended, or `limit` has
+// passed; returns its wait status if it ended, else -1.
+int wait_for_checkpoint(pid_t pid, const std::string& log, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    if (!announced_steps(log).empty() || std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 std::vector<float> parameters_of(const std::string& path) {
   return ram::load_model(path).parameters;
 }
@@ -151,24 +165,42 @@ TEST(KillAndResume, SigkillAtRandomMomentsLosesAtMostOneIntervalAndEndsBitIdenti
   const auto ref_steps = announced_steps(dir.sub("reference.log"));
   ASSERT_FALSE(ref_steps.empty());
 
-  // The same run, killed again and again, each time after a random share of the reference
-  // run's duration (so the test adapts to a slow machine or a sanitizer build); the shares come
-  // from a fixed seed. Some kills land in start-up, most in training, some in a checkpoint
-  // write; after 15 kills the run is left to finish.
+  // The same run, killed again and again: every fourth attempt after a random share of the
+  // reference run's duration (start-up or early training), the others at a random moment up to
+  // one and a half checkpoint intervals after their first checkpoint (so the test adapts to a
+  // slow machine or a sanitizer build); the moments come from a fixed seed. Some kills land in a
+  // checkpoint write; after 15 kills the run is left to finish.
   const std::string out = dir.sub("killed");
   std::mt19937 gen(2026);
   std::uniform_real_distribution<double> share(0.01, 0.12);
-  int kills = 0, kills_with_temporary_files = 0;
+  // Time between two checkpoints of the reference run; most kills land within one and a half of
+  // these after an attempt's first checkpoint, so every such attempt makes progress and the next
+  // one resumes. (Timing kills from the start alone failed on a fast machine: start-up took
+  // most of the 1-12% windows and no attempt ever reached a checkpoint, so nothing resumed.)
+  const double interval_ms =
+      static_cast<double>(ref_duration.count()) / static_cast<double>(ref_steps.size());
+  std::uniform_real_distribution<double> intervals(0.0, 1.5);
+  int kills = 0, kills_with_temporary_files = 0, resumed_attempts = 0;
   std::uint64_t last_on_disk = 0;
   bool finished = false;
   for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
     const bool resume = fs::exists(out + "/" + ram::kCheckpointFile);
+    resumed_attempts += resume ? 1 : 0;
     const std::string log = dir.sub("attempt-" + std::to_string(attempt) + ".log");
     const pid_t pid = spawn(train_args(data, out, resume), log);
-    const auto limit = kills < 15 ? std::chrono::milliseconds(static_cast<long>(
-                                        share(gen) * static_cast<double>(ref_duration.count())))
-                                  : std::chrono::milliseconds(std::chrono::minutes(5));
-    int status = wait_for(pid, limit);
+    int status = -1;
+    if (kills >= 15) {
+      status = wait_for(pid, std::chrono::minutes(5));  // left to finish
+    } else if (attempt % 4 == 0) {
+      // In start-up or early training, timed from the start.
+      status = wait_for(pid, std::chrono::milliseconds(static_cast<long>(
+                                 share(gen) * static_cast<double>(ref_duration.count()))));
+    } else {
+      status = wait_for_checkpoint(pid, log, std::chrono::minutes(5));
+      if (status == -1)
+        status = wait_for(
+            pid, std::chrono::milliseconds(static_cast<long>(intervals(gen) * interval_ms)));
+    }
     if (status == -1) {
       kill(pid, SIGKILL);
       status = wait_for(pid, std::chrono::seconds(30));
@@ -203,10 +235,14 @@ TEST(KillAndResume, SigkillAtRandomMomentsLosesAtMostOneIntervalAndEndsBitIdenti
   }
   ASSERT_TRUE(finished) << "the run never finished";
   EXPECT_GE(kills, 10);
+  // The test is about resuming: most attempts must start from a checkpoint of an earlier one.
+  EXPECT_GE(resumed_attempts, 5);
   RecordProperty("kills", kills);
   RecordProperty("kills_that_left_a_temporary_file", kills_with_temporary_files);
-  std::printf("reference run %lld ms; %d kills, %d left a temporary file behind\n",
-              static_cast<long long>(ref_duration.count()), kills, kills_with_temporary_files);
+  std::printf(
+      "reference run %lld ms; %d kills, %d left a temporary file behind; %d attempts resumed\n",
+      static_cast<long long>(ref_duration.count()), kills, kills_with_temporary_files,
+      resumed_attempts);
 
   const std::vector<float> actual = parameters_of(out + "/model.ram");
   ASSERT_EQ(actual.size(), expected.size());
