@@ -30,8 +30,7 @@ class FlushDenormals {
     _mm_setcsr(saved_);
   }
 #else
-  FlushDenormals() {
-  }  // NOLINT(modernize-use-equals-default): const objects need a user-provided constructor
+  FlushDenormals() = default;
 #endif
   FlushDenormals(const FlushDenormals&) = delete;
   FlushDenormals& operator=(const FlushDenormals&) = delete;

@@ -649,6 +649,14 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
   return finish(/*interrupted=*/false);
 }
 
+// A resumed run cannot end before the epochs it has already completed; `where` names the run.
+void require_epochs_reached(const std::string& where, std::uint64_t completed,
+                            std::int64_t epochs) {
+  if (epochs < static_cast<std::int64_t>(completed))
+    throw Error(where + ": the run has completed " + std::to_string(completed) +
+                " epochs, so it cannot end after " + std::to_string(epochs));
+}
+
 }  // namespace
 
 TrainingConfig resumed_config(const SavedModel& saved, const ResumeSettings& settings) {
@@ -656,9 +664,7 @@ TrainingConfig resumed_config(const SavedModel& saved, const ResumeSettings& set
   if (settings.threads) config.threads = *settings.threads;
   if (settings.checkpoint_every) config.checkpoint_every = *settings.checkpoint_every;
   if (settings.epochs) {
-    if (*settings.epochs < static_cast<std::int64_t>(saved.epoch))
-      throw Error("resume: the run has completed " + std::to_string(saved.epoch) +
-                  " epochs, so it cannot end after " + std::to_string(*settings.epochs));
+    require_epochs_reached("resume", saved.epoch, *settings.epochs);
     config.epochs = static_cast<int>(*settings.epochs);
   }
   return config;
@@ -678,9 +684,7 @@ TrainResult train(const TrainingConfig& config, const TrainValidation& data,
   if (saved) {
     require_same_run(checkpoint_path, to_json(checked_config(checkpoint_path, *saved)),
                      to_json(config), {"/threads", "/checkpoint_every", "/epochs"});
-    if (saved->epoch > static_cast<std::uint64_t>(config.epochs))
-      throw Error(checkpoint_path + ": the run has completed " + std::to_string(saved->epoch) +
-                  " epochs, so it cannot end after " + std::to_string(config.epochs));
+    require_epochs_reached(checkpoint_path, saved->epoch, config.epochs);
   }
   return with_model(config, [&](const auto& model) {
     return train_model(model, config, data, out_dir, saved, checkpoint_path, callbacks, start);
