@@ -480,6 +480,50 @@ TEST(ModelTerms, NoReinforceTermForUniformOrMeanLocations) {
   }
 }
 
+// The diagnostics of LossSums, recomputed from the workspace: ||h_t||_1 after each glimpse, the
+// largest |R - b_t|, and the policy means near the edge (large weights saturate the tanh).
+TEST(ModelTerms, DiagnosticsDescribeTheEpisode) {
+  const ModelConfig config = small_config();
+  const RamModel<double> model(config);
+  const int B = 5;
+  const auto params = random_params(model, 12, 1.5);
+  const auto images = random_images(config, B, 12);
+  const auto draws = normal_draws(model, B, 12);
+  Workspace<double> ws;
+  model.forward(params.data(), images.data(), B, LocationMode::sample, draws.data(), ws);
+  const auto labels = mixed_labels(ws);
+  model.assign_rewards(labels.data(), ws);
+  double l1_sum = 0, l1_max = 0, advantage_max = 0, saturated = 0;
+  for (int i = 0; i < B; ++i) {
+    for (int t = 1; t <= config.glimpses; ++t) {
+      const double l1 = ws.state[t].row(i).cwiseAbs().sum();
+      l1_sum += l1;
+      l1_max = std::max(l1_max, l1);
+    }
+    for (int t = 0; t < config.glimpses; ++t) {
+      advantage_max = std::max(advantage_max, std::abs(ws.reward(i, 0) - ws.baseline(i, t)));
+      for (int d = 0; d < 2; ++d) saturated += std::abs(ws.mean[t](i, d)) > 0.9 ? 1 : 0;
+    }
+  }
+  const ram::LossSums sums = model.loss_sums(labels.data(), ws);
+  EXPECT_NEAR(sums.state_l1, l1_sum, 1e-9 * l1_sum);
+  EXPECT_NEAR(sums.state_l1_max, l1_max, 1e-9 * l1_max);
+  EXPECT_GT(l1_max, l1_sum / (B * config.glimpses));  // the states differ
+  EXPECT_EQ(sums.advantage_max, advantage_max);
+  EXPECT_EQ(sums.saturated_means, saturated);
+  EXPECT_EQ(sums.policy_means, 2.0 * B * config.glimpses);
+  EXPECT_GT(saturated, 0.0);
+  EXPECT_LT(saturated, sums.policy_means);
+
+  // Summing two halves keeps the maxima and adds the counts.
+  ram::LossSums halves = model.loss_sums(labels.data(), ws);
+  halves += ram::LossSums{};
+  EXPECT_EQ(halves.state_l1_max, sums.state_l1_max);
+  halves += sums;
+  EXPECT_EQ(halves.state_l1_max, sums.state_l1_max);
+  EXPECT_EQ(halves.policy_means, 2 * sums.policy_means);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Episode structure.
 

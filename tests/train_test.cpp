@@ -107,6 +107,10 @@ void expect_same_metrics(const std::vector<ram::EpochMetrics>& a,
     EXPECT_EQ(a[i].learning_rate, b[i].learning_rate);
     EXPECT_EQ(a[i].train_glimpses, b[i].train_glimpses);
     EXPECT_EQ(a[i].validation_glimpses, b[i].validation_glimpses);
+    EXPECT_EQ(a[i].state_l1_mean, b[i].state_l1_mean);
+    EXPECT_EQ(a[i].state_l1_max, b[i].state_l1_max);
+    EXPECT_EQ(a[i].advantage_max, b[i].advantage_max);
+    EXPECT_EQ(a[i].saturated_means, b[i].saturated_means);
   }
 }
 
@@ -178,7 +182,7 @@ std::vector<std::string> split_csv(const std::string& line) {
 const char* const kMetricsHeader =
     "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
     "learning_rate,seconds,images_per_second,skipped_batches,train_glimpses,"
-    "validation_glimpses";
+    "validation_glimpses,state_l1_mean,state_l1_max,advantage_max,saturated_means";
 
 struct Interrupted {};
 
@@ -469,12 +473,21 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
   EXPECT_EQ(lines[0], kMetricsHeader);
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> f = split_csv(lines[i]);
-    ASSERT_EQ(f.size(), 14u) << lines[i];
+    ASSERT_EQ(f.size(), 18u) << lines[i];
     EXPECT_EQ(f[0], std::to_string(i));
     EXPECT_EQ(f[1], std::to_string(20 * i));
     // A fixed-length model takes all its glimpses.
     EXPECT_EQ(f[12], std::to_string(config.model.glimpses));
     EXPECT_EQ(f[13], std::to_string(config.model.glimpses));
+  }
+  // What drives REINFORCE: a ReLU core's output is not all zero, its mean is below its max, R is
+  // 0 or 1 and the baseline starts near 0, so |R - b| comes near 1; the share is a share.
+  for (const ram::EpochMetrics& m : r.epochs) {
+    EXPECT_GT(m.state_l1_mean, 0.0);
+    EXPECT_GE(m.state_l1_max, m.state_l1_mean);
+    EXPECT_GT(m.advantage_max, 0.5);
+    EXPECT_GE(m.saturated_means, 0.0);
+    EXPECT_LE(m.saturated_means, 1.0);
   }
 
   const ram::SavedModel model = ram::load_model(file_in(out, ram::kModelFile));
@@ -510,7 +523,11 @@ TEST(ReadMetrics, ReturnsWhatTrainWrote) {
                         {a.validation_error, b.validation_error},
                         {a.learning_rate, b.learning_rate},
                         {a.seconds, b.seconds},
-                        {a.images_per_second, b.images_per_second}})
+                        {a.images_per_second, b.images_per_second},
+                        {a.state_l1_mean, b.state_l1_mean},
+                        {a.state_l1_max, b.state_l1_max},
+                        {a.advantage_max, b.advantage_max},
+                        {a.saturated_means, b.saturated_means}})
       EXPECT_NEAR(x, y, 1e-5 * std::abs(y) + 1e-12);
   }
 }
@@ -530,10 +547,13 @@ TEST(ReadMetrics, AcceptsAnyColumnOrderAndNamesFileLineAndProblem) {
   EXPECT_EQ(m[0].images_per_second, 900);
   EXPECT_EQ(m[0].skipped_batches, 0u);  // a file from before the column existed
   EXPECT_EQ(m[0].train_glimpses, 0.0);  // likewise
-  write(std::string(kMetricsHeader) + "\n1,2,3,4,5,6,7,8,9,10,11,4,5.5,6.25\n");
+  EXPECT_EQ(m[0].advantage_max, 0.0);   // likewise
+  write(std::string(kMetricsHeader) + "\n1,2,3,4,5,6,7,8,9,10,11,4,5.5,6.25,90,120,1.5,0.25\n");
   EXPECT_EQ(ram::read_metrics(path).at(0).skipped_batches, 4u);
   EXPECT_EQ(ram::read_metrics(path).at(0).train_glimpses, 5.5);
   EXPECT_EQ(ram::read_metrics(path).at(0).validation_glimpses, 6.25);
+  EXPECT_EQ(ram::read_metrics(path).at(0).state_l1_max, 120.0);
+  EXPECT_EQ(ram::read_metrics(path).at(0).saturated_means, 0.25);
 
   expect_error([&] { ram::read_metrics(dir.sub("absent.csv")); }, {"absent.csv", "cannot open"});
   write("");
@@ -541,11 +561,11 @@ TEST(ReadMetrics, AcceptsAnyColumnOrderAndNamesFileLineAndProblem) {
   write("epoch,steps\n1,2\n");
   expect_error([&] { ram::read_metrics(path); }, {path, "no column", "loss"});
   write(std::string(kMetricsHeader) +
-        "\n1,2,3,4,5,6,7,8,9,10,11,0,8,8\n1,2,3,x4,5,6,7,8,9,10,11,0,8,8\n");
+        "\n1,2,3,4,5,6,7,8,9,10,11,0,8,8,1,2,3,0\n1,2,3,x4,5,6,7,8,9,10,11,0,8,8,1,2,3,0\n");
   expect_error([&] { ram::read_metrics(path); }, {path + ":3:", "\"x4\"", "cross_entropy"});
   write(std::string(kMetricsHeader) + "\n1,2,3\n");
-  expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "3 values for 14 columns"});
-  write(std::string(kMetricsHeader) + "\n1.5,2,3,4,5,6,7,8,9,10,11,0,8,8\n");
+  expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "3 values for 18 columns"});
+  write(std::string(kMetricsHeader) + "\n1.5,2,3,4,5,6,7,8,9,10,11,0,8,8,1,2,3,0\n");
   expect_error([&] { ram::read_metrics(path); }, {path + ":2:", "\"1.5\"", "epoch"});
 }
 
@@ -594,8 +614,8 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
   EXPECT_EQ(lines_b[0], kMetricsHeader);
   for (std::size_t i = 1; i < 4; ++i) {
     std::vector<std::string> fa = split_csv(lines_a[i]), fb = split_csv(lines_b[i]);
-    ASSERT_EQ(fa.size(), 14u);
-    ASSERT_EQ(fb.size(), 14u);
+    ASSERT_EQ(fa.size(), 18u);
+    ASSERT_EQ(fb.size(), 18u);
     fa.erase(fa.begin() + 9, fa.begin() + 11);  // drop seconds and images_per_second
     fb.erase(fb.begin() + 9, fb.begin() + 11);
     EXPECT_EQ(fa, fb) << "metrics row " << i;

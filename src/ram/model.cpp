@@ -281,7 +281,7 @@ LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& 
   const T std_dev = T(config_.location_std);
   const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
   const bool stop_policy = ws.stop_mode != StopMode::threshold;
-  const int Tn = config_.glimpses;
+  const int Tn = config_.glimpses, H = core_->output_size();
   for (int i = 0; i < ws.rows; ++i) {
     const int N = ws.glimpses_taken[static_cast<std::size_t>(i)];
     if (config_.adaptive_stopping && config_.classifier_at_every_step) {
@@ -296,12 +296,22 @@ LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& 
     ws.probs.row(i).maxCoeff(&predicted);
     sums.correct += predicted == labels[i] ? 1.0 : 0.0;
     sums.glimpses += N;
+    for (int t = 1; t <= N; ++t) {
+      double l1 = 0;  // a plain loop: Eigen's sum would order by the row's address
+      for (int c = 0; c < H; ++c) l1 += std::abs(static_cast<double>(ws.state[t](i, c)));
+      sums.state_l1 += l1;
+      sums.state_l1_max = std::max(sums.state_l1_max, l1);
+    }
     for (int t = 0; t <= std::min(N, Tn - 1); ++t) {
       const T diff = ws.baseline(i, t) - ws.reward(i, 0);
       sums.baseline += static_cast<double>(diff * diff);
+      sums.advantage_max = std::max(sums.advantage_max, static_cast<double>(std::abs(diff)));
       if (policy && t < N) {
         const T log_pi = gaussian_log_density(&ws.sample[t](i, 0), &ws.mean[t](i, 0), 2, std_dev);
         sums.reinforce -= static_cast<double>(log_pi * ws.advantage(i, t));
+        for (int d = 0; d < 2; ++d)
+          sums.saturated_means += std::abs(ws.mean[t](i, d)) > T(0.9) ? 1.0 : 0.0;
+        sums.policy_means += 2;
       }
       if (config_.adaptive_stopping && stop_policy && t >= 1) {
         const T log_pi =

@@ -45,6 +45,7 @@
 // reaches the core only with reinforce_trains_core, like the location net's. The d/dz of
 // -log Bern(s; sigmoid(z)) is (q - s). Without adaptive stopping N = T for every image and all
 // of the above reduces to the fixed-length model, computed by the same code as before.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -114,6 +115,14 @@ struct LossSums {
   double correct = 0;
   double images = 0;
   double glimpses = 0;  // glimpses taken
+  // What drives REINFORCE, watched per epoch (the baseline reads h_t, which a ReLU core leaves
+  // unbounded): h_t = the core's output after each glimpse taken, mu_t = each policy mean
+  // sampled from; the maxima are over the images summed.
+  double state_l1 = 0;         // sum of ||h_t||_1 over the glimpses taken
+  double state_l1_max = 0;     // max ||h_t||_1
+  double advantage_max = 0;    // max |R - b_t| over the baselines trained
+  double saturated_means = 0;  // policy-mean coordinates with |mu| > 0.9
+  double policy_means = 0;     // policy-mean coordinates sampled from
   LossSums& operator+=(const LossSums& o) {
     cross_entropy += o.cross_entropy;
     reinforce += o.reinforce;
@@ -121,6 +130,11 @@ struct LossSums {
     correct += o.correct;
     images += o.images;
     glimpses += o.glimpses;
+    state_l1 += o.state_l1;
+    state_l1_max = std::max(state_l1_max, o.state_l1_max);
+    advantage_max = std::max(advantage_max, o.advantage_max);
+    saturated_means += o.saturated_means;
+    policy_means += o.policy_means;
     return *this;
   }
   double total(const LossWeights& w) const {

@@ -51,7 +51,11 @@ nlohmann::json to_json(const EpochMetrics& m) {
           {"learning_rate", m.learning_rate},
           {"seconds", m.seconds},
           {"images_per_second", m.images_per_second},
-          {"skipped_batches", m.skipped_batches}};
+          {"skipped_batches", m.skipped_batches},
+          {"state_l1_mean", m.state_l1_mean},
+          {"state_l1_max", m.state_l1_max},
+          {"advantage_max", m.advantage_max},
+          {"saturated_means", m.saturated_means}};
 }
 
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
@@ -72,6 +76,11 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.seconds = json_field<double>(j, "seconds");
   m.images_per_second = json_field<double>(j, "images_per_second");
   m.skipped_batches = json_field_or<std::uint64_t>(j, "skipped_batches", 0);
+  // Absent from checkpoints written before they were measured: 0 marks "not recorded".
+  m.state_l1_mean = json_field_or<double>(j, "state_l1_mean", 0.0);
+  m.state_l1_max = json_field_or<double>(j, "state_l1_max", 0.0);
+  m.advantage_max = json_field_or<double>(j, "advantage_max", 0.0);
+  m.saturated_means = json_field_or<double>(j, "saturated_means", 0.0);
   return m;
 }
 
@@ -88,18 +97,25 @@ constexpr const char* kMetricsColumns[] = {"epoch",
                                            "images_per_second",
                                            "skipped_batches",
                                            "train_glimpses",
-                                           "validation_glimpses"};
+                                           "validation_glimpses",
+                                           "state_l1_mean",
+                                           "state_l1_max",
+                                           "advantage_max",
+                                           "saturated_means"};
 // Columns added after metrics files were first written: a file without one reads as 0.
-constexpr const char* kLaterMetricsColumns[] = {"skipped_batches", "train_glimpses",
-                                                "validation_glimpses"};
+constexpr const char* kLaterMetricsColumns[] = {
+    "skipped_batches", "train_glimpses", "validation_glimpses", "state_l1_mean",
+    "state_l1_max",    "advantage_max",  "saturated_means"};
 
 // The fields of m in the order of kMetricsColumns.
 auto metrics_fields(EpochMetrics& m) {
   return std::tuple<int&, std::uint64_t&, double&, double&, double&, double&, double&, double&,
-                    double&, double&, double&, std::uint64_t&, double&, double&>(
+                    double&, double&, double&, std::uint64_t&, double&, double&, double&, double&,
+                    double&, double&>(
       m.epoch, m.steps, m.loss, m.cross_entropy, m.reinforce, m.baseline, m.train_error,
       m.validation_error, m.learning_rate, m.seconds, m.images_per_second, m.skipped_batches,
-      m.train_glimpses, m.validation_glimpses);
+      m.train_glimpses, m.validation_glimpses, m.state_l1_mean, m.state_l1_max, m.advantage_max,
+      m.saturated_means);
 }
 
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epochs) {
@@ -150,7 +166,12 @@ nlohmann::json to_json(const LossSums& s) {
           {"baseline", s.baseline},
           {"correct", s.correct},
           {"images", s.images},
-          {"glimpses", s.glimpses}};
+          {"glimpses", s.glimpses},
+          {"state_l1", s.state_l1},
+          {"state_l1_max", s.state_l1_max},
+          {"advantage_max", s.advantage_max},
+          {"saturated_means", s.saturated_means},
+          {"policy_means", s.policy_means}};
 }
 
 LossSums loss_sums_from_json(const nlohmann::json& j) {
@@ -160,7 +181,13 @@ LossSums loss_sums_from_json(const nlohmann::json& j) {
   s.baseline = json_field<double>(j, "baseline");
   s.correct = json_field<double>(j, "correct");
   s.images = json_field<double>(j, "images");
-  s.glimpses = json_field_or<double>(j, "glimpses", 0.0);  // absent from older checkpoints
+  // Absent from older checkpoints.
+  s.glimpses = json_field_or<double>(j, "glimpses", 0.0);
+  s.state_l1 = json_field_or<double>(j, "state_l1", 0.0);
+  s.state_l1_max = json_field_or<double>(j, "state_l1_max", 0.0);
+  s.advantage_max = json_field_or<double>(j, "advantage_max", 0.0);
+  s.saturated_means = json_field_or<double>(j, "saturated_means", 0.0);
+  s.policy_means = json_field_or<double>(j, "policy_means", 0.0);
   return s;
 }
 
@@ -635,6 +662,11 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     m.images_per_second =
         epoch_sums.images / M / std::chrono::duration<double>(train_end - epoch_start).count();
     m.skipped_batches = epoch_skipped;
+    if (epoch_sums.glimpses > 0) m.state_l1_mean = epoch_sums.state_l1 / epoch_sums.glimpses;
+    m.state_l1_max = epoch_sums.state_l1_max;
+    m.advantage_max = epoch_sums.advantage_max;
+    if (epoch_sums.policy_means > 0)
+      m.saturated_means = epoch_sums.saturated_means / epoch_sums.policy_means;
     history.push_back(m);
     if (!out_dir.empty()) {
       save_checkpoint(checkpoint_path,

@@ -63,6 +63,10 @@ struct EpochMetrics {
   double learning_rate = 0;                            // at the end of the epoch
   double seconds = 0, images_per_second = 0;
   std::uint64_t skipped_batches = 0;  // non-finite batches left out (skip_nonfinite_batches)
+  // What drives REINFORCE over the epoch's training episodes (RAM only; 0 for the baselines):
+  // the core output's L1 norm ||h_t||_1 (mean and max over glimpses taken), the largest
+  // |R - b_t|, and the share of policy-mean coordinates with |mu| > 0.9 (near the edge).
+  double state_l1_mean = 0, state_l1_max = 0, advantage_max = 0, saturated_means = 0;
 };
 
 struct Progress {
