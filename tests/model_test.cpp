@@ -301,6 +301,43 @@ TEST(ModelGradient, MatchesFiniteDifferencesOtherWeightsAndSeed) {
   expect_gradient_matches(small_config(false), {0.0, 0.0}, 303, 2, "cross-entropy only, seed 303");
 }
 
+TEST(ModelGradient, MatchesFiniteDifferencesWithTheSigmoidBaselineAndTheLstmCore) {
+  ModelConfig sigmoid = small_config(true);
+  sigmoid.reward_baseline = "sigmoid";
+  expect_gradient_matches(sigmoid, {0.7, 0.3}, 101, 3, "sigmoid reward baseline");
+  ModelConfig lstm = small_config(true);
+  lstm.core = "lstm";
+  expect_gradient_matches(lstm, {0.7, 0.3}, 101, 3, "LSTM core, reinforce_trains_core");
+}
+
+// The sigmoid baseline stays inside the reward's range, whatever its input: [0, 1], or
+// [-c T, 1] with adaptive stopping, and the linear one does not.
+TEST(ModelTerms, SigmoidBaselineIsBoundedToTheRewardsRange) {
+  for (bool stopping : {false, true}) {
+    SCOPED_TRACE(stopping ? "adaptive stopping" : "fixed length");
+    ModelConfig config = small_config();
+    if (stopping) {
+      config.adaptive_stopping = true;
+      config.glimpse_cost = 0.1;
+    }
+    const double lo = stopping ? -0.1 * config.glimpses : 0.0;
+    for (const char* kind : {"linear", "sigmoid"}) {
+      config.reward_baseline = kind;
+      const RamModel<double> model(config);
+      const int B = 6;
+      const auto params = random_params(model, 21, 4.0);  // large weights: large |h W_base|
+      const auto images = random_images(config, B, 21);
+      const auto draws = normal_draws(model, B, 21);
+      Workspace<double> ws;
+      model.forward(params.data(), images.data(), B, LocationMode::sample, draws.data(), ws);
+      const bool inside = ws.baseline.minCoeff() >= lo && ws.baseline.maxCoeff() <= 1.0;
+      EXPECT_EQ(inside, std::string(kind) == "sigmoid")
+          << kind << ": baselines in [" << ws.baseline.minCoeff() << ", " << ws.baseline.maxCoeff()
+          << "]";
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Which loss term reaches which parameters.
 
@@ -767,6 +804,13 @@ TEST(ModelConfigJson, RoundTripAndValidation) {
   bad = c;
   bad.core = "lstm2";
   EXPECT_THROW(RamModel<float>{bad}, ram::Error);
+  bad = c;
+  bad.reward_baseline = "constant";
+  EXPECT_THROW(RamModel<float>{bad}, ram::Error);
+  ModelConfig sigmoid = c;
+  sigmoid.reward_baseline = "sigmoid";
+  EXPECT_EQ(ram::model_config_from_json(ram::to_json(sigmoid)).reward_baseline, "sigmoid");
+  EXPECT_FALSE(ram::to_json(c).contains("reward_baseline"));  // the default reads as before
   auto j = ram::to_json(c);
   j.erase("glimpses");
   EXPECT_THROW(ram::model_config_from_json(j), ram::Error);
@@ -806,6 +850,9 @@ TEST(StoppingGradient, MatchesFiniteDifferences) {
                                 (trains_core ? ", reinforce_trains_core" : "");
       expect_gradient_matches(stopping_config(trains_core, every_step), {0.7, 0.3}, 404, 5, label);
     }
+  ModelConfig sigmoid = stopping_config(true, false);
+  sigmoid.reward_baseline = "sigmoid";  // bounded to [-c T, 1]
+  expect_gradient_matches(sigmoid, {0.7, 0.3}, 404, 5, "adaptive stopping, sigmoid baseline");
 }
 
 TEST(StoppingEpisode, GivenStopsEndTheEpisodeAndTheAnswerIsTheStoppingStepsClassifier) {

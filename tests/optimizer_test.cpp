@@ -93,6 +93,19 @@ TEST(LearningRate, AnnealsLinearlyToTheFinalValue) {
   EXPECT_DOUBLE_EQ(none.learning_rate_at(1), 0.0);
 }
 
+TEST(LearningRate, ExponentialScheduleFallsByAConstantFactorToItsFloor) {
+  OptimizerConfig c = adam(0.01, 0.0001);
+  c.schedule = "exponential";
+  Optimizer opt(c, 1, 100);
+  EXPECT_DOUBLE_EQ(opt.learning_rate_at(0), 0.01);
+  EXPECT_NEAR(opt.learning_rate_at(50), 0.001, 1e-15);  // halfway in log scale
+  EXPECT_NEAR(opt.learning_rate_at(25), 0.01 * std::pow(0.01, 0.25), 1e-15);
+  for (std::uint64_t s = 1; s < 100; ++s)
+    EXPECT_NEAR(opt.learning_rate_at(s) / opt.learning_rate_at(s - 1), std::pow(0.01, 0.01), 1e-12);
+  EXPECT_NEAR(opt.learning_rate_at(100), 0.0001, 1e-17);
+  EXPECT_NEAR(opt.learning_rate_at(1000), 0.0001, 1e-17);  // stays on the floor
+}
+
 TEST(LearningRate, StepUsesTheRateOfItsOwnIndex) {
   // With momentum 0 and gradient 1 each step moves the parameter by exactly the rate.
   Optimizer opt(sgd(0.4, 0.1, 0.0), 1, 3);
@@ -279,6 +292,8 @@ TEST(Config, InvalidConfigurationsThrow) {
   with([](OptimizerConfig& c) { c.clip_norm = -1; });
   with([&](OptimizerConfig& c) { c.clip_norm = inf; });
   with([&](OptimizerConfig& c) { c.clip_norm = nan; });
+  with([](OptimizerConfig& c) { c.schedule = "cosine"; });
+  with([](OptimizerConfig& c) { c.schedule = "exponential"; });  // to a final rate of 0
   for (std::size_t k = 0; k < bad.size(); ++k) {
     EXPECT_THROW(ram::validate(bad[k]), ram::Error) << "case " << k;
     EXPECT_THROW(Optimizer(bad[k], 3, 10), ram::Error) << "case " << k;
@@ -291,6 +306,12 @@ TEST(Config, JsonRoundTripAndMissingKeys) {
   const OptimizerConfig c = adam(0.02, 0.001);
   const OptimizerConfig back = ram::optimizer_config_from_json(ram::to_json(c));
   EXPECT_EQ(ram::to_json(back), ram::to_json(c));
+  auto old_file = ram::to_json(c);  // written before the schedule could be chosen
+  old_file.erase("schedule");
+  EXPECT_EQ(ram::optimizer_config_from_json(old_file).schedule, "linear");
+  OptimizerConfig exponential = c;
+  exponential.schedule = "exponential";
+  EXPECT_EQ(ram::optimizer_config_from_json(ram::to_json(exponential)).schedule, "exponential");
   auto j = ram::to_json(c);
   j.erase("momentum");
   EXPECT_THROW(ram::optimizer_config_from_json(j), ram::Error);

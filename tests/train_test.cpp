@@ -137,6 +137,8 @@ void expect_same_config(const ram::TrainingConfig& a, const ram::TrainingConfig&
   EXPECT_EQ(a.model.core, b.model.core);
   EXPECT_EQ(a.model.location_std, b.model.location_std);
   EXPECT_EQ(a.model.reinforce_trains_core, b.model.reinforce_trains_core);
+  EXPECT_EQ(a.model.reward_baseline, b.model.reward_baseline);
+  EXPECT_EQ(a.optimizer.schedule, b.optimizer.schedule);
   EXPECT_EQ(a.task.kind, b.task.kind);
   EXPECT_EQ(a.task.canvas, b.task.canvas);
   EXPECT_EQ(a.task.clutter_pieces, b.task.clutter_pieces);
@@ -202,6 +204,8 @@ ram::TrainingConfig unusual_config() {
   c.model.classes = 7;
   c.model.location_std = 0.123456789;
   c.model.reinforce_trains_core = true;
+  c.model.core = "lstm";
+  c.model.reward_baseline = "sigmoid";
   c.task.kind = ram::TaskKind::cluttered;
   c.task.canvas = 40;
   c.task.clutter_pieces = 3;
@@ -214,6 +218,7 @@ ram::TrainingConfig unusual_config() {
   c.optimizer.beta2 = 0.99;
   c.optimizer.epsilon = 1e-7;
   c.optimizer.clip_norm = 5.25;
+  c.optimizer.schedule = "exponential";
   c.loss.reinforce = 0.01;
   c.loss.baseline = 0.3;
   c.data = "/some/idx dir";
@@ -244,8 +249,9 @@ TEST(TrainingConfigJson, RoundTripKeepsEveryField) {
 
 // Fields added after the first checkpoints were written: files without them still load.
 // Optional when read: files from before these existed (RAM models, for the first two).
-const std::vector<std::string> kFieldsAddedLater = {"/architecture", "/conv_filters",
-                                                    "/skip_nonfinite_batches", "/checkpoint_every"};
+const std::vector<std::string> kFieldsAddedLater = {
+    "/architecture",     "/conv_filters",       "/skip_nonfinite_batches",
+    "/checkpoint_every", "/optimizer/schedule", "/model/reward_baseline"};
 
 TEST(TrainingConfigJson, EveryMissingFieldThrows) {
   const nlohmann::json full = ram::to_json(unusual_config());
@@ -271,10 +277,15 @@ TEST(TrainingConfigJson, EveryMissingFieldThrows) {
 
 TEST(TrainingConfigJson, ConfigurationsFromBeforeLaterFieldsGetTheirDefaults) {
   nlohmann::json old = ram::to_json(unusual_config());
-  for (const std::string& key : kFieldsAddedLater) old.erase(key.substr(1));
+  for (const std::string& key : kFieldsAddedLater) {
+    const nlohmann::json::json_pointer ptr(key);
+    old[ptr.parent_pointer()].erase(ptr.back());
+  }
   const ram::TrainingConfig c = ram::training_config_from_json(old);
   EXPECT_FALSE(c.skip_nonfinite_batches);
   EXPECT_EQ(c.checkpoint_every, 0u);
+  EXPECT_EQ(c.optimizer.schedule, "linear");
+  EXPECT_EQ(c.model.reward_baseline, "linear");
   nlohmann::json wrong = ram::to_json(unusual_config());
   wrong["checkpoint_every"] = -1;
   expect_error([&] { ram::training_config_from_json(wrong); }, {"checkpoint_every"});

@@ -46,13 +46,16 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
   }
   if (given("--lr")) config.optimizer.learning_rate = g.optimizer.learning_rate;
   if (given("--final-lr")) config.optimizer.final_learning_rate = g.optimizer.final_learning_rate;
+  if (given("--lr-schedule")) config.optimizer.schedule = g.optimizer.schedule;
   if (given("--momentum")) config.optimizer.momentum = g.optimizer.momentum;
   if (given("--clip")) config.optimizer.clip_norm = g.optimizer.clip_norm;
   if (given("--std")) config.model.location_std = g.model.location_std;
   if (given("--glimpses")) config.model.glimpses = g.model.glimpses;
   if (given("--glimpse-size")) config.model.retina.glimpse_size = g.model.retina.glimpse_size;
   if (given("--scales")) config.model.retina.scales = g.model.retina.scales;
+  if (given("--core")) config.model.core = g.model.core;
   if (given("--core-size")) config.model.core_size = g.model.core_size;
+  if (given("--reward-baseline")) config.model.reward_baseline = g.model.reward_baseline;
   if (given("--glimpse-hidden")) config.model.glimpse_hidden = g.model.glimpse_hidden;
   if (given("--location-hidden")) config.model.location_hidden = g.model.location_hidden;
   if (given("--glimpse-features")) config.model.glimpse_features = g.model.glimpse_features;
@@ -233,13 +236,18 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr", c.optimizer.learning_rate,
                   "Initial learning rate (default 0.001 for adam, 0.01 for sgd)");
   cmd->add_option("--final-lr", c.optimizer.final_learning_rate,
-                  "Learning rate reached at the end by linear annealing (default 0)");
+                  "Learning rate reached at the end of the run (default 0)");
+  cmd->add_option("--lr-schedule", c.optimizer.schedule,
+                  "How the learning rate goes to --final-lr: linear (default, the paper's) or "
+                  "exponential (a constant factor per step; needs --final-lr above 0)");
   cmd->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
   cmd->add_option("--clip", c.optimizer.clip_norm, "Clip the gradient norm to this (0 = off)");
   cmd->add_option("--std", c.model.location_std, "Location policy standard deviation");
   cmd->add_option("--glimpses", c.model.glimpses, "Glimpses per image");
   cmd->add_option("--glimpse-size", c.model.retina.glimpse_size, "Retina patch side (pixels)");
   cmd->add_option("--scales", c.model.retina.scales, "Retina scales");
+  cmd->add_option("--core", c.model.core,
+                  "Recurrent core: relu (default, the paper's for classification) or lstm");
   cmd->add_option("--core-size", c.model.core_size, "Core state size (default 256)");
   cmd->add_option("--glimpse-hidden", c.model.glimpse_hidden, "h_g size (default 128)");
   cmd->add_option("--location-hidden", c.model.location_hidden, "h_l size (default 128)");
@@ -262,6 +270,9 @@ void add_train_command(CLI::App& app) {
                   "Episodes averaged per image at validation (default 1)");
   cmd->add_option("--reinforce-weight", c.loss.reinforce, "Weight of the REINFORCE term");
   cmd->add_option("--baseline-weight", c.loss.baseline, "Weight of the baseline's squared error");
+  cmd->add_option("--reward-baseline", c.model.reward_baseline,
+                  "The reward baseline b_t read from the core: linear (default, the paper's) or "
+                  "sigmoid (bounded to the reward's range)");
   cmd->add_flag("--random-glimpses", c.random_glimpses,
                 "Control: glimpse at uniformly random locations instead of a learned policy");
   cmd->add_option("--threads", c.threads, "Threads (default 2)");

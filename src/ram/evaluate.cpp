@@ -83,8 +83,7 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
       if constexpr (kGlimpses) {
         model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws,
                       options.stop);
-        for (int taken : ws.glimpses_taken)
-          chunk_histograms[c][static_cast<std::size_t>(taken)]++;
+        for (int taken : ws.glimpses_taken) chunk_histograms[c][static_cast<std::size_t>(taken)]++;
       } else {
         model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
       }

@@ -48,6 +48,23 @@ void linear_backward_input(const Eigen::MatrixBase<DY>& dy, const ConstMatMap<T>
     dx.noalias() = dy * W.transpose();
 }
 
+// y = lo + (1 - lo) * sigmoid(x), in place: a value bounded to [lo, 1] (lo < 1).
+template <typename Y>
+void bounded_sigmoid_forward(Eigen::MatrixBase<Y> const& y_out, typename Y::Scalar lo) {
+  using T = typename Y::Scalar;
+  auto& y = const_cast<Eigen::MatrixBase<Y>&>(y_out);
+  y = (lo + (T(1) - lo) / (T(1) + (-y.array()).exp())).matrix();
+}
+
+// dy *= dy/dx = (1 - lo) s (1 - s) = (y - lo)(1 - y) / (1 - lo), in place; y is the output.
+template <typename Y, typename DY>
+void bounded_sigmoid_backward(const Eigen::MatrixBase<Y>& y, Eigen::MatrixBase<DY> const& dy_out,
+                              typename Y::Scalar lo) {
+  using T = typename Y::Scalar;
+  auto& dy = const_cast<Eigen::MatrixBase<DY>&>(dy_out);
+  dy.array() *= (y.array() - lo) * (T(1) - y.array()) / (T(1) - lo);
+}
+
 // y = max(x, 0), in place.
 template <typename Y>
 void relu_forward(Eigen::MatrixBase<Y> const& y_out) {

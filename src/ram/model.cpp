@@ -43,6 +43,8 @@ void validate(const ModelConfig& c) {
           "layer sizes must be at most 16384");
   require(c.classes >= 2 && c.classes <= 256, "classes must be in 2..256");
   require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
+  require(c.reward_baseline == "linear" || c.reward_baseline == "sigmoid",
+          "unknown reward baseline '" + c.reward_baseline + "' (known: linear, sigmoid)");
   require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
           "location std must be in (0, 10]");
   require(std::isfinite(c.glimpse_cost) && c.glimpse_cost >= 0 && c.glimpse_cost <= 1,
@@ -65,8 +67,9 @@ nlohmann::json to_json(const ModelConfig& c) {
                       {"core", c.core},
                       {"location_std", c.location_std},
                       {"reinforce_trains_core", c.reinforce_trains_core}};
-  // Only when on, so that fixed-length configurations read exactly as before (and by readers
-  // that know nothing of stopping, such as the PyTorch reference).
+  // Only when not the default, so that such configurations read exactly as before (and by
+  // readers that know nothing of them, such as the PyTorch reference).
+  if (c.reward_baseline != "linear") j["reward_baseline"] = c.reward_baseline;
   if (c.adaptive_stopping) {
     j["adaptive_stopping"] = true;
     j["glimpse_cost"] = c.glimpse_cost;
@@ -91,6 +94,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.core = json_field<std::string>(j, "core");
     c.location_std = json_field<double>(j, "location_std");
     c.reinforce_trains_core = json_field<bool>(j, "reinforce_trains_core");
+    c.reward_baseline = json_field_or<std::string>(j, "reward_baseline", "linear");
     // Absent from configurations written before adaptive stopping existed.
     if (j.contains("adaptive_stopping") || j.contains("glimpse_cost") ||
         j.contains("classifier_at_every_step")) {
@@ -173,6 +177,8 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
       ws.mean[t] = ws.mean[t].array().tanh().matrix();
     }
     linear_forward<T>(h, view(params, baseline_w_), row(params, baseline_b_), ws.baseline.col(t));
+    if (config_.reward_baseline == "sigmoid")
+      bounded_sigmoid_forward(ws.baseline.col(t), reward_floor());
     for (int i = 0; i < B; ++i) {
       for (int k = 0; k < 2; ++k) {
         const T draw =
@@ -258,6 +264,11 @@ void RamModel<T>::forward_stopping(const T* params, const T* draws, Workspace<T>
     ws.logits.row(i) = ws.step_logits[ws.glimpses_taken[static_cast<std::size_t>(i)] - 1].row(i);
     ws.probs.row(i) = ws.step_probs[ws.glimpses_taken[static_cast<std::size_t>(i)] - 1].row(i);
   }
+}
+
+template <typename T>
+T RamModel<T>::reward_floor() const {
+  return config_.adaptive_stopping ? -T(config_.glimpse_cost) * T(config_.glimpses) : T(0);
 }
 
 template <typename T>
@@ -348,7 +359,9 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   // Baseline: d(scale * w * sum_t (b_t - R)^2)/db_t, into its own weights only.
   const T baseline_scale = scale * T(weights.baseline) * T(2);
   for (int t = 0; t < Tn && weights.baseline != 0; ++t) {
-    const Mat<T> dbase = baseline_scale * (ws.baseline.col(t) - ws.reward.col(0));  // [B x 1]
+    Mat<T> dbase = baseline_scale * (ws.baseline.col(t) - ws.reward.col(0));  // [B x 1]
+    if (config_.reward_baseline == "sigmoid")
+      bounded_sigmoid_backward(ws.baseline.col(t), dbase, reward_floor());
     linear_backward_params<T>(ws.state[t].leftCols(H), dbase, view(grads, baseline_w_),
                               row(grads, baseline_b_));
   }
@@ -414,9 +427,11 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
   // Baseline: its squared error at t = 0 .. min(N, T-1).
   const T baseline_scale = scale * T(weights.baseline) * T(2);
   for (int t = 0; t < Tn && weights.baseline != 0; ++t) {
-    const Mat<T> dbase =
+    Mat<T> dbase =
         baseline_scale *
         (ws.baseline.col(t) - ws.reward.col(0)).cwiseProduct(mask([t](int N) { return t <= N; }));
+    if (config_.reward_baseline == "sigmoid")
+      bounded_sigmoid_backward(ws.baseline.col(t), dbase, reward_floor());
     linear_backward_params<T>(ws.state[t].leftCols(H), dbase, view(grads, baseline_w_),
                               row(grads, baseline_b_));
   }

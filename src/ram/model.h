@@ -7,6 +7,8 @@
 //     mu_t   = tanh(h_t W_loc + b_loc)                     location policy mean      [B x 2]
 //     l_t    = mu_t + std * eps_t  (raw sample, log pi is taken here)                [B x 2]
 //     b_t    = h_t W_base + b_base  (h_t detached: no gradient reaches the core)     [B x 1]
+//              or, with the sigmoid reward baseline, lo + (1 - lo) sigmoid(h_t W_base + b_base),
+//              bounded to the reward's range [lo, 1] (lo = 0, or -c T with adaptive stopping)
 //     rho_t  = retina(x, clip(l_t, -1, 1))                                           [B x k*gw*gw]
 //     h_g    = ReLU(rho_t W_gx + b_gx);   h_l = ReLU(clip(l_t) W_gl + b_gl)          [B x 128]
 //     g_t    = ReLU(h_g W_g_what + h_l W_g_where + b_g)                              [B x 256]
@@ -76,6 +78,10 @@ struct ModelConfig {
   // measured best of 0.08 / 0.12 / 0.17 / 0.22 on 28x28 digits (README).
   double location_std = 0.22;
   bool reinforce_trains_core = false;
+  // The reward baseline b_t: "linear" in h_t (the paper's), or "sigmoid", squashed into the
+  // reward's range so that |R - b_t| never exceeds that range whatever the core's output does
+  // (a ReLU core's h_t is unbounded).
+  std::string reward_baseline = "linear";
   // Learned stopping (see the header comment). Configurations saved without these fields read
   // as false / 0: the fixed-length model.
   bool adaptive_stopping = false;
@@ -218,6 +224,8 @@ class RamModel {
   void backward_through_step(const T* params, int t, Workspace<T>& ws, T* grads) const;
   void backward_stopping(const T* params, const std::uint8_t* labels, const LossWeights& weights,
                          T scale, Workspace<T>& ws, T* grads) const;
+  // The lowest reward: 0, or -c T with adaptive stopping (R = correct - c N).
+  T reward_floor() const;
 
   ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
   ParamSlot stop_w_, stop_b_;  // adaptive stopping only

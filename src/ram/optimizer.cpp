@@ -16,6 +16,10 @@ void validate(const OptimizerConfig& c) {
     fail("learning rate must be positive");
   if (!(c.final_learning_rate >= 0) || c.final_learning_rate > c.learning_rate)
     fail("final learning rate must be in [0, learning rate]");
+  if (c.schedule != "linear" && c.schedule != "exponential")
+    fail("unknown learning-rate schedule '" + c.schedule + "' (linear, exponential)");
+  if (c.schedule == "exponential" && !(c.final_learning_rate > 0))
+    fail("an exponential learning-rate schedule needs a final learning rate above 0");
   if (!(c.momentum >= 0 && c.momentum < 1)) fail("momentum must be in [0, 1)");
   if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1))
     fail("Adam betas must be in [0, 1)");
@@ -27,6 +31,7 @@ nlohmann::json to_json(const OptimizerConfig& c) {
   return {{"kind", c.kind},
           {"learning_rate", c.learning_rate},
           {"final_learning_rate", c.final_learning_rate},
+          {"schedule", c.schedule},
           {"momentum", c.momentum},
           {"beta1", c.beta1},
           {"beta2", c.beta2},
@@ -40,6 +45,7 @@ OptimizerConfig optimizer_config_from_json(const nlohmann::json& j) {
     c.kind = json_field<std::string>(j, "kind");
     c.learning_rate = json_field<double>(j, "learning_rate");
     c.final_learning_rate = json_field<double>(j, "final_learning_rate");
+    c.schedule = json_field_or<std::string>(j, "schedule", "linear");  // absent: older files
     c.momentum = json_field<double>(j, "momentum");
     c.beta1 = json_field<double>(j, "beta1");
     c.beta2 = json_field<double>(j, "beta2");
@@ -60,6 +66,9 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::size_t parameter_count,
 double Optimizer::learning_rate_at(std::uint64_t step) const {
   const double progress =
       std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
+  if (config_.schedule == "exponential")
+    return config_.learning_rate *
+           std::pow(config_.final_learning_rate / config_.learning_rate, progress);
   return config_.learning_rate + (config_.final_learning_rate - config_.learning_rate) * progress;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Optimisers over the flat parameter buffer: SGD with momentum (the paper's) and Adam, both with
-// the learning rate annealed linearly from its initial value to a final one over the run, and
-// optional clipping of the global gradient norm.
+// the learning rate annealed (linearly or exponentially) from its initial value to a final one
+// over the run, and optional clipping of the global gradient norm.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -18,7 +18,11 @@ struct OptimizerConfig {
   std::string kind = "adam";  // "adam" or "sgd"
   double learning_rate = 0.001;
   double final_learning_rate = 0.0;  // reached after the last step; the paper anneals to zero
-  double momentum = 0.9;             // sgd
+  // How the rate goes from learning_rate to final_learning_rate over the run: "linear" (the
+  // paper's), or "exponential", lr * (final / lr)^progress (a constant factor per step; needs a
+  // final rate above 0, the floor it ends on).
+  std::string schedule = "linear";
+  double momentum = 0.9;                              // sgd
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // adam
   double clip_norm = 0.0;  // rescale the gradient when its L2 norm exceeds this; 0 = off
 };
