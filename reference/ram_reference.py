@@ -10,7 +10,7 @@ One episode over a batch of B images and T glimpses (h = the core state, h_0 = 0
         mu_t  = tanh(h_t W_loc + b_loc)          location policy mean; reads h_t.detach()
                                                  unless reinforce_trains_core
         l_t   = mu_t + std * eps_t               raw sample; a constant (data) from here on
-        b_t   = h_t.detach() W_base + b_base     baseline
+        b_t   = h_t.detach() W_base + b_base     baseline (sigmoid of it: reward_baseline)
         rho_t = retina(x, clip(l_t, -1, 1))
         h_g   = ReLU(rho_t W_what + b_what);  h_l = ReLU(clip(l_t) W_where + b_where)
         g_t   = ReLU(h_g W_out_what + h_l W_out_where + b_out)
@@ -62,6 +62,7 @@ class RamConfig:
     core: str = "relu"
     location_std: float = 0.22
     reinforce_trains_core: bool = False
+    reward_baseline: str = "linear"  # or "sigmoid": b_t = sigmoid(h_t.detach() W_base + b_base)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RamConfig":
@@ -72,6 +73,8 @@ class RamConfig:
         cfg = cls(**d)
         if cfg.core != "relu":
             raise ValueError(f"only the ReLU core is implemented, got {cfg.core!r}")
+        if cfg.reward_baseline not in ("linear", "sigmoid"):
+            raise ValueError(f"unknown reward baseline {cfg.reward_baseline!r}")
         return cfg
 
     @property
@@ -232,7 +235,8 @@ class RamModel(nn.Module):
                 mu = images.new_zeros(B, 2)
             else:
                 mu = torch.tanh(self.location(policy_input))
-            baselines.append(self.baseline(h.detach())[:, 0])
+            b = self.baseline(h.detach())[:, 0]
+            baselines.append(torch.sigmoid(b) if cfg.reward_baseline == "sigmoid" else b)
             if mode == "sample":
                 sample = mu + cfg.location_std * draws[:, t]
             elif mode == "mean":
@@ -310,6 +314,7 @@ class OptimizerConfig:
     beta2: float = 0.999
     epsilon: float = 1e-8
     clip_norm: float = 0.0
+    schedule: str = "linear"  # or "exponential": lr * (final / lr) ** progress
 
     @classmethod
     def from_dict(cls, d: dict) -> "OptimizerConfig":
@@ -318,6 +323,10 @@ class OptimizerConfig:
 
 def learning_rate_at(cfg: OptimizerConfig, step: int, total_steps: int) -> float:
     progress = min(1.0, step / max(total_steps, 1))
+    if cfg.schedule == "exponential":
+        return cfg.learning_rate * (cfg.final_learning_rate / cfg.learning_rate) ** progress
+    if cfg.schedule != "linear":
+        raise ValueError(f"unknown learning-rate schedule {cfg.schedule!r}")
     return cfg.learning_rate + (cfg.final_learning_rate - cfg.learning_rate) * progress
 
 

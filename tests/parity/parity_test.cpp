@@ -613,4 +613,19 @@ TEST(Parity, AdamTrajectory) {
   run_parity(c);
 }
 
+// (e) The accuracy levers: Adam on an exponential schedule, and the sigmoid reward baseline.
+TEST(Parity, ExponentialScheduleAndSigmoidBaseline) {
+  Case c;
+  c.name = "adam_exponential_sigmoid";
+  c.model = paper_config(28, 8, 1, 6);
+  c.model.reward_baseline = "sigmoid";
+  c.task = {ram::TaskKind::centred, 28, 0, 8};
+  c.optimizer.kind = "adam";
+  c.optimizer.learning_rate = 1e-3;
+  c.optimizer.final_learning_rate = 1e-5;
+  c.optimizer.schedule = "exponential";
+  c.seed = 3;
+  run_parity(c);
+}
+
 }  // namespace
