@@ -272,6 +272,14 @@ T RamModel<T>::reward_floor() const {
 }
 
 template <typename T>
+void RamModel<T>::backward_baseline(int t, Mat<T> dbase, const Workspace<T>& ws, T* grads) const {
+  if (config_.reward_baseline == "sigmoid")
+    bounded_sigmoid_backward(ws.baseline.col(t), dbase, reward_floor());
+  linear_backward_params<T>(ws.state[t].leftCols(core_->output_size()), dbase,
+                            view(grads, baseline_w_), row(grads, baseline_b_));
+}
+
+template <typename T>
 void RamModel<T>::assign_rewards(const std::uint8_t* labels, Workspace<T>& ws) const {
   ws.reward.resize(ws.rows, 1);
   for (int i = 0; i < ws.rows; ++i) {
@@ -359,11 +367,7 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   // Baseline: d(scale * w * sum_t (b_t - R)^2)/db_t, into its own weights only.
   const T baseline_scale = scale * T(weights.baseline) * T(2);
   for (int t = 0; t < Tn && weights.baseline != 0; ++t) {
-    Mat<T> dbase = baseline_scale * (ws.baseline.col(t) - ws.reward.col(0));  // [B x 1]
-    if (config_.reward_baseline == "sigmoid")
-      bounded_sigmoid_backward(ws.baseline.col(t), dbase, reward_floor());
-    linear_backward_params<T>(ws.state[t].leftCols(H), dbase, view(grads, baseline_w_),
-                              row(grads, baseline_b_));
+    backward_baseline(t, baseline_scale * (ws.baseline.col(t) - ws.reward.col(0)), ws, grads);
   }
 
   // Location policy, REINFORCE: d(-log pi)/dmu = -(l - mu) / std^2, times the advantage, then
@@ -427,13 +431,11 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
   // Baseline: its squared error at t = 0 .. min(N, T-1).
   const T baseline_scale = scale * T(weights.baseline) * T(2);
   for (int t = 0; t < Tn && weights.baseline != 0; ++t) {
-    Mat<T> dbase =
-        baseline_scale *
-        (ws.baseline.col(t) - ws.reward.col(0)).cwiseProduct(mask([t](int N) { return t <= N; }));
-    if (config_.reward_baseline == "sigmoid")
-      bounded_sigmoid_backward(ws.baseline.col(t), dbase, reward_floor());
-    linear_backward_params<T>(ws.state[t].leftCols(H), dbase, view(grads, baseline_w_),
-                              row(grads, baseline_b_));
+    backward_baseline(
+        t, baseline_scale * (ws.baseline.col(t) - ws.reward.col(0)).cwiseProduct(mask([t](int N) {
+          return t <= N;
+        })),
+        ws, grads);
   }
 
   // Location policy at t = 0 .. N-1 (the locations actually used), as in backward().

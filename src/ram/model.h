@@ -226,6 +226,8 @@ class RamModel {
                          T scale, Workspace<T>& ws, T* grads) const;
   // The lowest reward: 0, or -c T with adaptive stopping (R = correct - c N).
   T reward_floor() const;
+  // Given dLoss/db_t [B x 1], accumulates the baseline's parameter gradient (b_t reads h_t).
+  void backward_baseline(int t, Mat<T> dbase, const Workspace<T>& ws, T* grads) const;
 
   ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
   ParamSlot stop_w_, stop_b_;  // adaptive stopping only

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <numeric>
 #include <optional>
-#include <string_view>
 #include <tuple>
 
 #include "ram/checkpoint.h"
@@ -37,53 +36,6 @@ nlohmann::json to_json(const TaskConfig& t) {
           {"clutter_size", t.clutter_size}};
 }
 
-nlohmann::json to_json(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"steps", m.steps},
-          {"loss", m.loss},
-          {"cross_entropy", m.cross_entropy},
-          {"reinforce", m.reinforce},
-          {"baseline", m.baseline},
-          {"train_error", m.train_error},
-          {"validation_error", m.validation_error},
-          {"train_glimpses", m.train_glimpses},
-          {"validation_glimpses", m.validation_glimpses},
-          {"learning_rate", m.learning_rate},
-          {"seconds", m.seconds},
-          {"images_per_second", m.images_per_second},
-          {"skipped_batches", m.skipped_batches},
-          {"state_l1_mean", m.state_l1_mean},
-          {"state_l1_max", m.state_l1_max},
-          {"advantage_max", m.advantage_max},
-          {"saturated_means", m.saturated_means}};
-}
-
-EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
-  EpochMetrics m;
-  m.epoch = json_field<int>(j, "epoch");
-  m.steps = json_field<std::uint64_t>(j, "steps");
-  m.loss = json_field<double>(j, "loss");
-  m.cross_entropy = json_field<double>(j, "cross_entropy");
-  m.reinforce = json_field<double>(j, "reinforce");
-  m.baseline = json_field<double>(j, "baseline");
-  m.train_error = json_field<double>(j, "train_error");
-  m.validation_error = json_field<double>(j, "validation_error");
-  // Absent from checkpoints written before adaptive stopping: those runs took every glimpse,
-  // but their glimpse count is not in the metrics either, so 0 marks "not recorded".
-  m.train_glimpses = json_field_or<double>(j, "train_glimpses", 0.0);
-  m.validation_glimpses = json_field_or<double>(j, "validation_glimpses", 0.0);
-  m.learning_rate = json_field<double>(j, "learning_rate");
-  m.seconds = json_field<double>(j, "seconds");
-  m.images_per_second = json_field<double>(j, "images_per_second");
-  m.skipped_batches = json_field_or<std::uint64_t>(j, "skipped_batches", 0);
-  // Absent from checkpoints written before they were measured: 0 marks "not recorded".
-  m.state_l1_mean = json_field_or<double>(j, "state_l1_mean", 0.0);
-  m.state_l1_max = json_field_or<double>(j, "state_l1_max", 0.0);
-  m.advantage_max = json_field_or<double>(j, "advantage_max", 0.0);
-  m.saturated_means = json_field_or<double>(j, "saturated_means", 0.0);
-  return m;
-}
-
 constexpr const char* kMetricsColumns[] = {"epoch",
                                            "steps",
                                            "loss",
@@ -102,10 +54,9 @@ constexpr const char* kMetricsColumns[] = {"epoch",
                                            "state_l1_max",
                                            "advantage_max",
                                            "saturated_means"};
-// Columns added after metrics files were first written: a file without one reads as 0.
-constexpr const char* kLaterMetricsColumns[] = {
-    "skipped_batches", "train_glimpses", "validation_glimpses", "state_l1_mean",
-    "state_l1_max",    "advantage_max",  "saturated_means"};
+// The columns from this one on were added after metrics files and checkpoints were first
+// written: a file without one reads it as 0 ("not recorded").
+constexpr std::size_t kFirstLaterMetricsColumn = 11;  // skipped_batches
 
 // The fields of m in the order of kMetricsColumns.
 auto metrics_fields(EpochMetrics& m) {
@@ -118,6 +69,30 @@ auto metrics_fields(EpochMetrics& m) {
       m.saturated_means);
 }
 
+// Calls f(column index, column name, field) for every field of m, in column order.
+template <typename F>
+void for_each_metric(EpochMetrics& m, F&& f) {
+  std::size_t i = 0;
+  std::apply([&](auto&... field) { ((f(i, kMetricsColumns[i], field), ++i), ...); },
+             metrics_fields(m));
+}
+
+// Checkpoints carry the history under the CSV's column names.
+nlohmann::json to_json(EpochMetrics m) {
+  nlohmann::json j = nlohmann::json::object();
+  for_each_metric(m, [&](std::size_t, const char* name, auto& field) { j[name] = field; });
+  return j;
+}
+
+EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
+  EpochMetrics m;
+  for_each_metric(m, [&](std::size_t i, const char* name, auto& field) {
+    using T = std::remove_reference_t<decltype(field)>;
+    field = i >= kFirstLaterMetricsColumn ? json_field_or<T>(j, name, T{}) : json_field<T>(j, name);
+  });
+  return m;
+}
+
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epochs) {
   const std::string tmp = path + ".tmp";
   {
@@ -126,12 +101,8 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& epo
       out << (i ? "," : "") << kMetricsColumns[i];
     out << '\n';
     for (EpochMetrics m : epochs) {
-      std::apply(
-          [&](auto&... field) {
-            const char* separator = "";
-            ((out << separator << field, separator = ","), ...);
-          },
-          metrics_fields(m));
+      for_each_metric(
+          m, [&](std::size_t i, const char*, auto& field) { out << (i ? "," : "") << field; });
       out << '\n';
     }
     if (!out) throw Error(path + ": cannot write the metrics file");
@@ -427,8 +398,7 @@ std::vector<EpochMetrics> read_metrics(const std::string& path) {
   std::vector<std::size_t> column_of;
   for (const char* name : kMetricsColumns) {
     const auto it = std::find(header.begin(), header.end(), name);
-    const bool later = std::find(std::begin(kLaterMetricsColumns), std::end(kLaterMetricsColumns),
-                                 std::string_view(name)) != std::end(kLaterMetricsColumns);
+    const bool later = column_of.size() >= kFirstLaterMetricsColumn;
     if (it == header.end() && !later)
       throw Error(path + ": the header has no column \"" + std::string(name) + "\"");
     column_of.push_back(static_cast<std::size_t>(it - header.begin()));  // header.size(): absent
@@ -442,27 +412,14 @@ std::vector<EpochMetrics> read_metrics(const std::string& path) {
       throw Error(where + std::to_string(cells.size()) + " values for " +
                   std::to_string(header.size()) + " columns");
     EpochMetrics m;
-    std::size_t i = 0;
-    std::apply(
-        [&](auto&... field) {
-          const auto read = [&](auto& value) {
-            using T = std::remove_reference_t<decltype(value)>;
-            if (column_of[i] == header.size()) {  // a later column this file lacks
-              value = T{};
-              ++i;
-              return;
-            }
-            const std::string& cell = cells[column_of[i]];
-            const std::optional<T> parsed = parse_number<T>(cell);
-            if (!parsed)
-              throw Error(where + "\"" + cell + "\" is not a number (column " + kMetricsColumns[i] +
-                          ")");
-            value = *parsed;
-            ++i;
-          };
-          (read(field), ...);
-        },
-        metrics_fields(m));
+    for_each_metric(m, [&](std::size_t i, const char* name, auto& field) {
+      using T = std::remove_reference_t<decltype(field)>;
+      if (column_of[i] == header.size()) return;  // a later column this file lacks: 0
+      const std::string& cell = cells[column_of[i]];
+      const std::optional<T> parsed = parse_number<T>(cell);
+      if (!parsed) throw Error(where + "\"" + cell + "\" is not a number (column " + name + ")");
+      field = *parsed;
+    });
     epochs.push_back(m);
   }
   return epochs;
