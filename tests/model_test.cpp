@@ -1,7 +1,7 @@
 // The whole model: backward against central differences for every parameter, and the policy
-// gradient pitfalls of DESIGN.md section 2 (sampled locations are data, log pi at the raw
-// sample, detached baseline, no location after the last glimpse, the location net trained by
-// REINFORCE only), plus float/double agreement and independence from batch composition.
+// gradient's known pitfalls, which broke other implementations (sampled locations are data, log pi
+// at the raw sample, detached baseline, no location after the last glimpse, the location net
+// trained by REINFORCE only), plus float/double agreement and independence from batch composition.
 #include "ram/model.h"
 
 #include <gtest/gtest.h>

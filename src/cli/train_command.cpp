@@ -16,7 +16,6 @@ namespace ram::cli {
 
 namespace {
 
-constexpr const char* kDefaultPreset = "translated60-6g";
 constexpr double kDefaultSgdLearningRate = 0.01;  // the Torch reproduction's; Adam's is 0.001
 
 struct TrainFlags {
@@ -241,19 +240,21 @@ void add_train_command(CLI::App& app) {
                   "How the learning rate goes to --final-lr: linear (default, the paper's) or "
                   "exponential (a constant factor per step; needs --final-lr above 0)");
   cmd->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
-  cmd->add_option("--clip", c.optimizer.clip_norm, "Clip the gradient norm to this (0 = off)");
+  cmd->add_option("--clip", c.optimizer.clip_norm,
+                  "Clip the gradient norm to this (presets: 5; 0 = off, the paper's)");
   cmd->add_option("--std", c.model.location_std, "Location policy standard deviation");
   cmd->add_option("--glimpses", c.model.glimpses, "Glimpses per image");
   cmd->add_option("--glimpse-size", c.model.retina.glimpse_size, "Retina patch side (pixels)");
   cmd->add_option("--scales", c.model.retina.scales, "Retina scales");
   cmd->add_option("--core", c.model.core,
-                  "Recurrent core: relu (default, the paper's for classification) or lstm");
+                  "Recurrent core: lstm (the presets') or relu (the paper's for classification)");
   cmd->add_option("--core-size", c.model.core_size, "Core state size (default 256)");
   cmd->add_option("--glimpse-hidden", c.model.glimpse_hidden, "h_g size (default 128)");
   cmd->add_option("--location-hidden", c.model.location_hidden, "h_l size (default 128)");
   cmd->add_option("--glimpse-features", c.model.glimpse_features, "g size (default 256)");
   cmd->add_flag("--reinforce-trains-core", c.model.reinforce_trains_core,
-                "Let the REINFORCE gradient reach the core too");
+                "Let the REINFORCE gradient reach the core too (on in the presets; "
+                "--reinforce-trains-core=false gives the paper's model)");
   cmd->add_flag("--adaptive-stopping", c.model.adaptive_stopping,
                 "Learn when to stop: after each glimpse a stop policy may end the episode "
                 "(--glimpses is then the maximum)");
@@ -268,7 +269,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--monte-carlo", c.monte_carlo, "Episodes per image in training (default 1)");
   cmd->add_option("--eval-samples", c.eval_samples,
                   "Episodes averaged per image at validation (default 1)");
-  cmd->add_option("--reinforce-weight", c.loss.reinforce, "Weight of the REINFORCE term");
+  cmd->add_option("--reinforce-weight", c.loss.reinforce,
+                  "Weight of the REINFORCE term (presets: 0.125; the paper's model: 1)");
   cmd->add_option("--baseline-weight", c.loss.baseline, "Weight of the baseline's squared error");
   cmd->add_option("--reward-baseline", c.model.reward_baseline,
                   "The reward baseline b_t read from the core: linear (default, the paper's) or "

@@ -1,5 +1,5 @@
 #pragma once
-// The paper's test errors (NIPS 2014 proceedings, Tables 1 and 2; ../shared/DESIGN.md), the one
+// The paper's test errors (NIPS 2014 proceedings, Tables 1 and 2, not the arXiv version), the one
 // place the library holds them. Each entry names the table, our row id (the directory a
 // reproduction trains it in) and how the paper describes the model.
 #include <string_view>
