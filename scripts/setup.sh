@@ -14,7 +14,8 @@ as_root() {
 
 PACKAGES=(g++ cmake make pkg-config libeigen3-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
           libpng-dev libgif-dev chromium clang libclang-rt-14-dev
-          libgtest-dev libgmock-dev dataset-fashion-mnist python3-torch)
+          libgtest-dev libgmock-dev dataset-fashion-mnist python3-torch
+          libopenblas0-pthread)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
