@@ -795,6 +795,20 @@ TEST(Train, NewRunRefusesADirectoryHoldingARunUnlessToldToOverwrite) {
   EXPECT_EQ(model.history.size(), replaced.epochs.size());
 }
 
+// The model file is the parameters and their history; the optimiser's moments, which only a
+// resumed run needs, stay in the checkpoint.
+TEST(Train, TheModelFileLeavesTheOptimiserStateToTheCheckpoint) {
+  TempDir dir;
+  const ram::TrainResult result =
+      ram::train(tiny_config(), tiny_data(), dir.str(), ram::RunStart::fresh);
+  const ram::Checkpoint model = ram::load_checkpoint(file_in(dir.str(), ram::kModelFile));
+  const ram::Checkpoint checkpoint = ram::load_checkpoint(file_in(dir.str(), ram::kCheckpointFile));
+  EXPECT_TRUE(model.optimizer_state.empty());
+  EXPECT_EQ(checkpoint.optimizer_state.size(), 2 * checkpoint.parameters.size());  // Adam's m, v
+  EXPECT_TRUE(same_bits(model.parameters, result.parameters));
+  EXPECT_EQ(model.epoch, checkpoint.epoch);
+}
+
 TEST(Train, AnOutputPathThatIsAFileIsRefusedBeforeTraining) {
   TempDir dir;
   const std::string file = dir.sub("a-file");

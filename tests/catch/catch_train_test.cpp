@@ -160,6 +160,10 @@ TEST(CatchTrain, ResumeKeepsTheRunsSettingsAndMoreFramesExtendIt) {
       ram::train_catch(ram::resumed_catch_config(saved, more), out, ram::RunStart::resume);
   EXPECT_EQ(ram::load_catch_agent((fs::path(out) / ram::kModelFile).string()).updates, 8u);
   EXPECT_EQ(extended.history.size(), 4u);  // a report every 2 updates
+  // The model file leaves the optimiser's moments to the checkpoint, which resumes need.
+  EXPECT_TRUE(
+      ram::load_checkpoint((fs::path(out) / ram::kModelFile).string()).optimizer_state.empty());
+  EXPECT_FALSE(ram::load_checkpoint(checkpoint).optimizer_state.empty());
 }
 
 TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {

@@ -313,9 +313,13 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::strin
     result.interrupted = interrupted;
     return result;
   };
-  auto save = [&](const std::string& path) {
-    if (!out_dir.empty())
-      save_checkpoint(path, make_checkpoint(config, params, optimizer, history, interval));
+  // The model file leaves out the optimiser's moments, which only --resume (from the
+  // checkpoint) needs.
+  auto save = [&](const std::string& path, bool with_optimizer_state = true) {
+    if (out_dir.empty()) return;
+    Checkpoint c = make_checkpoint(config, params, optimizer, history, interval);
+    if (!with_optimizer_state) c.optimizer_state.clear();
+    save_checkpoint(path, c);
   };
 
   ThreadPool pool(config.threads);
@@ -390,7 +394,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::strin
       return finish(/*interrupted=*/true);
     }
   }
-  save((std::filesystem::path(out_dir) / kModelFile).string());
+  save((std::filesystem::path(out_dir) / kModelFile).string(), /*with_optimizer_state=*/false);
   return finish(/*interrupted=*/false);
 }
 
