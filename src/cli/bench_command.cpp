@@ -24,7 +24,8 @@ void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "bench", "Time steady-state training and evaluation of a preset on synthetic digits");
   auto f = std::make_shared<BenchFlags>();
-  cmd->add_option("--preset", f->preset, "Paper setting (default " + std::string(kDefaultPreset) + ")");
+  cmd->add_option("--preset", f->preset,
+                  "Paper setting (default " + std::string(kDefaultPreset) + ")");
   cmd->add_option("--batch", f->batch, "Images per mini-batch (default 20)")
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--threads", f->threads, "Threads (default 2)")->check(CLI::Range(1, 256));

@@ -78,6 +78,11 @@ std::string checkpoint_to_resume(const std::string& out_dir) {
   return path;
 }
 
+void save_model_file(const std::string& out_dir, Checkpoint checkpoint) {
+  checkpoint.optimizer_state.clear();
+  save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(), checkpoint);
+}
+
 void require_same_run(const std::string& checkpoint_path, const nlohmann::json& saved,
                       const nlohmann::json& requested,
                       std::initializer_list<std::string_view> may_change) {

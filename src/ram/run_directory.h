@@ -34,6 +34,11 @@ void check_run_directory(const std::string& out_dir, RunStart start);
 // if there is none.
 std::string checkpoint_to_resume(const std::string& out_dir);
 
+// Writes out_dir/model.ram, a run's final model, from `checkpoint` without its optimiser state:
+// the model file is what users evaluate and share, and only a resumed run needs the optimiser's
+// moments (for Adam, two more copies of the parameters), which the checkpoint keeps.
+void save_model_file(const std::string& out_dir, Checkpoint checkpoint);
+
 // A resumed run continues with the settings it started with: throws ram::Error naming
 // `checkpoint_path` and the first setting (a JSON pointer such as /optimizer/learning_rate) in
 // which `requested` differs from `saved`, the two configurations as JSON, other than the

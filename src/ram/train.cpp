@@ -632,14 +632,9 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     }
     if (callbacks.epoch_done) callbacks.epoch_done(m);
   }
-  if (!out_dir.empty()) {
-    // The model file is what users evaluate and share; the optimiser's moments (for Adam, two
-    // more copies of the parameters) stay in the checkpoint, which --resume reads.
-    Checkpoint model_file =
-        make_checkpoint(config, params, optimizer, config.epochs, history, {}, 0);
-    model_file.optimizer_state.clear();
-    save_checkpoint((std::filesystem::path(out_dir) / kModelFile).string(), model_file);
-  }
+  if (!out_dir.empty())
+    save_model_file(out_dir,
+                    make_checkpoint(config, params, optimizer, config.epochs, history, {}, 0));
   return finish(/*interrupted=*/false);
 }
 

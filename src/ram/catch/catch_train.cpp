@@ -313,13 +313,9 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::strin
     result.interrupted = interrupted;
     return result;
   };
-  // The model file leaves out the optimiser's moments, which only --resume (from the
-  // checkpoint) needs.
-  auto save = [&](const std::string& path, bool with_optimizer_state = true) {
-    if (out_dir.empty()) return;
-    Checkpoint c = make_checkpoint(config, params, optimizer, history, interval);
-    if (!with_optimizer_state) c.optimizer_state.clear();
-    save_checkpoint(path, c);
+  auto save = [&](const std::string& path) {
+    if (!out_dir.empty())
+      save_checkpoint(path, make_checkpoint(config, params, optimizer, history, interval));
   };
 
   ThreadPool pool(config.threads);
@@ -394,7 +390,8 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::strin
       return finish(/*interrupted=*/true);
     }
   }
-  save((std::filesystem::path(out_dir) / kModelFile).string(), /*with_optimizer_state=*/false);
+  if (!out_dir.empty())
+    save_model_file(out_dir, make_checkpoint(config, params, optimizer, history, interval));
   return finish(/*interrupted=*/false);
 }
 
