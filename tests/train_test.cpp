@@ -795,6 +795,44 @@ TEST(Train, NewRunRefusesADirectoryHoldingARunUnlessToldToOverwrite) {
   EXPECT_EQ(model.history.size(), replaced.epochs.size());
 }
 
+// A resumed run reads its checkpoint once, when the directory is opened: the settings the caller
+// took from it and the position training continues from are the same file's, even if the file
+// changes in between (here it is destroyed).
+TEST(Train, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
+  TempDir dir;
+  const std::string a = dir.sub("a"), b = dir.sub("b");
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 2;
+  const ram::TrainResult full = ram::train(config, data, a, ram::RunStart::fresh);
+  ram::TrainCallbacks stop_after_1;
+  stop_after_1.epoch_done = [](const ram::EpochMetrics&) { throw Interrupted{}; };
+  EXPECT_THROW(ram::train(config, data, b, ram::RunStart::fresh, stop_after_1), Interrupted);
+
+  const ram::RunDirectory directory(b, ram::RunStart::resume);
+  ASSERT_TRUE(directory.resumed().has_value());
+  const ram::SavedModel saved = ram::saved_model(*directory.resumed(), directory.checkpoint_path());
+  EXPECT_EQ(saved.epoch, 1u);
+  std::ofstream(file_in(b, ram::kCheckpointFile), std::ios::trunc) << "not a checkpoint";
+  const ram::TrainResult resumed = ram::train(ram::resumed_config(saved, {}), data, directory);
+  EXPECT_TRUE(same_bits(full.parameters, resumed.parameters));
+}
+
+// --overwrite replaces the old run only once training starts: a run that fails before (here on
+// empty data, as on a bad data path) leaves the old run's files as they were.
+TEST(Train, OverwriteKeepsTheOldRunUntilTrainingStarts) {
+  TempDir dir;
+  const ram::TrainingConfig config = tiny_config();
+  ram::train(config, tiny_data(), dir.str(), ram::RunStart::fresh);
+  const auto model_bytes = read_text(file_in(dir.str(), ram::kModelFile));
+  const auto checkpoint_bytes = read_text(file_in(dir.str(), ram::kCheckpointFile));
+  { const ram::RunDirectory opened(dir.str(), ram::RunStart::overwrite); }
+  EXPECT_THROW(ram::train(config, ram::TrainValidation{}, dir.str(), ram::RunStart::overwrite),
+               ram::Error);
+  EXPECT_EQ(read_text(file_in(dir.str(), ram::kModelFile)), model_bytes);
+  EXPECT_EQ(read_text(file_in(dir.str(), ram::kCheckpointFile)), checkpoint_bytes);
+}
+
 // The model file is the parameters and their history; the optimiser's moments, which only a
 // resumed run needs, stay in the checkpoint.
 TEST(Train, TheModelFileLeavesTheOptimiserStateToTheCheckpoint) {

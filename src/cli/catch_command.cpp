@@ -33,13 +33,21 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
   if (f.out.empty()) throw Error("catch train: --out DIR is required");
   const RunStart start = run_start(f.resume, f.overwrite);
   CatchTrainingConfig config = f.c;
-  if (start == RunStart::resume) {
+  // Flags are checked before the directory is touched.
+  if (start == RunStart::resume)
     require_only(cmd, "catch train", {"--out", "--resume", "--quiet", "--threads", "--frames"});
-    const SavedCatchAgent saved = load_catch_agent(checkpoint_to_resume(f.out));
+  else
+    validate(config);
+  // Held to the end of training; a resumed run reads its checkpoint here, once.
+  const RunDirectory directory(f.out, start);
+  if (start == RunStart::resume) {
+    const SavedCatchAgent saved =
+        saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
     CatchResumeSettings settings;
     if (given(cmd, "--threads")) settings.threads = f.c.threads;
     if (given(cmd, "--frames")) settings.frames = f.c.frames;
     config = resumed_catch_config(saved, settings);
+    validate(config);
     // Complete, unless killed between its last checkpoint and writing its model.
     if (saved.updates >= config.updates() &&
         std::filesystem::exists(std::filesystem::path(f.out) / kModelFile)) {
@@ -52,8 +60,6 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
       return;
     }
   }
-  validate(config);
-  check_run_directory(f.out, start);
   std::printf(
       "ram catch train: %s%s, retina %dx%d at %d scales, %s core %d, std %.3g, %s lr %.3g, "
       "batch %d episodes, %.3gM frames (%llu updates), entropy %.3g, discount %.3g, "
@@ -81,7 +87,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
   };
   callbacks.stop_requested = [] { return interrupt_requested(); };
   stop_on_first_interrupt();
-  const CatchTrainResult result = train_catch(config, f.out, start, callbacks);
+  const CatchTrainResult result = train_catch(config, directory, callbacks);
   bar.clear();
   if (result.interrupted) {
     std::printf(

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
 #include "config_flags.h"
@@ -46,11 +47,17 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
   if (f.out.empty() && !f.dry_run) throw Error("train: --out DIR is required");
   const RunStart start = run_start(f.resume, f.overwrite);
   TrainingConfig config;
+  // Held to the end of training, and opened before the data is loaded, so that a busy or wrong
+  // --out fails at once; a resumed run reads its checkpoint there, once. A dry run only reads.
+  std::optional<RunDirectory> directory;
   if (start == RunStart::resume) {
     require_only(cmd, "train",
                  {"--out", "--resume", "--quiet", "--dry-run", "--threads", "--checkpoint-every",
                   "--epochs"});
-    const SavedModel saved = load_model(checkpoint_to_resume(f.out));
+    if (!f.dry_run) directory.emplace(f.out, start);
+    const SavedModel saved = directory
+                                 ? saved_model(*directory->resumed(), directory->checkpoint_path())
+                                 : load_model(checkpoint_to_resume(f.out));
     ResumeSettings settings;
     const TrainingConfig& given_values = f.settings.values();
     if (given(cmd, "--threads")) settings.threads = given_values.threads;
@@ -77,9 +84,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
     std::printf("%s\n", to_json(config).dump(2).c_str());
     return;
   }
-  // Before the data is loaded: a wrong --out fails at once.
-  check_run_directory(f.out, start);
-
+  if (!directory) directory.emplace(f.out, start);
   if (config.architecture != "ram")
     std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
                 f.resume ? "resumed run of " : "preset ",
@@ -131,7 +136,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
     std::fflush(stdout);
   };
   stop_on_first_interrupt();
-  const TrainResult result = train(config, data, f.out, start, callbacks);
+  const TrainResult result = train(config, data, *directory, callbacks);
   bar.clear();
   if (result.interrupted) {
     std::printf(

@@ -101,6 +101,7 @@ void require_same_run(const std::string& checkpoint_path, const nlohmann::json& 
 
 RunDirectory::RunDirectory(const std::string& out_dir, RunStart start)
     : start_(start),
+      out_dir_(out_dir),
       checkpoint_path_(
           out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kCheckpointFile).string()),
       lock_path_(out_dir.empty() ? "" : (std::filesystem::path(out_dir) / kLockFile).string()) {
@@ -145,9 +146,7 @@ RunDirectory::RunDirectory(const std::string& out_dir, RunStart start)
   try {
     remove_stale_temporaries(out_dir);
     check_run_directory(out_dir, start);
-    if (start == RunStart::overwrite)
-      for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile})
-        std::filesystem::remove(std::filesystem::path(out_dir) / file);
+    if (start == RunStart::resume) resumed_ = load_checkpoint(checkpoint_path_);
   } catch (...) {
     ::unlink(lock_path_.c_str());
     ::close(fd_);
@@ -161,9 +160,10 @@ RunDirectory::~RunDirectory() {
   ::close(fd_);
 }
 
-std::optional<Checkpoint> RunDirectory::checkpoint_to_resume() const {
-  if (start_ != RunStart::resume) return std::nullopt;
-  return load_checkpoint(checkpoint_path_);
+void RunDirectory::begin_run() const {
+  if (start_ != RunStart::overwrite || out_dir_.empty()) return;
+  for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile})
+    std::filesystem::remove(std::filesystem::path(out_dir_) / file);
 }
 
 }  // namespace ram

@@ -26,8 +26,7 @@ enum class RunStart {
 
 // Throws ram::Error naming out_dir if a run started this way cannot use it: it is a file, or a
 // fresh run finds a run there already (which it must not silently replace), or a resumed one
-// finds no checkpoint. Cheap: callers check before loading data, and RunDirectory checks again
-// once it holds the lock.
+// finds no checkpoint. Cheap, and takes no lock: RunDirectory checks again once it holds one.
 void check_run_directory(const std::string& out_dir, RunStart start);
 
 // out_dir/checkpoint.ram, which a resumed run continues from. Throws ram::Error naming the file
@@ -49,10 +48,14 @@ void require_same_run(const std::string& checkpoint_path, const nlohmann::json& 
 
 // Holds out_dir for one run: creates it if need be, takes an exclusive flock on out_dir/.lock
 // (throwing ram::Error if another run holds it), removes temporary files a killed run left
-// behind, checks the directory with check_run_directory, and for RunStart::overwrite removes the
-// old run's files. The kernel drops the lock when the process ends, even by SIGKILL, so a stale
-// lock never blocks a resume; a run that ends normally also removes the lock file. An empty
-// out_dir is a run that writes nothing (and cannot be resumed).
+// behind, checks the directory with check_run_directory and, for RunStart::resume, reads the
+// checkpoint: the one read of it, from which the caller takes the run's settings and the trainer
+// its position, so both see the same file. The kernel drops the lock when the process ends, even
+// by SIGKILL, so a stale lock never blocks a resume; a run that ends normally also removes the
+// lock file. An empty out_dir is a run that writes nothing (and cannot be resumed).
+//
+// Open it before the slow preparations (loading data), so that a busy or wrong directory fails
+// at once; the trainer calls begin_run() when it starts writing.
 class RunDirectory {
  public:
   RunDirectory(const std::string& out_dir, RunStart start);
@@ -60,13 +63,22 @@ class RunDirectory {
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;
 
+  // out_dir, or "" for a run that writes nothing.
+  const std::string& path() const { return out_dir_; }
   // out_dir/checkpoint.ram, or "" for a run that writes nothing.
   const std::string& checkpoint_path() const { return checkpoint_path_; }
-  // For RunStart::resume, the checkpoint read once the directory is held; otherwise empty.
-  std::optional<Checkpoint> checkpoint_to_resume() const;
+  // For RunStart::resume, the checkpoint read once the directory was held; otherwise empty.
+  const std::optional<Checkpoint>& resumed() const { return resumed_; }
+
+  // For RunStart::overwrite, removes the old run's files. Called by the trainer once it is ready
+  // to write, so that a run which fails before (bad data, a wrong setting) leaves the old run
+  // whole.
+  void begin_run() const;
 
  private:
   RunStart start_;
+  std::string out_dir_;
+  std::optional<Checkpoint> resumed_;
   std::string checkpoint_path_;
   std::string lock_path_;
   int fd_ = -1;

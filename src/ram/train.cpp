@@ -373,10 +373,13 @@ decltype(auto) with_model(const TrainingConfig& config, F&& f) {
 }  // namespace
 
 SavedModel load_model(const std::string& path) {
-  Checkpoint c = load_checkpoint(path);
+  return saved_model(load_checkpoint(path), path);
+}
+
+SavedModel saved_model(const Checkpoint& c, const std::string& path) {
   SavedModel saved;
   saved.config = checked_config(path, c);
-  saved.parameters = std::move(c.parameters);
+  saved.parameters = c.parameters;
   read_json(path + ": training progress is unreadable: ", [&] {
     if (c.progress_json.empty()) return;
     const auto progress = nlohmann::json::parse(c.progress_json);
@@ -661,22 +664,29 @@ TrainingConfig resumed_config(const SavedModel& saved, const ResumeSettings& set
 
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
                   const std::string& out_dir, RunStart run_start, const TrainCallbacks& callbacks) {
+  const RunDirectory directory(out_dir, run_start);
+  return train(config, data, directory, callbacks);
+}
+
+TrainResult train(const TrainingConfig& config, const TrainValidation& data,
+                  const RunDirectory& directory, const TrainCallbacks& callbacks) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   validate(config);
   validate(config.task, data.train.rows, data.train.cols);
   if (data.train.size() == 0 || data.validation.size() == 0)
     throw Error("training: the training and validation sets must not be empty");
-  const RunDirectory directory(out_dir, run_start);
   const std::string& checkpoint_path = directory.checkpoint_path();
-  const std::optional<Checkpoint> saved = directory.checkpoint_to_resume();
+  const std::optional<Checkpoint>& saved = directory.resumed();
   if (saved) {
     require_same_run(checkpoint_path, to_json(checked_config(checkpoint_path, *saved)),
                      to_json(config), {"/threads", "/checkpoint_every", "/epochs"});
     require_epochs_reached(checkpoint_path, saved->epoch, config.epochs);
   }
+  directory.begin_run();
   return with_model(config, [&](const auto& model) {
-    return train_model(model, config, data, out_dir, saved, checkpoint_path, callbacks, start);
+    return train_model(model, config, data, directory.path(), saved, checkpoint_path, callbacks,
+                       start);
   });
 }
 

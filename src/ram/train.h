@@ -105,6 +105,8 @@ struct SavedModel {
   std::uint64_t epoch = 0, step = 0;
 };
 SavedModel load_model(const std::string& path);  // throws ram::Error naming the file
+// The same from a checkpoint already read from `path` (e.g. RunDirectory::resumed()).
+SavedModel saved_model(const Checkpoint& checkpoint, const std::string& path);
 
 // What a resumed run may set; everything else is the checkpoint's. More epochs than the run
 // was started with extend it: the learning rate then follows the schedule of a run of that
@@ -117,12 +119,14 @@ struct ResumeSettings {
 // The configuration a resumed run continues with; throws ram::Error if it cannot be reached.
 TrainingConfig resumed_config(const SavedModel& saved, const ResumeSettings& settings);
 
-// Trains on `data`, writing checkpoint.ram and metrics.csv into out_dir after every epoch and
-// model.ram at the end (an empty out_dir writes nothing), holding the directory with a
-// RunDirectory (run_directory.h) while it does. RunStart::resume continues from
-// out_dir/checkpoint.ram, bit-identically to an uninterrupted run with the same threads;
-// `config` must then be the checkpoint's (resumed_config), with only threads,
-// checkpoint_every and epochs free to differ.
+// Trains on `data` in `directory`, writing checkpoint.ram and metrics.csv after every epoch and
+// model.ram at the end (a directory opened with an empty path writes nothing). A directory
+// opened with RunStart::resume continues from the checkpoint it read, bit-identically to an
+// uninterrupted run with the same threads; `config` must then be the checkpoint's
+// (resumed_config), with only threads, checkpoint_every and epochs free to differ.
+TrainResult train(const TrainingConfig& config, const TrainValidation& data,
+                  const RunDirectory& directory, const TrainCallbacks& callbacks = {});
+// The same in out_dir, opened for this run alone.
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
                   const std::string& out_dir, RunStart start, const TrainCallbacks& callbacks = {});
 

@@ -109,6 +109,25 @@ TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
   EXPECT_EQ(rest.history.back().catch_rate, full.history.back().catch_rate);
 }
 
+// As for classification, a resumed run continues from the checkpoint read when its directory was
+// opened, not from whatever the file holds later.
+TEST(CatchTrain, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
+  TempDir dir;
+  const auto full = ram::train_catch(tiny_config(1), dir.sub("full"), ram::RunStart::fresh);
+  int updates = 0;
+  ram::CatchTrainCallbacks stop;
+  stop.stop_requested = [&] { return ++updates == 3; };
+  ram::train_catch(tiny_config(1), dir.sub("part"), ram::RunStart::fresh, stop);
+
+  const ram::RunDirectory directory(dir.sub("part"), ram::RunStart::resume);
+  ASSERT_TRUE(directory.resumed().has_value());
+  const auto saved = ram::saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
+  EXPECT_EQ(saved.updates, 3u);
+  std::ofstream(directory.checkpoint_path(), std::ios::trunc) << "not a checkpoint";
+  const auto rest = ram::train_catch(ram::resumed_catch_config(saved, {}), directory);
+  EXPECT_EQ(rest.parameters, full.parameters);
+}
+
 // The run directory works as for classification: one run at a time (before, `ram catch train`
 // took no lock), temporaries of a killed run removed, no lock file left after a normal end, and
 // a new run refused where one exists unless told to overwrite.

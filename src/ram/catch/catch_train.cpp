@@ -248,10 +248,13 @@ CatchTrainingConfig catch_training_config_from_json(const nlohmann::json& j) {
 }
 
 SavedCatchAgent load_catch_agent(const std::string& path) {
-  Checkpoint c = load_checkpoint(path);
+  return saved_catch_agent(load_checkpoint(path), path);
+}
+
+SavedCatchAgent saved_catch_agent(const Checkpoint& c, const std::string& path) {
   SavedCatchAgent saved;
   saved.config = checked_config(path, c);
-  saved.parameters = std::move(c.parameters);
+  saved.parameters = c.parameters;
   saved.updates = c.step;
   return saved;
 }
@@ -273,16 +276,23 @@ CatchTrainingConfig resumed_catch_config(const SavedCatchAgent& saved,
 
 CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::string& out_dir,
                              RunStart run_start, const CatchTrainCallbacks& callbacks) {
+  const RunDirectory directory(out_dir, run_start);
+  return train_catch(config, directory, callbacks);
+}
+
+CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirectory& directory,
+                             const CatchTrainCallbacks& callbacks) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   validate(config);
-  const RunDirectory directory(out_dir, run_start);
+  const std::string& out_dir = directory.path();
   const std::string& checkpoint_path = directory.checkpoint_path();
-  const std::optional<Checkpoint> saved = directory.checkpoint_to_resume();
+  const std::optional<Checkpoint>& saved = directory.resumed();
   if (saved) {
     require_same_run(checkpoint_path, to_json(checked_config(checkpoint_path, *saved)),
                      to_json(config), {"/threads", "/frames"});
   }
+  directory.begin_run();
 
   const CatchAgent<float> agent(config.agent);
   const std::uint64_t total_updates = config.updates();

@@ -76,11 +76,14 @@ struct CatchTrainResult {
 
 inline constexpr int kCatchRecentEpisodes = 1000;  // window of the progress bar's catch rate
 
-// Writes checkpoint.ram and metrics.csv into out_dir every report_every updates and model.ram
-// at the end (file names of run_directory.h; an empty out_dir writes nothing), holding the
-// directory with a RunDirectory while it does. RunStart::resume continues from
-// out_dir/checkpoint.ram; `config` must then be the checkpoint's (resumed_catch_config), with
-// only threads and frames free to differ.
+// Writes checkpoint.ram and metrics.csv into `directory` every report_every updates and
+// model.ram at the end (file names of run_directory.h; a directory opened with an empty path
+// writes nothing). A directory opened with RunStart::resume continues from the checkpoint it
+// read; `config` must then be the checkpoint's (resumed_catch_config), with only threads and
+// frames free to differ.
+CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirectory& directory,
+                             const CatchTrainCallbacks& callbacks = {});
+// The same in out_dir, opened for this run alone.
 CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::string& out_dir,
                              RunStart start, const CatchTrainCallbacks& callbacks = {});
 
@@ -90,6 +93,8 @@ struct SavedCatchAgent {
   std::uint64_t updates = 0;
 };
 SavedCatchAgent load_catch_agent(const std::string& path);  // throws ram::Error naming the file
+// The same from a checkpoint already read from `path` (e.g. RunDirectory::resumed()).
+SavedCatchAgent saved_catch_agent(const Checkpoint& checkpoint, const std::string& path);
 
 // What a resumed Catch run may set; everything else is the checkpoint's. More frames extend the
 // run (the learning rate then follows the schedule of a run of that length).
