@@ -240,7 +240,7 @@ TEST(State, RestoreContinuesTheRunExactly) {
     }
     EXPECT_EQ(a.state().size(), c.kind == "adam" ? 6u : 3u);
     Optimizer b(c, 3, 4);
-    b.restore(a.state(), a.steps_taken());
+    b.restore(a.state(), a.steps_taken(), a.steps_skipped());
     EXPECT_EQ(b.steps_taken(), 2u);
     std::vector<float> pb = pa;
     for (std::size_t s = 2; s < 4; ++s) {
@@ -253,14 +253,40 @@ TEST(State, RestoreContinuesTheRunExactly) {
   }
 }
 
+// A skipped batch moves the schedule on but is no update of Adam's moments: with a constant rate,
+// step-skip-step ends where step-step does (the bias correction counting updates, not steps),
+// and a restored optimiser continues the same way.
+TEST(State, SkippedStepsDoNotCountInAdamsBiasCorrection) {
+  OptimizerConfig c = adam(0.01, 0.01);
+  Optimizer skipping(c, 3, 10), plain(c, 3, 10);
+  std::vector<float> ps = {1.0f, -2.0f, 0.5f}, pp = ps;
+  for (std::size_t s = 0; s < 2; ++s) {
+    std::vector<float> gs = kGrads[s], gp = kGrads[s];
+    skipping.step(ps, gs);
+    plain.step(pp, gp);
+    if (s == 0) skipping.skip_step();
+  }
+  EXPECT_EQ(skipping.steps_taken(), 3u);
+  EXPECT_EQ(skipping.steps_skipped(), 1u);
+  EXPECT_EQ(ps, pp);
+
+  Optimizer restored(c, 3, 10);
+  restored.restore(skipping.state(), skipping.steps_taken(), skipping.steps_skipped());
+  std::vector<float> pr = ps, gr = kGrads[2], gp = kGrads[2];
+  restored.step(pr, gr);
+  plain.step(pp, gp);
+  EXPECT_EQ(pr, pp);
+  EXPECT_THROW(restored.restore(skipping.state(), 2, 3), ram::Error);
+}
+
 TEST(State, RestoreWithWrongSizeThrows) {
   Optimizer s(sgd(0.1, 0.0, 0.9), 3, 10);
-  EXPECT_THROW(s.restore(std::vector<float>(2), 0), ram::Error);
-  EXPECT_THROW(s.restore(std::vector<float>(6), 0), ram::Error);
-  EXPECT_NO_THROW(s.restore(std::vector<float>(3), 5));
+  EXPECT_THROW(s.restore(std::vector<float>(2), 0, 0), ram::Error);
+  EXPECT_THROW(s.restore(std::vector<float>(6), 0, 0), ram::Error);
+  EXPECT_NO_THROW(s.restore(std::vector<float>(3), 5, 0));
   Optimizer a(adam(0.1, 0.0), 3, 10);
-  EXPECT_THROW(a.restore(std::vector<float>(3), 0), ram::Error);
-  EXPECT_NO_THROW(a.restore(std::vector<float>(6), 0));
+  EXPECT_THROW(a.restore(std::vector<float>(3), 0, 0), ram::Error);
+  EXPECT_NO_THROW(a.restore(std::vector<float>(6), 0, 0));
 }
 
 TEST(Config, InvalidConfigurationsThrow) {

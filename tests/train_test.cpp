@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ram/checkpoint.h"
@@ -663,6 +665,36 @@ TEST(Train, StopRequestMidEpochResumesBitIdentically) {
     EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << "stopped after " << stop_after;
     expect_same_metrics(full.epochs, resumed.epochs);
   }
+}
+
+// After a resume mid-epoch, images/s counts only the images this process trained on: each batch
+// here takes at least 20 ms (a sleeping callback), so the rate cannot exceed batch / 20 ms, which
+// the restored images of the other 19 batches, divided by one batch's time, used to.
+TEST(Train, ImagesPerSecondAfterAResumeCountsOnlyThisProcesssImages) {
+  TempDir dir;
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_config();
+  config.epochs = 1;
+  const std::uint64_t batches = data.train.size() / config.batch_size;
+  std::uint64_t steps = 0;
+  ram::TrainCallbacks stop;
+  stop.batch_done = [&](const ram::Progress&) { ++steps; };
+  stop.stop_requested = [&] { return steps == batches - 1; };
+  ASSERT_TRUE(ram::train(config, data, dir.str(), ram::RunStart::fresh, stop).interrupted);
+
+  ram::TrainCallbacks slow;
+  std::vector<double> progress_rates;
+  slow.batch_done = [&](const ram::Progress& p) {
+    progress_rates.push_back(p.images_per_second);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  const ram::TrainResult resumed = ram::train(config, data, dir.str(), ram::RunStart::resume, slow);
+  const double bound = config.batch_size / 0.020;
+  ASSERT_EQ(resumed.epochs.size(), 1u);
+  EXPECT_GT(resumed.epochs[0].images_per_second, 0);
+  EXPECT_LE(resumed.epochs[0].images_per_second, bound);
+  ASSERT_EQ(progress_rates.size(), 1u);
+  EXPECT_GT(progress_rates[0], 0);
 }
 
 TEST(Train, ResumeRejectsAPositionThatDoesNotFitTheData) {

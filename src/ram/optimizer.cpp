@@ -122,7 +122,7 @@ StepResult Optimizer::step(std::span<float> params, std::span<float> grads, Thre
   } else {
     const float b1 = static_cast<float>(config_.beta1), b2 = static_cast<float>(config_.beta2);
     const float eps = static_cast<float>(config_.epsilon);
-    const double t = static_cast<double>(steps_);
+    const double t = static_cast<double>(steps_ - skipped_);  // updates the moments have seen
     const float c1 = static_cast<float>(1.0 / (1.0 - std::pow(config_.beta1, t)));
     const float c2 = static_cast<float>(1.0 / (1.0 - std::pow(config_.beta2, t)));
     float* m = state_.data();
@@ -143,12 +143,17 @@ StepResult Optimizer::step(std::span<float> params, std::span<float> grads, Thre
   return result;
 }
 
-void Optimizer::restore(const std::vector<float>& state, std::uint64_t steps_taken) {
+void Optimizer::restore(const std::vector<float>& state, std::uint64_t steps_taken,
+                        std::uint64_t steps_skipped) {
   if (state.size() != state_.size())
     throw Error("optimiser state has " + std::to_string(state.size()) + " values, expected " +
                 std::to_string(state_.size()));
+  if (steps_skipped > steps_taken)
+    throw Error("optimiser: " + std::to_string(steps_skipped) + " skipped steps of only " +
+                std::to_string(steps_taken));
   state_ = state;
   steps_ = steps_taken;
+  skipped_ = steps_skipped;
 }
 
 }  // namespace ram

@@ -46,19 +46,27 @@ class Optimizer {
   StepResult step(std::span<float> params, std::span<float> grads, ThreadPool* pool = nullptr);
 
   // Counts a step without updating anything (a skipped non-finite batch): the learning-rate
-  // schedule and the training position move on as if it had been taken.
-  void skip_step() { ++steps_; }
+  // schedule and the training position move on as if it had been taken, while Adam's bias
+  // correction, which counts the updates its moments have seen, does not.
+  void skip_step() {
+    ++steps_;
+    ++skipped_;
+  }
 
-  std::uint64_t steps_taken() const { return steps_; }
+  std::uint64_t steps_taken() const { return steps_; }  // including skipped ones
+  std::uint64_t steps_skipped() const { return skipped_; }
   // Momentum (sgd) or first then second moments (adam), for checkpoints.
   const std::vector<float>& state() const { return state_; }
-  void restore(const std::vector<float>& state, std::uint64_t steps_taken);  // throws ram::Error
+  // Continues from a checkpoint; steps_taken counts the skipped ones. Throws ram::Error.
+  void restore(const std::vector<float>& state, std::uint64_t steps_taken,
+               std::uint64_t steps_skipped);
 
  private:
   OptimizerConfig config_;
   std::size_t n_;
   std::uint64_t total_steps_;
   std::uint64_t steps_ = 0;
+  std::uint64_t skipped_ = 0;
   std::vector<float> state_;
   static constexpr std::size_t kChunk = 16384;
 };

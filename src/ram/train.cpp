@@ -500,7 +500,6 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
   std::uint64_t resumed_skipped = 0;  // likewise
   if (saved) {
     params.assign(saved->parameters.begin(), saved->parameters.end());
-    optimizer.restore(saved->optimizer_state, saved->step);
     first_epoch = static_cast<int>(saved->epoch);
     if (saved->step < saved->epoch * batches || saved->step > (saved->epoch + 1) * batches)
       throw Error(checkpoint_path + ": its position (epoch " + std::to_string(saved->epoch) +
@@ -514,6 +513,9 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
       resumed_sums = loss_sums_from_json(progress_json.at("epoch_sums"));
       resumed_skipped = json_field_or<std::uint64_t>(progress_json, "epoch_skipped", 0);
     });
+    std::uint64_t skipped = resumed_skipped;
+    for (const EpochMetrics& m : history) skipped += m.skipped_batches;
+    optimizer.restore(saved->optimizer_state, saved->step, skipped);
   }
 
   const ImageSet validation = render_evaluation_set(config, data.validation);
@@ -549,6 +551,8 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     const bool resumed_epoch = epoch == first_epoch;
     LossSums epoch_sums = resumed_epoch ? resumed_sums : LossSums{};
     std::uint64_t epoch_skipped = resumed_epoch ? resumed_skipped : 0;
+    // Rates count this process's images only: a resumed epoch's restored sums took no time here.
+    const double images_before = epoch_sums.images;
     auto save_mid_epoch = [&] {
       save_checkpoint(checkpoint_path, make_checkpoint(config, params, optimizer, epoch, history,
                                                        epoch_sums, epoch_skipped));
@@ -582,7 +586,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
         p.batch = b + 1;
         p.batches = batches;
         const double elapsed = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-        p.images_per_second = elapsed > 0 ? epoch_sums.images / M / elapsed : 0;
+        p.images_per_second = elapsed > 0 ? (epoch_sums.images - images_before) / M / elapsed : 0;
         const double remaining_images =
             static_cast<double>((batches - b - 1) + batches * (config.epochs - epoch - 1)) * B;
         p.eta_seconds = p.images_per_second > 0 ? remaining_images / p.images_per_second : 0;
@@ -619,8 +623,8 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     m.validation_glimpses = val.mean_glimpses();
     m.learning_rate = optimizer.learning_rate_at(optimizer.steps_taken());
     m.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    m.images_per_second =
-        epoch_sums.images / M / std::chrono::duration<double>(train_end - epoch_start).count();
+    m.images_per_second = (epoch_sums.images - images_before) / M /
+                          std::chrono::duration<double>(train_end - epoch_start).count();
     m.skipped_batches = epoch_skipped;
     if (epoch_sums.glimpses > 0) m.state_l1_mean = epoch_sums.state_l1 / epoch_sums.glimpses;
     m.state_l1_max = epoch_sums.state_l1_max;

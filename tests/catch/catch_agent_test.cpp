@@ -115,7 +115,7 @@ void expect_gradient_matches(const std::string& core, const CatchLossWeights& w,
     play(agent, p, draws, w, ws);
     ws.location_advantage = ref_ws.location_advantage;
     ws.action_advantage = ref_ws.action_advantage;
-    return agent.loss_sums(w, ws);
+    return agent.loss_sums(ws);
   };
   auto loss = [&](const std::vector<double>& p) {
     const auto full = sums_at(p);
@@ -215,6 +215,37 @@ TEST(CatchAgent, SampledActionsInvertTheCumulativeProbabilities) {
         EXPECT_LT(u, below + ws.probs[s](i, a));
       }
     }
+}
+
+// Without draws, play uses zeros, as RamModel::forward does, instead of reading through null.
+TEST(CatchAgent, MissingDrawsAreZeros) {
+  const CatchAgent<double> agent(small_config("lstm"));
+  const std::vector<double> params = random_params(agent, 4);
+  const std::vector<double> zeros(static_cast<std::size_t>(kGames) * agent.draws_per_episode());
+  for (CatchPolicy policy : {CatchPolicy::sample, CatchPolicy::given}) {
+    CatchGames with_zeros = start_games(), without = start_games();
+    CatchWorkspace<double> a, b;
+    agent.play(params.data(), with_zeros, 0, kGames, policy, zeros.data(), {}, a);
+    agent.play(params.data(), without, 0, kGames, policy, nullptr, {}, b);
+    for (int s = 0; s < CatchGames::kFrames; ++s) {
+      EXPECT_EQ(a.action[s], b.action[s]);
+      EXPECT_EQ(a.sample[s], b.sample[s]);
+    }
+    EXPECT_EQ(a.reward, b.reward);
+  }
+}
+
+// The weighted total includes the entropy term, so that training stops on a non-finite entropy
+// as on any other non-finite term (it used to check only REINFORCE and the baseline).
+TEST(CatchLossSums, TotalWeighsEveryTermAndCarriesANonFiniteEntropy) {
+  ram::CatchLossSums sums;
+  sums.reinforce = 2;
+  sums.baseline = 3;
+  sums.entropy = -5;
+  const CatchLossWeights w{.reinforce = 0.5, .baseline = 2, .entropy = 0.1, .discount = 1};
+  EXPECT_DOUBLE_EQ(sums.total(w), 0.5 * 2 + 2 * 3 + 0.1 * -5);
+  sums.entropy = std::nan("");
+  EXPECT_FALSE(std::isfinite(sums.total(w)));
 }
 
 }  // namespace

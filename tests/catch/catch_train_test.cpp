@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/test_support.h"
@@ -126,6 +128,29 @@ TEST(CatchTrain, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) 
   std::ofstream(directory.checkpoint_path(), std::ios::trunc) << "not a checkpoint";
   const auto rest = ram::train_catch(ram::resumed_catch_config(saved, {}), directory);
   EXPECT_EQ(rest.parameters, full.parameters);
+}
+
+// After a resume, frames/s counts only the frames this process played: updates here are followed
+// by a 50 ms sleep, so the report after two of them (one sleep between) cannot exceed two
+// updates' frames per 50 ms, which the four restored updates of its interval used to push it over.
+TEST(CatchTrain, FramesPerSecondAfterAResumeCountsOnlyThisProcesssFrames) {
+  TempDir dir;
+  auto config = tiny_config(1);
+  config.report_every = 6;
+  int updates = 0;
+  ram::CatchTrainCallbacks stop;
+  stop.stop_requested = [&] { return ++updates == 4; };
+  ASSERT_TRUE(ram::train_catch(config, dir.str(), ram::RunStart::fresh, stop).interrupted);
+
+  ram::CatchTrainCallbacks slow;
+  slow.update_done = [](const ram::CatchProgress&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  const auto resumed = ram::train_catch(config, dir.str(), ram::RunStart::resume, slow);
+  ASSERT_EQ(resumed.history.size(), 1u);
+  const double frames_per_update = config.batch_size * ram::CatchGames::kFrames;
+  EXPECT_GT(resumed.history[0].frames_per_second, 0);
+  EXPECT_LE(resumed.history[0].frames_per_second, 2 * frames_per_update / 0.050);
 }
 
 // The run directory works as for classification: one run at a time (before, `ram catch train`

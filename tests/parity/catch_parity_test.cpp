@@ -83,7 +83,7 @@ void check(const Case& c) {
   }
   ram::CatchWorkspace<double> ws;
   agent.play(params.data(), games, 0, B, ram::CatchPolicy::given, draws.data(), c.weights, ws);
-  const ram::CatchLossSums sums = agent.loss_sums(c.weights, ws);
+  const ram::CatchLossSums sums = agent.loss_sums(ws);
   std::vector<double> grads(params.size(), 0.0);
   agent.backward(params.data(), c.weights, 1.0 / B, ws, grads.data());
 

@@ -207,5 +207,44 @@ TEST(RecordEpisodes, ReplaysTheEpisodesEvaluateCounts) {
   EXPECT_EQ(spread_indices(2, 5), (std::vector<std::size_t>{0, 1}));
 }
 
+// With adaptive stopping the replay stops where evaluation stops, in either stop mode: the same
+// predictions and as many glimpses (it used to replay every episode with sampled stops to T).
+TEST(RecordEpisodes, ReplaysAdaptiveStoppingAsEvaluateDoes) {
+  ModelConfig config;
+  config.image_height = config.image_width = 20;
+  config.retina = {4, 1};
+  config.glimpses = 4;
+  config.glimpse_hidden = config.location_hidden = 8;
+  config.glimpse_features = config.core_size = 16;
+  config.adaptive_stopping = true;
+  const RamModel<float> model(config);
+  std::vector<float> params(model.parameter_count());
+  model.initialize(params, 11, 1.0);
+  ImageSet images;
+  images.rows = images.cols = 20;
+  Rng rng(5, {2});
+  for (int i = 0; i < 40; ++i) {
+    for (int p = 0; p < 400; ++p) images.pixels.push_back(static_cast<float>(rng.uniform(0, 1)));
+    images.labels.push_back(static_cast<std::uint8_t>(i % 10));
+  }
+  ThreadPool pool(1);
+  for (StopMode stop : {StopMode::sample, StopMode::threshold}) {
+    EvalOptions options;
+    options.stop = stop;
+    const EvalResult result = evaluate(model, params, images, options, pool);
+    const std::vector<Episode> episodes =
+        record_episodes(model, params, images, spread_indices(40, 40), options);
+    std::size_t errors = 0;
+    std::vector<std::size_t> histogram(result.glimpse_histogram.size(), 0);
+    for (const Episode& e : episodes) {
+      errors += e.predicted != e.label;
+      ++histogram[e.steps.size()];
+    }
+    EXPECT_EQ(errors, result.errors);
+    EXPECT_EQ(histogram, result.glimpse_histogram);
+    if (stop == StopMode::sample) EXPECT_LT(result.mean_glimpses(), 4.0);
+  }
+}
+
 }  // namespace
 }  // namespace ram::viz

@@ -140,9 +140,10 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
       const T* d = draws ? draws + (static_cast<std::size_t>(i) * kFrames + s) * kCatchDrawsPerFrame
                          : nullptr;
       for (int k = 0; k < 2; ++k) {
+        const T draw = d ? d[k] : T(0);  // no draws: zeros, as for RamModel::forward
         T raw = ws.mean[s](i, k);
-        if (policy == CatchPolicy::sample) raw += std_dev * d[k];
-        if (policy == CatchPolicy::given) raw = d[k];
+        if (policy == CatchPolicy::sample) raw += std_dev * draw;
+        if (policy == CatchPolicy::given) raw = draw;
         ws.sample[s](i, k) = raw;
         ws.location[s](i, k) = std::clamp(raw, T(-1), T(1));
       }
@@ -166,7 +167,9 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
         ws.probs[s].row(i).maxCoeff(&best);
         a = static_cast<int>(best);
       } else {
-        const T d = draws[(static_cast<std::size_t>(i) * kFrames + s) * kCatchDrawsPerFrame + 2];
+        const T d =
+            draws ? draws[(static_cast<std::size_t>(i) * kFrames + s) * kCatchDrawsPerFrame + 2]
+                  : T(0);
         if (policy == CatchPolicy::given) {
           a = std::clamp(static_cast<int>(d), 0, A - 1);
         } else {
@@ -205,7 +208,7 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
 }
 
 template <typename T>
-CatchLossSums CatchAgent<T>::loss_sums(const CatchLossWeights&, const CatchWorkspace<T>& ws) const {
+CatchLossSums CatchAgent<T>::loss_sums(const CatchWorkspace<T>& ws) const {
   CatchLossSums sums;
   const T std_dev = T(config_.location_std);
   const bool stochastic = ws.policy != CatchPolicy::greedy;

@@ -83,6 +83,10 @@ struct CatchLossSums {
     episodes += o.episodes;
     return *this;
   }
+  // The episodes' loss under `weights`: what training minimises, and what must stay finite.
+  double total(const CatchLossWeights& weights) const {
+    return weights.reinforce * reinforce + weights.baseline * baseline + weights.entropy * entropy;
+  }
 };
 
 // Everything one batch of episodes keeps for the backward pass (one per thread).
@@ -126,11 +130,11 @@ class CatchAgent {
   void initialize(std::span<T> params, std::uint64_t seed, double init_range) const;
 
   // Plays games [first, first + count) of `games` to the end. draws: count x T x 3 values
-  // (see CatchPolicy). Fills ws, including rewards and advantages.
+  // (see CatchPolicy), or null for all zeros. Fills ws, including rewards and advantages.
   void play(const T* params, CatchGames& games, int first, int count, CatchPolicy policy,
             const T* draws, const CatchLossWeights& weights, CatchWorkspace<T>& ws) const;
 
-  CatchLossSums loss_sums(const CatchLossWeights& weights, const CatchWorkspace<T>& ws) const;
+  CatchLossSums loss_sums(const CatchWorkspace<T>& ws) const;
 
   // Accumulates scale * d(loss)/dparams, summed over the episodes of ws, into grads.
   void backward(const T* params, const CatchLossWeights& weights, T scale, CatchWorkspace<T>& ws,

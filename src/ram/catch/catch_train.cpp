@@ -162,7 +162,7 @@ class CatchBatchGradient {
       CatchWorkspace<float>& ws = workspaces_[k];
       agent_.play(params, games_, lo, hi - lo, CatchPolicy::sample,
                   draws_.data() + static_cast<std::size_t>(lo) * kDraws, config_.loss, ws);
-      sums_[k] = agent_.loss_sums(config_.loss, ws);
+      sums_[k] = agent_.loss_sums(ws);
       agent_.backward(params, config_.loss, scale, ws, grads_[k].data());
     });
     add_thread_gradients(grads_, pool_);
@@ -304,7 +304,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
   CatchLossSums interval;
   if (saved) {
     params.assign(saved->parameters.begin(), saved->parameters.end());
-    optimizer.restore(saved->optimizer_state, saved->step);
+    optimizer.restore(saved->optimizer_state, saved->step, 0);  // a Catch run never skips
     if (saved->step > total_updates)
       throw Error(checkpoint_path + ": its position (update " + std::to_string(saved->step) +
                   ") is past the run's " + std::to_string(total_updates) + " updates");
@@ -333,6 +333,9 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
   std::deque<std::pair<double, double>> recent;  // (caught, episodes) per update
   double recent_caught = 0, recent_episodes = 0;
   auto interval_start = Clock::now();
+  // The rate counts this process's episodes only: a resumed interval's restored sums took no
+  // time here.
+  double interval_episodes_before = interval.episodes;
   const std::uint64_t first_update = optimizer.steps_taken();
 
   for (std::uint64_t u = first_update; u < total_updates; ++u) {
@@ -343,8 +346,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
                        ? std::string()
                        : "; the last checkpoint " + checkpoint_path + " is kept"));
     };
-    if (!std::isfinite(sums.reinforce) || !std::isfinite(sums.baseline))
-      stop("the loss is not finite");
+    if (!std::isfinite(sums.total(config.loss))) stop("the loss is not finite");
     const StepResult update = optimizer.step(params, batch_gradient.gradient(), &pool);
     if (!std::isfinite(update.gradient_norm)) stop("the gradient is not finite");
     if (!update.parameters_finite) stop("a parameter is not finite after the update");
@@ -384,10 +386,11 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
       m.entropy = interval.entropy / interval.episodes;
       m.learning_rate = optimizer.learning_rate_at(optimizer.steps_taken());
       m.seconds = elapsed;
-      m.frames_per_second =
-          interval.episodes * kFrames / std::chrono::duration<double>(now - interval_start).count();
+      m.frames_per_second = (interval.episodes - interval_episodes_before) * kFrames /
+                            std::chrono::duration<double>(now - interval_start).count();
       history.push_back(m);
       interval = {};
+      interval_episodes_before = 0;
       interval_start = now;
       if (!out_dir.empty()) {
         save(checkpoint_path);

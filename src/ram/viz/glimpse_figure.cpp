@@ -166,7 +166,7 @@ std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<con
         evaluation_draws(options, draws_per_image, lo + i, 0,
                          draws.data() + i * static_cast<std::size_t>(draws_per_image));
       model.forward(aligned.data(), images.image(lo).data(), static_cast<int>(rows), options.mode,
-                    draws.data(), ws);
+                    draws.data(), ws, options.stop);
       chunk_done = lo;
     }
     const auto row = static_cast<Eigen::Index>(index - lo);
@@ -177,7 +177,9 @@ std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<con
     const std::span<const float> image = images.image(index);
     e.image.assign(image.begin(), image.end());
     e.retina = config.retina;
-    for (int t = 0; t < config.glimpses; ++t) {
+    // With adaptive stopping, the glimpses the episode took before it stopped.
+    const int taken = ws.glimpses_taken[static_cast<std::size_t>(row)];
+    for (int t = 0; t < taken; ++t) {
       GlimpseStep step;
       step.x = static_cast<double>(ws.location[t](row, 0));
       step.y = static_cast<double>(ws.location[t](row, 1));

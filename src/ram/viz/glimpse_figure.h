@@ -25,7 +25,7 @@ struct Episode {
   int rows = 0, cols = 0;
   std::vector<float> image;  // rows x cols, row-major
   RetinaConfig retina;
-  std::vector<GlimpseStep> steps;  // T of them
+  std::vector<GlimpseStep> steps;  // the glimpses taken: T, or fewer if the model stopped
   int predicted = 0, label = 0;
 };
 
