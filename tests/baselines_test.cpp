@@ -16,6 +16,7 @@
 #include "ram/thread_pool.h"
 #include "ram/train.h"
 #include "support/test_support.h"
+#include "support/training_support.h"
 
 namespace {
 
@@ -211,26 +212,12 @@ TEST(BaselineModel, ShapesFollowThePaper) {
 }
 
 ram::TrainValidation tiny_data() {
-  std::mt19937 gen(3);
-  std::uniform_int_distribution<int> label(0, 9);
-  ram::TrainValidation data;
-  for (ram::ImageSet* set : {&data.train, &data.validation}) {
-    const std::size_t n = set == &data.train ? 90 : 40;
-    set->rows = set->cols = 28;
-    set->pixels = random_images(static_cast<int>(n), 784, set == &data.train ? 1 : 2);
-    for (std::size_t i = 0; i < n; ++i)
-      set->labels.push_back(static_cast<std::uint8_t>(label(gen)));
-  }
-  return data;
+  return ram::test::random_data(90, 40);
 }
 
-ram::TrainingConfig tiny_config(const std::string& architecture) {
-  ram::TrainingConfig c;
+ram::TrainingConfig tiny_baseline_config(const std::string& architecture) {
+  ram::TrainingConfig c = ram::test::tiny_translated_config(36, 1);
   c.architecture = architecture;
-  c.task.kind = ram::TaskKind::translated;
-  c.task.canvas = 36;
-  c.model.image_height = c.model.image_width = 36;
-  c.epochs = 2;
   c.batch_size = 16;
   c.conv_filters = 4;
   return c;
@@ -241,7 +228,7 @@ TEST(BaselineTraining, SameSeedSameThreadsIsBitIdenticalAndEvaluationIgnoresThre
   for (const char* architecture : {"fc64", "conv"}) {
     SCOPED_TRACE(architecture);
     for (int threads : {1, 2}) {
-      ram::TrainingConfig config = tiny_config(architecture);
+      ram::TrainingConfig config = tiny_baseline_config(architecture);
       config.threads = threads;
       const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
       const ram::TrainResult b = ram::train(config, data, "", ram::RunStart::fresh);
@@ -271,7 +258,7 @@ TEST(BaselineTraining, SameSeedSameThreadsIsBitIdenticalAndEvaluationIgnoresThre
 TEST(BaselineTraining, SavedModelLoadsBackWithItsArchitecture) {
   const ram::test::TempDir temp;
   const std::string dir = temp.sub("run");
-  ram::TrainingConfig config = tiny_config("conv");
+  ram::TrainingConfig config = tiny_baseline_config("conv");
   config.epochs = 1;
   const ram::TrainResult r = ram::train(config, tiny_data(), dir, ram::RunStart::fresh);
   const ram::SavedModel saved = ram::load_model(dir + "/model.ram");
@@ -282,10 +269,10 @@ TEST(BaselineTraining, SavedModelLoadsBackWithItsArchitecture) {
 }
 
 TEST(BaselineTraining, RandomGlimpsesAreForRamOnly) {
-  ram::TrainingConfig config = tiny_config("fc256");
+  ram::TrainingConfig config = tiny_baseline_config("fc256");
   config.random_glimpses = true;
   EXPECT_THROW(ram::validate(config), ram::Error);
-  config = tiny_config("lenet");
+  config = tiny_baseline_config("lenet");
   EXPECT_THROW(ram::validate(config), ram::Error);
 }
 

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -23,6 +22,7 @@
 #include "ram/evaluate.h"
 #include "ram/thread_pool.h"
 #include "support/test_support.h"
+#include "support/training_support.h"
 
 namespace fs = std::filesystem;
 
@@ -30,58 +30,22 @@ namespace {
 
 using ram::test::error_of;
 using ram::test::expect_error;
+using ram::test::random_digits;
 using ram::test::read_text;
 using ram::test::TempDir;
+using ram::test::tiny_training_config;
 
 std::string file_in(const std::string& dir, const char* name) {
   return (fs::path(dir) / name).string();
 }
 
-// n random 28x28 "digits" (uniform grey levels) with random labels 0..9.
-ram::ImageSet random_digits(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
-  std::uniform_int_distribution<int> label(0, 9);
-  ram::ImageSet set;
-  set.rows = set.cols = 28;
-  set.pixels.resize(n * set.image_size());
-  for (float& p : set.pixels) p = pixel(gen);
-  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
-  return set;
-}
-
 ram::TrainValidation tiny_data() {
-  return {random_digits(200, 11), random_digits(50, 12)};
-}
-
-// Small enough that an epoch takes milliseconds.
-ram::TrainingConfig tiny_config() {
-  ram::TrainingConfig c;
-  c.model.image_height = c.model.image_width = 28;
-  c.model.retina.glimpse_size = 4;
-  c.model.retina.scales = 1;
-  c.model.glimpses = 2;
-  c.model.glimpse_hidden = 16;
-  c.model.location_hidden = 16;
-  c.model.glimpse_features = 16;
-  c.model.core_size = 16;
-  c.task.kind = ram::TaskKind::centred;
-  c.task.canvas = 28;
-  c.data = "unused";
-  c.epochs = 2;
-  c.batch_size = 10;
-  c.threads = 2;
-  c.seed = 5;
-  return c;
+  return ram::test::random_data(200, 50);
 }
 
 // A translated task, several samples per image: exercises every keyed random stream.
-ram::TrainingConfig tiny_translated_config() {
-  ram::TrainingConfig c = tiny_config();
-  c.task.kind = ram::TaskKind::translated;
-  c.task.canvas = 32;
-  c.model.image_height = c.model.image_width = 32;
-  c.model.retina.scales = 2;
+ram::TrainingConfig tiny_monte_carlo_config() {
+  ram::TrainingConfig c = ram::test::tiny_translated_config(32, 2);
   c.monte_carlo = 2;
   c.eval_samples = 2;
   return c;
@@ -116,9 +80,9 @@ void expect_same_metrics(const std::vector<ram::EpochMetrics>& a,
   }
 }
 
-// tiny_translated_config with a learned stop after each of at most 3 glimpses.
+// tiny_monte_carlo_config with a learned stop after each of at most 3 glimpses.
 ram::TrainingConfig tiny_stopping_config() {
-  ram::TrainingConfig c = tiny_translated_config();
+  ram::TrainingConfig c = tiny_monte_carlo_config();
   c.model.glimpses = 3;
   c.model.adaptive_stopping = true;
   c.model.glimpse_cost = 0.02;
@@ -246,7 +210,8 @@ TEST(TrainingConfigJson, RoundTripKeepsEveryField) {
   expect_same_config(c,
                      ram::training_config_from_json(nlohmann::json::parse(ram::to_json(c).dump())));
   // And the defaults-based tiny config too.
-  expect_same_config(tiny_config(), ram::training_config_from_json(ram::to_json(tiny_config())));
+  expect_same_config(tiny_training_config(),
+                     ram::training_config_from_json(ram::to_json(tiny_training_config())));
 }
 
 // Fields added after the first checkpoints were written: files without them still load.
@@ -294,13 +259,13 @@ TEST(TrainingConfigJson, ConfigurationsFromBeforeLaterFieldsGetTheirDefaults) {
 }
 
 TEST(TrainingConfigJson, ConfigurationsFromBeforeTheBaselinesLoadAsRam) {
-  nlohmann::json j = ram::to_json(tiny_config());
+  nlohmann::json j = ram::to_json(tiny_training_config());
   j.erase("architecture");
   j.erase("conv_filters");
   const ram::TrainingConfig c = ram::training_config_from_json(j);
   EXPECT_EQ(c.architecture, "ram");
   EXPECT_EQ(c.conv_filters, 16);
-  ram::TrainingConfig conv = tiny_config();
+  ram::TrainingConfig conv = tiny_training_config();
   conv.architecture = "conv";
   conv.conv_filters = 8;
   const ram::TrainingConfig back = ram::training_config_from_json(ram::to_json(conv));
@@ -309,7 +274,7 @@ TEST(TrainingConfigJson, ConfigurationsFromBeforeTheBaselinesLoadAsRam) {
 }
 
 TEST(TrainingConfigJson, BadValuesThrow) {
-  const nlohmann::json full = ram::to_json(tiny_config());
+  const nlohmann::json full = ram::to_json(tiny_training_config());
   const std::vector<std::pair<std::string, nlohmann::json>> bad = {
       {"/epochs", "abc"},
       {"/epochs", 0},
@@ -357,7 +322,7 @@ TEST(Train, SameSeedSameThreadsIsBitIdentical) {
   const ram::TrainValidation data = tiny_data();
   for (int threads : {2, 1}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
-    ram::TrainingConfig config = tiny_translated_config();
+    ram::TrainingConfig config = tiny_monte_carlo_config();
     config.threads = threads;
     const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
     const ram::TrainResult b = ram::train(config, data, "", ram::RunStart::fresh);
@@ -400,7 +365,7 @@ TEST(Train, AdaptiveStoppingCheckpointRoundTrip) {
 
 TEST(Train, DifferentSeedGivesDifferentParameters) {
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_translated_config();
+  ram::TrainingConfig config = tiny_monte_carlo_config();
   config.epochs = 1;
   const ram::TrainResult a = ram::train(config, data, "", ram::RunStart::fresh);
   config.seed = 6;
@@ -411,7 +376,7 @@ TEST(Train, DifferentSeedGivesDifferentParameters) {
 
 TEST(Train, TrainingChangesTheInitialParameters) {
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 1;
   const ram::RamModel<float> model(config.model);
   std::vector<float> initial(model.parameter_count());
@@ -430,7 +395,7 @@ TEST(Train, TrainingChangesTheInitialParameters) {
 
 TEST(Train, TrainingSetSmallerThanABatch) {
   ram::TrainValidation data{random_digits(7, 1), random_digits(5, 2)};
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   const ram::TrainResult r = ram::train(config, data, "", ram::RunStart::fresh);
   ASSERT_EQ(r.epochs.size(), 2u);
   EXPECT_EQ(r.epochs[1].steps, 2u);
@@ -439,9 +404,9 @@ TEST(Train, TrainingSetSmallerThanABatch) {
 TEST(Train, EmptyDataThrows) {
   ram::TrainValidation data{random_digits(20, 1), random_digits(0, 2)};
   data.validation.rows = data.validation.cols = 28;
-  EXPECT_THROW(ram::train(tiny_config(), data, "", ram::RunStart::fresh), ram::Error);
+  EXPECT_THROW(ram::train(tiny_training_config(), data, "", ram::RunStart::fresh), ram::Error);
   std::swap(data.train, data.validation);
-  EXPECT_THROW(ram::train(tiny_config(), data, "", ram::RunStart::fresh), ram::Error);
+  EXPECT_THROW(ram::train(tiny_training_config(), data, "", ram::RunStart::fresh), ram::Error);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,7 +416,7 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
   TempDir dir;
   const std::string out = dir.sub("run");  // created by train()
   const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   int epochs_seen = 0;
   std::uint64_t batches_seen = 0;
   ram::TrainCallbacks callbacks;
@@ -518,7 +483,7 @@ TEST(Train, WritesModelCheckpointAndMetrics) {
 TEST(ReadMetrics, ReturnsWhatTrainWrote) {
   TempDir dir;
   const ram::TrainResult r =
-      ram::train(tiny_config(), tiny_data(), dir.str(), ram::RunStart::fresh);
+      ram::train(tiny_training_config(), tiny_data(), dir.str(), ram::RunStart::fresh);
   const std::vector<ram::EpochMetrics> read =
       ram::read_metrics(file_in(dir.str(), ram::kMetricsFile));
   ASSERT_EQ(read.size(), r.epochs.size());
@@ -586,7 +551,7 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
   TempDir dir;
   const std::string a = dir.sub("a"), b = dir.sub("b");
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_translated_config();
+  ram::TrainingConfig config = tiny_monte_carlo_config();
   config.epochs = 3;
 
   const ram::TrainResult full = ram::train(config, data, a, ram::RunStart::fresh);
@@ -641,7 +606,7 @@ TEST(Train, ResumeAfterInterruptionIsBitIdentical) {
 TEST(Train, StopRequestMidEpochResumesBitIdentically) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_translated_config();
+  ram::TrainingConfig config = tiny_monte_carlo_config();
   config.epochs = 3;
   const ram::TrainResult full = ram::train(config, data, dir.sub("full"), ram::RunStart::fresh);
   const std::uint64_t batches = data.train.size() / config.batch_size;
@@ -673,7 +638,7 @@ TEST(Train, StopRequestMidEpochResumesBitIdentically) {
 TEST(Train, ImagesPerSecondAfterAResumeCountsOnlyThisProcesssImages) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 1;
   const std::uint64_t batches = data.train.size() / config.batch_size;
   std::uint64_t steps = 0;
@@ -700,7 +665,7 @@ TEST(Train, ImagesPerSecondAfterAResumeCountsOnlyThisProcesssImages) {
 TEST(Train, ResumeRejectsAPositionThatDoesNotFitTheData) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_translated_config();
+  ram::TrainingConfig config = tiny_monte_carlo_config();
   config.epochs = 2;
   ram::train(config, data, dir.str(), ram::RunStart::fresh);
   ram::TrainValidation smaller = data;
@@ -717,7 +682,7 @@ TEST(Train, ResumeRejectsAPositionThatDoesNotFitTheData) {
 TEST(Train, ResumeOfAFinishedRunTrainsNothingAndKeepsItsResult) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   const ram::TrainResult full = ram::train(config, data, dir.str(), ram::RunStart::fresh);
   int epochs_run = 0;
   ram::TrainCallbacks count;
@@ -735,7 +700,7 @@ TEST(Train, ResumeOfAFinishedRunTrainsNothingAndKeepsItsResult) {
 TEST(Train, ResumeRefusesSettingsThatDifferFromTheCheckpoint) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   ram::train(config, data, dir.str(), ram::RunStart::fresh);
   ram::TrainingConfig seed = config;
   seed.seed = 999;
@@ -756,7 +721,7 @@ TEST(Train, ResumeRefusesSettingsThatDifferFromTheCheckpoint) {
 // uninterrupted run.
 TEST(Train, ResumedConfigKeepsTheRunsOwnSettingsUnlessGiven) {
   TempDir dir;
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.threads = 1;
   config.checkpoint_every = 5;
   ram::train(config, tiny_data(), dir.str(), ram::RunStart::fresh);
@@ -781,7 +746,7 @@ TEST(Train, ResumedConfigKeepsTheRunsOwnSettingsUnlessGiven) {
 TEST(Train, ResumeWithMoreEpochsExtendsAFinishedRun) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 1;
   const ram::TrainResult first = ram::train(config, data, dir.str(), ram::RunStart::fresh);
   ram::ResumeSettings more;
@@ -807,7 +772,7 @@ TEST(Train, ResumeWithMoreEpochsExtendsAFinishedRun) {
 TEST(Train, NewRunRefusesADirectoryHoldingARunUnlessToldToOverwrite) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   const ram::TrainResult first = ram::train(config, data, dir.str(), ram::RunStart::fresh);
   const auto model_bytes = read_text(file_in(dir.str(), ram::kModelFile));
   expect_error([&] { ram::train(config, data, dir.str(), ram::RunStart::fresh); },
@@ -834,7 +799,7 @@ TEST(Train, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
   TempDir dir;
   const std::string a = dir.sub("a"), b = dir.sub("b");
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 2;
   const ram::TrainResult full = ram::train(config, data, a, ram::RunStart::fresh);
   ram::TrainCallbacks stop_after_1;
@@ -854,7 +819,7 @@ TEST(Train, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
 // empty data, as on a bad data path) leaves the old run's files as they were.
 TEST(Train, OverwriteKeepsTheOldRunUntilTrainingStarts) {
   TempDir dir;
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   ram::train(config, tiny_data(), dir.str(), ram::RunStart::fresh);
   const auto model_bytes = read_text(file_in(dir.str(), ram::kModelFile));
   const auto checkpoint_bytes = read_text(file_in(dir.str(), ram::kCheckpointFile));
@@ -870,7 +835,7 @@ TEST(Train, OverwriteKeepsTheOldRunUntilTrainingStarts) {
 TEST(Train, TheModelFileLeavesTheOptimiserStateToTheCheckpoint) {
   TempDir dir;
   const ram::TrainResult result =
-      ram::train(tiny_config(), tiny_data(), dir.str(), ram::RunStart::fresh);
+      ram::train(tiny_training_config(), tiny_data(), dir.str(), ram::RunStart::fresh);
   const ram::Checkpoint model = ram::load_checkpoint(file_in(dir.str(), ram::kModelFile));
   const ram::Checkpoint checkpoint = ram::load_checkpoint(file_in(dir.str(), ram::kCheckpointFile));
   EXPECT_TRUE(model.optimizer_state.empty());
@@ -889,7 +854,7 @@ TEST(Train, AnOutputPathThatIsAFileIsRefusedBeforeTraining) {
   for (ram::RunStart start :
        {ram::RunStart::fresh, ram::RunStart::overwrite, ram::RunStart::resume}) {
     expect_error([&] { ram::check_run_directory(file, start); }, {file, "not a directory"});
-    expect_error([&] { ram::train(tiny_config(), tiny_data(), file, start, count); },
+    expect_error([&] { ram::train(tiny_training_config(), tiny_data(), file, start, count); },
                  {file, "not a directory"});
   }
   EXPECT_EQ(epochs_run, 0);
@@ -900,20 +865,20 @@ TEST(Train, ResumeWithoutCheckpointThrowsNamingThePath) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
   const std::string message =
-      error_of([&] { ram::train(tiny_config(), data, dir.str(), ram::RunStart::resume); });
+      error_of([&] { ram::train(tiny_training_config(), data, dir.str(), ram::RunStart::resume); });
   EXPECT_NE(message.find(file_in(dir.str(), ram::kCheckpointFile)), std::string::npos) << message;
 
   const std::string missing_dir = dir.sub("does-not-exist");
-  const std::string message2 =
-      error_of([&] { ram::train(tiny_config(), data, missing_dir, ram::RunStart::resume); });
+  const std::string message2 = error_of(
+      [&] { ram::train(tiny_training_config(), data, missing_dir, ram::RunStart::resume); });
   EXPECT_NE(message2.find(missing_dir), std::string::npos) << message2;
 
-  EXPECT_THROW(ram::train(tiny_config(), data, "", ram::RunStart::resume), ram::Error);
+  EXPECT_THROW(ram::train(tiny_training_config(), data, "", ram::RunStart::resume), ram::Error);
 }
 
 TEST(LoadModel, ParameterCountMismatchThrowsNamingFileAndCounts) {
   TempDir dir;
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   const std::size_t needed = ram::RamModel<float>(config.model).parameter_count();
   const std::string path = dir.sub("wrong-size.ram");
   ram::Checkpoint c;
@@ -940,7 +905,7 @@ TEST(LoadModel, BadConfigurationOrMissingFileThrowsNamingTheFile) {
   TempDir dir;
   const std::string path = dir.sub("bad-config.ram");
   ram::Checkpoint c;
-  nlohmann::json j = ram::to_json(tiny_config());
+  nlohmann::json j = ram::to_json(tiny_training_config());
   j["epochs"] = 0;
   c.config_json = j.dump();
   c.parameters.assign(10, 0.0f);
@@ -959,7 +924,7 @@ TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
 
   // A fresh run that blows up in its first epoch.
   {
-    ram::TrainingConfig config = tiny_config();
+    ram::TrainingConfig config = tiny_training_config();
     config.optimizer.learning_rate = 1e30;
     config.init_range = 10;
     const std::string out = dir.sub("fresh");
@@ -975,7 +940,7 @@ TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
 
   // One good epoch, then the checkpoint's learning rate is made absurd and training resumed.
   const std::string out = dir.sub("resumed");
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 1;
   const ram::TrainResult good = ram::train(config, data, out, ram::RunStart::fresh);
   const std::string checkpoint_path = file_in(out, ram::kCheckpointFile);
@@ -1005,7 +970,7 @@ TEST(Train, NonFiniteLossThrowsAndKeepsTheLastCheckpoint) {
 TEST(Train, OverflowingUpdateOnTheLastStepThrows) {
   TempDir dir;
   ram::TrainValidation data{random_digits(10, 1), random_digits(5, 2)};
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 1;  // one epoch of one batch: a single optimiser step
   config.optimizer.learning_rate = 3e38;
   config.init_range = 1;
@@ -1059,7 +1024,7 @@ void expect_consistent(const ram::EvalResult& r, const ram::ImageSet& images) {
 }
 
 TEST(Evaluate, IndependentOfThreadCountAndConsistent) {
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   const ram::RamModel<float> model(config.model);
   std::vector<float> params(model.parameter_count());
   model.initialize(params, 3, 0.5);
@@ -1099,7 +1064,7 @@ TEST(Evaluate, AdaptiveStoppingIndependentOfThreadCountWithAHistogram) {
     options.stop = stop;
     options.samples = 2;
     options.seed = 78;
-    ram::TrainingConfig small = tiny_config();
+    ram::TrainingConfig small = tiny_training_config();
     small.model.glimpses = 3;
     small.model.adaptive_stopping = true;
     const ram::RamModel<float> m(small.model);
@@ -1118,7 +1083,7 @@ TEST(Evaluate, AdaptiveStoppingIndependentOfThreadCountWithAHistogram) {
     EXPECT_LE(r1.mean_glimpses(), 3.0);
   }
   // A fixed-length model takes all its glimpses.
-  const ram::RamModel<float> fixed(tiny_config().model);
+  const ram::RamModel<float> fixed(tiny_training_config().model);
   std::vector<float> pf(fixed.parameter_count());
   fixed.initialize(pf, 3, 0.5);
   const ram::EvalResult rf = ram::evaluate(fixed, pf, images, {}, one);
@@ -1126,7 +1091,7 @@ TEST(Evaluate, AdaptiveStoppingIndependentOfThreadCountWithAHistogram) {
 }
 
 TEST(Evaluate, RejectsMismatchedInput) {
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   const ram::RamModel<float> model(config.model);
   std::vector<float> params(model.parameter_count());
   model.initialize(params, 3, 0.1);
@@ -1249,7 +1214,7 @@ ram::TrainValidation data_with_a_nan_image() {
 TEST(Train, SkipNonFiniteBatchesCountsThemAndKeepsParametersFinite) {
   TempDir dir;
   const ram::TrainValidation data = data_with_a_nan_image();
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.epochs = 3;
 
   const std::string stopped =
@@ -1277,7 +1242,7 @@ TEST(Train, SkipNonFiniteBatchesCountsThemAndKeepsParametersFinite) {
 TEST(Train, SkippedBatchCountSurvivesAMidEpochResume) {
   TempDir dir;
   const ram::TrainValidation data = data_with_a_nan_image();
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.skip_nonfinite_batches = true;
   const ram::TrainResult full = ram::train(config, data, dir.sub("full"), ram::RunStart::fresh);
   const std::uint64_t batches = data.train.size() / config.batch_size;
@@ -1300,7 +1265,7 @@ TEST(Train, EpochWithEveryBatchNonFiniteStops) {
   TempDir dir;
   ram::TrainValidation data = tiny_data();
   std::ranges::fill(data.train.pixels, kInfinitelyDark);
-  ram::TrainingConfig config = tiny_config();
+  ram::TrainingConfig config = tiny_training_config();
   config.skip_nonfinite_batches = true;
   expect_error([&] { ram::train(config, data, dir.sub("run"), ram::RunStart::fresh); },
                {"every batch of epoch 1", "non-finite"});
@@ -1309,7 +1274,7 @@ TEST(Train, EpochWithEveryBatchNonFiniteStops) {
 TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_translated_config();
+  ram::TrainingConfig config = tiny_monte_carlo_config();
   const ram::TrainResult full = ram::train(config, data, dir.sub("full"), ram::RunStart::fresh);
 
   config.checkpoint_every = 3;
@@ -1348,7 +1313,7 @@ TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
 TEST(Train, ASecondRunIntoTheSameDirectoryIsRefusedWhileTheFirstRuns) {
   TempDir dir;
   const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_config();
+  const ram::TrainingConfig config = tiny_training_config();
   const std::string out = dir.sub("run");
   std::string second_error;
   ram::TrainCallbacks callbacks;
@@ -1370,7 +1335,7 @@ TEST(Train, TemporaryFilesOfAKilledRunAreRemoved) {
   for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
     std::ofstream(file_in(out, name)) << "half-written";
   std::ofstream(file_in(out, "notes.txt")) << "the user's";
-  ram::train(tiny_config(), tiny_data(), out, ram::RunStart::fresh);
+  ram::train(tiny_training_config(), tiny_data(), out, ram::RunStart::fresh);
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(out))
     names.push_back(entry.path().filename().string());

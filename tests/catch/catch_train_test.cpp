@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../support/test_support.h"
+#include "../support/training_support.h"
 #include "ram/checkpoint.h"
 #include "ram/train.h"
 
@@ -22,36 +23,23 @@ namespace {
 
 using ram::test::expect_error;
 using ram::test::TempDir;
-
-ram::CatchTrainingConfig tiny_config(int threads) {
-  ram::CatchTrainingConfig c;
-  c.agent.glimpse_hidden = 8;
-  c.agent.location_hidden = 8;
-  c.agent.glimpse_features = 12;
-  c.agent.core_size = 10;
-  c.batch_size = 10;
-  c.frames = 6 * 10 * ram::CatchGames::kFrames;  // 6 updates
-  c.report_every = 2;
-  c.threads = threads;
-  c.seed = 3;
-  return c;
-}
+using ram::test::tiny_catch_config;
 
 TEST(CatchTrain, SameSeedAndThreadsGiveTheSameParameters) {
-  const auto a = ram::train_catch(tiny_config(2), "", ram::RunStart::fresh);
-  const auto b = ram::train_catch(tiny_config(2), "", ram::RunStart::fresh);
+  const auto a = ram::train_catch(tiny_catch_config(2), "", ram::RunStart::fresh);
+  const auto b = ram::train_catch(tiny_catch_config(2), "", ram::RunStart::fresh);
   EXPECT_EQ(a.parameters, b.parameters);
   ASSERT_EQ(a.history.size(), 3u);
   EXPECT_EQ(a.history.back().updates, 6u);
   EXPECT_EQ(a.history.back().frames, 6u * 10 * 23);
-  auto other_seed = tiny_config(2);
+  auto other_seed = tiny_catch_config(2);
   other_seed.seed = 4;
   EXPECT_NE(ram::train_catch(other_seed, "", ram::RunStart::fresh).parameters, a.parameters);
 }
 
 TEST(CatchTrain, ThreadCountChangesOnlyRoundingOfTheGradientSum) {
-  const auto one = ram::train_catch(tiny_config(1), "", ram::RunStart::fresh);
-  const auto three = ram::train_catch(tiny_config(3), "", ram::RunStart::fresh);
+  const auto one = ram::train_catch(tiny_catch_config(1), "", ram::RunStart::fresh);
+  const auto three = ram::train_catch(tiny_catch_config(3), "", ram::RunStart::fresh);
   ASSERT_EQ(one.parameters.size(), three.parameters.size());
   // Same games and draws: the catch rates of the training episodes agree exactly as long as
   // rounding does not flip a sampled action; the parameters agree to rounding.
@@ -62,8 +50,8 @@ TEST(CatchTrain, ThreadCountChangesOnlyRoundingOfTheGradientSum) {
 }
 
 TEST(CatchTrain, EvaluationDoesNotDependOnThreads) {
-  const auto trained = ram::train_catch(tiny_config(2), "", ram::RunStart::fresh);
-  const ram::CatchAgent<float> agent(tiny_config(2).agent);
+  const auto trained = ram::train_catch(tiny_catch_config(2), "", ram::RunStart::fresh);
+  const ram::CatchAgent<float> agent(tiny_catch_config(2).agent);
   ram::ThreadPool one(1), three(3);
   for (auto policy : {ram::CatchPolicy::sample, ram::CatchPolicy::greedy}) {
     const auto a = ram::evaluate_catch(agent, trained.parameters, 300, policy, 7, one);
@@ -83,7 +71,7 @@ TEST(CatchTrain, ReferencesAreRandomAndPerfect) {
 
 TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
   TempDir dir;
-  const auto full = ram::train_catch(tiny_config(2), dir.sub("full"), ram::RunStart::fresh);
+  const auto full = ram::train_catch(tiny_catch_config(2), dir.sub("full"), ram::RunStart::fresh);
   EXPECT_TRUE(fs::exists(dir.sub("full/model.ram")));
   EXPECT_TRUE(fs::exists(dir.sub("full/checkpoint.ram")));
   std::ifstream metrics(dir.sub("full/metrics.csv"));
@@ -102,9 +90,10 @@ TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
   int updates = 0;
   ram::CatchTrainCallbacks stop;
   stop.stop_requested = [&] { return ++updates == 3; };
-  const auto part = ram::train_catch(tiny_config(2), dir.sub("part"), ram::RunStart::fresh, stop);
+  const auto part =
+      ram::train_catch(tiny_catch_config(2), dir.sub("part"), ram::RunStart::fresh, stop);
   EXPECT_TRUE(part.interrupted);
-  const auto rest = ram::train_catch(tiny_config(2), dir.sub("part"), ram::RunStart::resume);
+  const auto rest = ram::train_catch(tiny_catch_config(2), dir.sub("part"), ram::RunStart::resume);
   EXPECT_FALSE(rest.interrupted);
   EXPECT_EQ(rest.parameters, full.parameters);
   ASSERT_EQ(rest.history.size(), full.history.size());
@@ -115,11 +104,11 @@ TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
 // opened, not from whatever the file holds later.
 TEST(CatchTrain, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
   TempDir dir;
-  const auto full = ram::train_catch(tiny_config(1), dir.sub("full"), ram::RunStart::fresh);
+  const auto full = ram::train_catch(tiny_catch_config(1), dir.sub("full"), ram::RunStart::fresh);
   int updates = 0;
   ram::CatchTrainCallbacks stop;
   stop.stop_requested = [&] { return ++updates == 3; };
-  ram::train_catch(tiny_config(1), dir.sub("part"), ram::RunStart::fresh, stop);
+  ram::train_catch(tiny_catch_config(1), dir.sub("part"), ram::RunStart::fresh, stop);
 
   const ram::RunDirectory directory(dir.sub("part"), ram::RunStart::resume);
   ASSERT_TRUE(directory.resumed().has_value());
@@ -135,7 +124,7 @@ TEST(CatchTrain, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) 
 // updates' frames per 50 ms, which the four restored updates of its interval used to push it over.
 TEST(CatchTrain, FramesPerSecondAfterAResumeCountsOnlyThisProcesssFrames) {
   TempDir dir;
-  auto config = tiny_config(1);
+  auto config = tiny_catch_config(1);
   config.report_every = 6;
   int updates = 0;
   ram::CatchTrainCallbacks stop;
@@ -161,21 +150,21 @@ TEST(CatchTrain, RunDirectoryIsLockedCleanedAndNotSilentlyReplaced) {
   const std::string out = dir.sub("run");
   {
     const ram::RunDirectory held(out, ram::RunStart::fresh);
-    expect_error([&] { ram::train_catch(tiny_config(1), out, ram::RunStart::fresh); },
+    expect_error([&] { ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh); },
                  {out, "another training run"});
   }
   for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
     std::ofstream(fs::path(out) / name) << "half-written";
-  const auto first = ram::train_catch(tiny_config(1), out, ram::RunStart::fresh);
+  const auto first = ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh);
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(out))
     names.push_back(entry.path().filename().string());
   std::ranges::sort(names);
   EXPECT_EQ(names, (std::vector<std::string>{"checkpoint.ram", "metrics.csv", "model.ram"}));
 
-  expect_error([&] { ram::train_catch(tiny_config(1), out, ram::RunStart::fresh); },
+  expect_error([&] { ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh); },
                {out, "holds a finished run"});
-  auto other = tiny_config(1);
+  auto other = tiny_catch_config(1);
   other.seed = 4;
   const auto replaced = ram::train_catch(other, out, ram::RunStart::overwrite);
   EXPECT_NE(replaced.parameters, first.parameters);
@@ -186,11 +175,11 @@ TEST(CatchTrain, RunDirectoryIsLockedCleanedAndNotSilentlyReplaced) {
 TEST(CatchTrain, ResumeKeepsTheRunsSettingsAndMoreFramesExtendIt) {
   TempDir dir;
   const std::string out = dir.sub("run");
-  ram::train_catch(tiny_config(1), out, ram::RunStart::fresh);
+  ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh);
   const std::string checkpoint = (fs::path(out) / ram::kCheckpointFile).string();
   const ram::SavedCatchAgent saved = ram::load_catch_agent(checkpoint);
   EXPECT_EQ(ram::resumed_catch_config(saved, {}).threads, 1);
-  auto lr = tiny_config(1);
+  auto lr = tiny_catch_config(1);
   lr.optimizer.learning_rate = 0.5;
   expect_error([&] { ram::train_catch(lr, out, ram::RunStart::resume); },
                {checkpoint, "/optimizer/learning_rate"});
@@ -223,17 +212,17 @@ TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {
   expect_error([&] { ram::load_catch_agent(dir.sub("classifier.ram")); },
                {"classifier.ram", "not a Catch agent"});
   // And a Catch agent by the classification loader.
-  ram::train_catch(tiny_config(1), dir.sub("run"), ram::RunStart::fresh);
+  ram::train_catch(tiny_catch_config(1), dir.sub("run"), ram::RunStart::fresh);
   expect_error([&] { ram::load_model(dir.sub("run/model.ram")); }, {"model.ram", "Catch"});
   // A parameter count that does not fit the configuration.
   ram::Checkpoint wrong = ram::load_checkpoint(dir.sub("run/model.ram"));
   wrong.parameters.pop_back();
   ram::save_checkpoint(dir.sub("short.ram"), wrong);
   expect_error([&] { ram::load_catch_agent(dir.sub("short.ram")); }, {"short.ram", "parameters"});
-  auto bad = tiny_config(1);
+  auto bad = tiny_catch_config(1);
   bad.loss.discount = 1.5;
   expect_error([&] { ram::train_catch(bad, "", ram::RunStart::fresh); }, {"discount"});
-  bad = tiny_config(1);
+  bad = tiny_catch_config(1);
   bad.agent.core = "gru";
   expect_error([&] { ram::train_catch(bad, "", ram::RunStart::fresh); }, {"gru"});
 }

@@ -48,7 +48,7 @@ const char* const kTinyFlags =
     "--preset mnist28-2g --epochs 1 --glimpse-size 4 --core-size 32 --glimpse-hidden 16 "
     "--location-hidden 16 --glimpse-features 32 --quiet";
 
-ram::TrainingConfig tiny_config(const std::string& data_dir) {
+ram::TrainingConfig config_of_tiny_flags(const std::string& data_dir) {
   ram::TrainingConfig c = ram::find_preset("mnist28-2g").config;
   c.epochs = 1;
   c.model.retina.glimpse_size = 4;
@@ -62,7 +62,7 @@ ram::TrainingConfig tiny_config(const std::string& data_dir) {
 
 // A valid model file written directly with the library (no training).
 void write_valid_model(const std::string& path, const std::string& data_dir) {
-  const ram::TrainingConfig config = tiny_config(data_dir);
+  const ram::TrainingConfig config = config_of_tiny_flags(data_dir);
   const ram::RamModel<float> model(config.model);
   ram::Checkpoint c;
   c.config_json = ram::to_json(config).dump();
@@ -448,7 +448,7 @@ TEST_F(RamCliEndToEnd, TrainWritesModelCheckpointAndMetrics) {
   EXPECT_FALSE(contains(train_->output, "ram: error:"));
 
   const ram::SavedModel saved = ram::load_model(model());
-  ram::TrainingConfig expected = tiny_config(data_);
+  ram::TrainingConfig expected = config_of_tiny_flags(data_);
   EXPECT_EQ(ram::to_json(saved.config), ram::to_json(expected));
   EXPECT_EQ(saved.epoch, 1u);
   EXPECT_EQ(saved.step, 13u);
@@ -572,14 +572,15 @@ TEST_F(RamCliEndToEnd, EvalMeanLocationAndSamples) {
 TEST_F(RamCliEndToEnd, InfoShowsParametersAndFlops) {
   const CliRun r = run_ram("info " + quote(model()), root_->str());
   ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
-  const std::size_t expected = ram::RamModel<float>(tiny_config(data_).model).parameter_count();
+  const std::size_t expected =
+      ram::RamModel<float>(config_of_tiny_flags(data_).model).parameter_count();
   EXPECT_TRUE(contains(r.output, "\nparameters: " + std::to_string(expected) + "\n"))
       << "expected " << expected << "\n"
       << describe(r);
   EXPECT_TRUE(contains(r.output, "FLOPs per image")) << describe(r);
   EXPECT_TRUE(contains(r.output, "trained: 1 epochs, 13 steps")) << describe(r);
   const nlohmann::json config = info_configuration(r);
-  EXPECT_EQ(config, ram::to_json(tiny_config(data_))) << describe(r);
+  EXPECT_EQ(config, ram::to_json(config_of_tiny_flags(data_))) << describe(r);
 }
 
 // A run killed after its last checkpoint but before writing its model: --resume writes it.

@@ -16,6 +16,7 @@
 
 #include "ram/data/idx.h"
 #include "test_support.h"
+#include "training_support.h"
 
 namespace ram::test {
 
@@ -99,18 +100,6 @@ inline void expect_clean_error(const CliRun& r, bool allow_train_header = false)
                   starts_with(r.lines[i], "resuming from ") || starts_with(r.lines[i], "data: "))
           << "unexpected line before the error: " << r.lines[i];
   }
-}
-
-// n random 28x28 "digits" with random labels.
-inline ram::ImageSet random_digits(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
-  ram::ImageSet set;
-  set.rows = set.cols = 28;
-  set.pixels.resize(n * set.image_size());
-  for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
-  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
-  return set;
 }
 
 // An MNIST-format directory: train (gzipped) and t10k (plain) files.

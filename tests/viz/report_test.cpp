@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <regex>
 
 #include "../support/test_support.h"
+#include "../support/training_support.h"
 
 namespace fs = std::filesystem;
 
@@ -31,27 +31,11 @@ std::size_t count(const std::string& text, const std::string& part) {
   return n;
 }
 
-ImageSet random_digits(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
-  ImageSet set;
-  set.rows = set.cols = 28;
-  set.pixels.resize(n * set.image_size());
-  for (float& p : set.pixels) p = pixel(gen);
-  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(i % 10));
-  return set;
-}
-
-// A tiny model trained for one epoch on a handful of random images (milliseconds).
+// A tiny model on a translated task, trained for one epoch on a handful of random digits.
 TrainingConfig tiny_config() {
-  TrainingConfig c;
-  c.model.retina = {6, 2};
+  TrainingConfig c = test::tiny_translated_config(40, 2);
+  c.model.retina.glimpse_size = 6;
   c.model.glimpses = 3;
-  c.model.glimpse_hidden = c.model.location_hidden = 16;
-  c.model.glimpse_features = c.model.core_size = 16;
-  c.task.kind = TaskKind::translated;
-  c.task.canvas = c.model.image_height = c.model.image_width = 40;
-  c.data = "unused";
   c.epochs = 1;
   return c;
 }
@@ -60,8 +44,9 @@ class Report : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("report");
-    validation_ = new ImageSet(random_digits(30, 2));
-    train(tiny_config(), {random_digits(60, 1), *validation_}, dir_->str(), ram::RunStart::fresh);
+    validation_ = new ImageSet(test::random_digits(30, 2));
+    train(tiny_config(), {test::random_digits(60, 1), *validation_}, dir_->str(),
+          ram::RunStart::fresh);
   }
   static void TearDownTestSuite() {
     delete dir_;
