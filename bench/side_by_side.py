@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The paper's settings as the C++ presets define them (src/ram/presets.cpp); every other model
+# The paper's settings as the C++ presets define them (src/ram/experiments/presets.cpp); every other model
 # setting is the C++ default, which RamConfig's defaults equal (hidden sizes 128/128/256/256,
 # location std 0.22, ReLU core), and the optimiser is the C++ default (Adam, lr 1e-3 annealed
 # linearly to 0, betas 0.9/0.999, eps 1e-8, no clipping).
@@ -84,7 +84,7 @@ def synthetic_digits(count: int, rng):
 
 
 def render(kind: str, canvas: int, clutter: int, digits, rng, clutter_size: int = 8):
-    """The paper's tasks (as src/ram/data/tasks.h describes them): the digit centred, or placed
+    """The paper's tasks (as src/ram/env/tasks.h describes them): the digit centred, or placed
     uniformly at random fully inside a blank canvas, plus for 'cluttered' `clutter` random
     clutter_size crops of random digits at random places, summed and clipped to 1."""
     import numpy as np

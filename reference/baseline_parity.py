@@ -1,4 +1,4 @@
-"""Gradient parity of the C++ baseline networks (src/ram/baselines.h) with PyTorch.
+"""Gradient parity of the C++ baseline networks (src/ram/models/baselines.h) with PyTorch.
 
 Run by tests/parity/baseline_parity_test.cpp as
     /usr/bin/python3 reference/baseline_parity.py IN.json OUT.json

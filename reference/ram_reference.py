@@ -1,6 +1,6 @@
 """An independent PyTorch reference of the Recurrent Attention Model (Mnih et al., NIPS 2014).
 
-Written from the paper and the maths in src/ram/model.h, not ported from the C++: autograd
+Written from the paper and the maths in src/ram/models/ram_model.h, not ported from the C++: autograd
 does every derivative, so the parity test (tests/parity/parity_test.cpp, via parity.py) checks
 the C++ hand-written backward pass against it.
 
@@ -27,7 +27,7 @@ Hybrid loss of a batch, R = 1 if argmax logits == label else 0:
 Parameters are stored the C++ way, weights [in x out] (y = x @ W + b), under the C++ slot
 names ("glimpse.what.weight", "core.recurrent.weight", ...), so a flat dump maps one to one.
 
-Also here: the two optimisers of src/ram/optimizer.cpp, an evaluation helper returning class
+Also here: the two optimisers of src/ram/run/optimizer.cpp, an evaluation helper returning class
 probabilities, a training step for benchmarks, and the paper's convolutional baseline.
 Works with torch 1.13 (Debian python3-torch).
 """
@@ -295,7 +295,7 @@ def hybrid_loss(ep: Episode, labels: torch.Tensor, std: float, weights: LossWeig
 
 
 # ----------------------------------------------------------------------------------------------
-# Optimisers, as src/ram/optimizer.cpp defines them. Step k (0-based) uses the learning rate
+# Optimisers, as src/ram/run/optimizer.cpp defines them. Step k (0-based) uses the learning rate
 # lr0 + (final - lr0) * min(1, k / total_steps). Optional global-norm clipping first.
 #   sgd:  v = momentum v + g;  p -= lr v
 #   adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;

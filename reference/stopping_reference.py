@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference of RAM with adaptive stopping (src/ram/model.h, "Adaptive stopping"), and
+"""PyTorch reference of RAM with adaptive stopping (src/ram/models/ram_model.h, "Adaptive stopping"), and
 the Python side of tests/parity/stopping_parity_test.cpp.
 
     /usr/bin/python3 reference/stopping_reference.py IN.json OUT.json

@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "commands.h"
-#include "ram/benchmark.h"
-#include "ram/presets.h"
+#include "ram/experiments/benchmark.h"
+#include "ram/experiments/presets.h"
 
 namespace ram::cli {
 

@@ -2,11 +2,11 @@
 #include <memory>
 
 #include "commands.h"
-#include "ram/data/idx.h"
-#include "ram/data/source.h"
-#include "ram/error.h"
-#include "ram/evaluate.h"
-#include "ram/train.h"
+#include "ram/env/idx.h"
+#include "ram/env/source.h"
+#include "ram/train/evaluate.h"
+#include "ram/train/train.h"
+#include "ram/util/error.h"
 
 namespace ram::cli {
 

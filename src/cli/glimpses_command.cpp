@@ -4,10 +4,10 @@
 #include <memory>
 
 #include "commands.h"
-#include "ram/data/idx.h"
-#include "ram/data/source.h"
-#include "ram/error.h"
-#include "ram/train.h"
+#include "ram/env/idx.h"
+#include "ram/env/source.h"
+#include "ram/train/train.h"
+#include "ram/util/error.h"
 #include "ram/viz/glimpse_figure.h"
 
 namespace ram::cli {

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "ram/train.h"
+#include "ram/train/train.h"
 
 namespace ram::cli {
 

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
-#include "ram/catch/catch_train.h"
-#include "ram/train.h"
+#include "ram/train/catch_train.h"
+#include "ram/train/train.h"
 
 namespace ram::cli {
 

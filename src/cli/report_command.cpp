@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "commands.h"
-#include "ram/data/idx.h"
-#include "ram/data/source.h"
-#include "ram/train.h"
+#include "ram/env/idx.h"
+#include "ram/env/source.h"
+#include "ram/train/train.h"
 #include "ram/viz/report.h"
 
 namespace ram::cli {

@@ -4,8 +4,8 @@
 
 #include "commands.h"
 #include "progress_bar.h"
-#include "ram/error.h"
-#include "ram/reproduce.h"
+#include "ram/experiments/reproduce.h"
+#include "ram/util/error.h"
 
 namespace ram::cli {
 

@@ -5,7 +5,7 @@
 #include <exception>
 
 #include "commands.h"
-#include "ram/error.h"
+#include "ram/util/error.h"
 
 namespace ram::cli {
 

@@ -1,6 +1,6 @@
 #include "run_flags.h"
 
-#include "ram/error.h"
+#include "ram/util/error.h"
 
 namespace ram::cli {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "ram/run_directory.h"
+#include "ram/run/run_directory.h"
 
 namespace ram::cli {
 

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "commands.h"
-#include "ram/data/source.h"
-#include "ram/error.h"
-#include "ram/evaluate.h"
-#include "ram/rng.h"
-#include "ram/train.h"
+#include "ram/env/source.h"
+#include "ram/train/evaluate.h"
+#include "ram/train/train.h"
+#include "ram/util/error.h"
+#include "ram/util/rng.h"
 #include "ram/viz/image.h"
 #include "ram/viz/scatter_plot.h"
 

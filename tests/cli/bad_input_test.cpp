@@ -21,13 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "../support/cli_support.h"
-#include "../support/test_support.h"
-#include "ram/checkpoint.h"
-#include "ram/data/idx.h"
-#include "ram/model.h"
-#include "ram/presets.h"
-#include "ram/train.h"
+#include "ram/env/idx.h"
+#include "ram/experiments/presets.h"
+#include "ram/models/ram_model.h"
+#include "ram/run/checkpoint.h"
+#include "ram/train/train.h"
+#include "support/cli_support.h"
+#include "support/test_support.h"
 
 namespace fs = std::filesystem;
 

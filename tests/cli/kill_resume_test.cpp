@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
-#include "../support/test_support.h"
-#include "ram/checkpoint.h"
-#include "ram/data/idx.h"
-#include "ram/train.h"
+#include "ram/env/idx.h"
+#include "ram/run/checkpoint.h"
+#include "ram/train/train.h"
+#include "support/test_support.h"
 
 extern char** environ;
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ram/baselines.h"
+#include "ram/models/baselines.h"
 
 namespace {
 

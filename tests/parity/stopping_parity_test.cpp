@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "ram/model.h"
-#include "ram/rng.h"
+#include "ram/models/ram_model.h"
+#include "ram/util/rng.h"
 
 namespace fs = std::filesystem;
 

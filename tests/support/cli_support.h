@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ram/data/idx.h"
+#include "ram/env/idx.h"
 #include "test_support.h"
 #include "training_support.h"
 

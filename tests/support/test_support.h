@@ -12,7 +12,7 @@
 #include <string>
 #include <system_error>
 
-#include "ram/error.h"
+#include "ram/util/error.h"
 
 namespace ram::test {
 

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <random>
 
-#include "ram/catch/catch_train.h"
-#include "ram/data/image_set.h"
-#include "ram/train.h"
+#include "ram/env/image_set.h"
+#include "ram/train/catch_train.h"
+#include "ram/train/train.h"
 
 namespace ram::test {
 

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "../support/image_support.h"
-#include "../support/test_support.h"
+#include "support/image_support.h"
+#include "support/test_support.h"
 
 namespace ram::viz {
 namespace {

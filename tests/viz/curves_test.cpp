@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 
-#include "../support/image_support.h"
-#include "../support/test_support.h"
+#include "support/image_support.h"
+#include "support/test_support.h"
 
 namespace ram::viz {
 namespace {

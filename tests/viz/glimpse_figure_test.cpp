@@ -3,10 +3,10 @@
 #include <gif_lib.h>
 #include <gtest/gtest.h>
 
-#include "../support/image_support.h"
-#include "../support/test_support.h"
-#include "ram/rng.h"
-#include "ram/thread_pool.h"
+#include "ram/util/rng.h"
+#include "ram/util/thread_pool.h"
+#include "support/image_support.h"
+#include "support/test_support.h"
 
 namespace ram::viz {
 namespace {
@@ -242,7 +242,9 @@ TEST(RecordEpisodes, ReplaysAdaptiveStoppingAsEvaluateDoes) {
     }
     EXPECT_EQ(errors, result.errors);
     EXPECT_EQ(histogram, result.glimpse_histogram);
-    if (stop == StopMode::sample) EXPECT_LT(result.mean_glimpses(), 4.0);
+    if (stop == StopMode::sample) {
+      EXPECT_LT(result.mean_glimpses(), 4.0);
+    }
   }
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../support/test_support.h"
+#include "support/test_support.h"
 
 namespace ram::viz {
 namespace {

@@ -10,8 +10,8 @@
 #include <iterator>
 #include <regex>
 
-#include "../support/test_support.h"
-#include "../support/training_support.h"
+#include "support/test_support.h"
+#include "support/training_support.h"
 
 namespace fs = std::filesystem;
 

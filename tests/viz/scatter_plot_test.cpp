@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ram/error.h"
+#include "ram/util/error.h"
 
 namespace ram::viz {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ram/error.h"
+#include "ram/util/error.h"
 #include "ram/viz/curves.h"
 
 namespace ram::viz {

@@ -3,7 +3,7 @@
 // episodes and the action policy's entropy, by millions of frames.
 #include <vector>
 
-#include "ram/catch/catch_train.h"
+#include "ram/train/catch_train.h"
 #include "ram/viz/image.h"
 
 namespace ram::viz {

@@ -3,7 +3,7 @@
 // drawn as one box per retina scale, and a caption line with the frame number and the action.
 #include <vector>
 
-#include "ram/catch/catch_agent.h"
+#include "ram/models/catch_agent.h"
 #include "ram/viz/image.h"
 
 namespace ram::viz {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <limits>
 
-#include "ram/error.h"
+#include "ram/util/error.h"
 
 namespace ram::viz {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ram/train.h"
+#include "ram/train/train.h"
 #include "ram/viz/image.h"
 
 namespace ram::viz {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ram/error.h"
-#include "ram/parameters.h"
+#include "ram/nn/parameters.h"
+#include "ram/util/error.h"
 
 namespace ram::viz {
 

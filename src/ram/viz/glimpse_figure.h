@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "ram/data/image_set.h"
-#include "ram/evaluate.h"
-#include "ram/model.h"
-#include "ram/retina.h"
+#include "ram/env/image_set.h"
+#include "ram/models/ram_model.h"
+#include "ram/nn/retina.h"
+#include "ram/train/evaluate.h"
 #include "ram/viz/image.h"
 
 namespace ram::viz {

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "ram/error.h"
+#include "ram/util/error.h"
 
 namespace ram::viz {
 namespace {

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "ram/error.h"
-#include "ram/thread_pool.h"
+#include "ram/util/error.h"
+#include "ram/util/thread_pool.h"
 #include "ram/viz/curves.h"
 #include "ram/viz/glimpse_figure.h"
 

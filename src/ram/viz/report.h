@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ram/data/image_set.h"
-#include "ram/evaluate.h"
-#include "ram/train.h"
+#include "ram/env/image_set.h"
+#include "ram/train/evaluate.h"
+#include "ram/train/train.h"
 
 namespace ram::viz {
 

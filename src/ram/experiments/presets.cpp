@@ -1,0 +1,79 @@
+#include "ram/experiments/presets.h"
+
+#include "ram/util/error.h"
+
+namespace ram {
+
+namespace {
+
+// Epochs per task family: what two threads of a 2-core AMD EPYC with AVX-512 train in about 57
+// minutes with the recipe below (measured at 14.0 s per epoch on 28x28 with 6 glimpses, 18.1 s on
+// translated 60x60, 18.4 s on cluttered 60x60 and 19.4 s on cluttered 100x100, 8 glimpses).
+constexpr int kCentredEpochs = 240;
+constexpr int kTranslatedEpochs = 180;
+constexpr int kCluttered60Epochs = 180;
+constexpr int kCluttered100Epochs = 170;
+
+// The recipe that beat the paper's model on the validation split (docs/accuracy.md): an LSTM core,
+// whose bounded state keeps the baseline and the policy stable, and REINFORCE reaching the core
+// at weight 1/8 with the gradient's norm clipped at 5. The paper's model stays one set of flags
+// away: --core relu --reinforce-trains-core=false --reinforce-weight 1 --clip 0.
+TrainingConfig make(TaskKind kind, int canvas, int clutter, int glimpse_size, int scales,
+                    int glimpses, int epochs) {
+  TrainingConfig c;
+  c.model.core = "lstm";
+  c.model.reinforce_trains_core = true;
+  c.loss.reinforce = 0.125;
+  c.optimizer.clip_norm = 5;
+  c.task.kind = kind;
+  c.task.canvas = canvas;
+  c.task.clutter_pieces = clutter;
+  c.model.image_height = c.model.image_width = canvas;
+  c.model.retina.glimpse_size = glimpse_size;
+  c.model.retina.scales = scales;
+  c.model.glimpses = glimpses;
+  c.epochs = epochs;
+  return c;
+}
+
+std::vector<Preset> build() {
+  std::vector<Preset> list;
+  for (int g = 2; g <= 7; ++g)
+    list.push_back({"mnist28-" + std::to_string(g) + "g",
+                    "28x28 centred MNIST, 8x8 retina, 1 scale, " + std::to_string(g) + " glimpses",
+                    make(TaskKind::centred, 28, 0, 8, 1, g, kCentredEpochs)});
+  for (int g : {4, 6, 8})
+    list.push_back(
+        {"translated60-" + std::to_string(g) + "g",
+         "60x60 translated MNIST, 12x12 retina, 3 scales, " + std::to_string(g) + " glimpses",
+         make(TaskKind::translated, 60, 0, 12, 3, g, kTranslatedEpochs)});
+  for (int g : {4, 6, 8})
+    list.push_back({"cluttered60-" + std::to_string(g) + "g",
+                    "60x60 cluttered MNIST (4 pieces), 12x12 retina, 3 scales, " +
+                        std::to_string(g) + " glimpses",
+                    make(TaskKind::cluttered, 60, 4, 12, 3, g, kCluttered60Epochs)});
+  for (int g : {4, 6, 8})
+    list.push_back({"cluttered100-" + std::to_string(g) + "g",
+                    "100x100 cluttered MNIST (8 pieces), 12x12 retina, 4 scales, " +
+                        std::to_string(g) + " glimpses",
+                    make(TaskKind::cluttered, 100, 8, 12, 4, g, kCluttered100Epochs)});
+  return list;
+}
+
+}  // namespace
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> list = build();
+  return list;
+}
+
+const Preset& find_preset(const std::string& name) {
+  std::string known;
+  for (const Preset& p : presets()) {
+    if (p.name == name) return p;
+    known += (known.empty() ? "" : ", ") + p.name;
+  }
+  throw Error("unknown preset '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace ram

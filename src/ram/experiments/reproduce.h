@@ -1,0 +1,79 @@
+#pragma once
+// Reproducing the paper's tables: each row (a RAM setting, the random-glimpse control or a
+// baseline network) trained with train() in its own directory and evaluated on the validation
+// split, next to the paper's number. A row whose directory already holds a finished model is
+// evaluated, not retrained; one with only a checkpoint is resumed.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ram/train/train.h"
+
+namespace ram {
+
+struct ReproduceRow {
+  std::string id;      // the row's directory name: ram-4g, ram-8g-random, fc64, fc256, conv
+  std::string model;   // the paper's description
+  std::string preset;  // the preset that sets the task (and, for RAM rows, the model)
+  bool random_glimpses = false;
+  std::string architecture = "ram";  // ram, fc64, fc256 or conv
+  double paper_error_percent = 0;
+};
+
+struct ReproduceTable {
+  std::string name;   // 1a, 1b, 2a, 2b
+  std::string title;  // e.g. "60x60 translated MNIST"
+  std::vector<ReproduceRow> rows;
+};
+
+const std::vector<ReproduceTable>& reproduce_tables();
+const ReproduceTable& find_reproduce_table(const std::string& name);  // throws ram::Error
+
+struct ReproduceOptions {
+  std::string data = "mnist";  // see data/source.h
+  int epochs = 0;              // per row; 0 = the preset's budget (unless minutes is set)
+  double minutes = 0;          // per row, converted to epochs by a short timing run
+  std::string out_dir;         // rows go to out_dir/<row id>/
+  int threads = 2;
+  std::uint64_t seed = 1;
+  std::vector<std::string> rows;  // row ids to run, in table order; empty = every row
+};
+
+struct RowResult {
+  ReproduceRow row;
+  double error_percent = 0;  // single-sample validation error of the final model
+  int epochs = 0;
+  double seconds = 0;   // wall time of training (sum over its epochs, validation included)
+  std::string command;  // a `ram train` command line that reproduces this row alone
+  bool reused = false;  // the model was already there
+};
+
+// The training configuration of a row for the given epochs, threads, seed and data.
+TrainingConfig row_config(const ReproduceRow& row, const ReproduceOptions& options, int epochs);
+// `ram train ...` for that configuration, writing into out_dir/<row id>.
+std::string row_command(const ReproduceRow& row, const TrainingConfig& config,
+                        const std::string& out_dir);
+
+struct ReproduceCallbacks {
+  std::function<void(const ReproduceRow&, const TrainingConfig&)> row_started;
+  std::function<void(const RowResult&)> row_done;
+  TrainCallbacks train;  // passed to train() for each row
+};
+
+// Trains (or reuses) and evaluates every row of the table in order. Throws ram::Error if a
+// row's directory holds a model trained with other settings.
+std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
+                                 const ReproduceCallbacks& callbacks = {});
+
+// The Markdown table (header and one line per result), and the same rows as CSV and JSON.
+std::string markdown_header();
+std::string markdown_row(const RowResult& result);
+std::string markdown_table(const std::vector<RowResult>& results);
+std::string results_csv(const std::vector<RowResult>& results);
+std::string results_json(const ReproduceTable& table, const std::vector<RowResult>& results);
+
+// Writes out_dir/table.md, table.csv and table.json.
+void write_results(const ReproduceTable& table, const std::vector<RowResult>& results,
+                   const std::string& out_dir);
+
+}  // namespace ram

@@ -1,0 +1,311 @@
+#include "ram/models/catch_agent.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ram/nn/cores.h"
+#include "ram/nn/layers.h"
+#include "ram/util/error.h"
+#include "ram/util/json_fields.h"
+#include "ram/util/rng.h"
+
+namespace ram {
+
+namespace {
+
+template <typename T>
+ConstMatMap<T> cmap(const Mat<T>& m) {
+  return ConstMatMap<T>(m.data(), m.rows(), m.cols());
+}
+template <typename T>
+MatMap<T> map(Mat<T>& m) {
+  return MatMap<T>(m.data(), m.rows(), m.cols());
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error("catch agent configuration: " + message);
+}
+
+constexpr int kFrames = CatchGames::kFrames;
+
+}  // namespace
+
+void validate(const CatchAgentConfig& c) {
+  validate(c.retina);
+  require(c.glimpse_hidden >= 1 && c.location_hidden >= 1 && c.glimpse_features >= 1 &&
+              c.core_size >= 1,
+          "layer sizes must be positive");
+  require(c.glimpse_hidden <= 1 << 14 && c.location_hidden <= 1 << 14 &&
+              c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
+          "layer sizes must be at most 16384");
+  require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
+  require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
+          "location std must be in (0, 10]");
+}
+
+nlohmann::json to_json(const CatchAgentConfig& c) {
+  return {{"glimpse_size", c.retina.glimpse_size},
+          {"scales", c.retina.scales},
+          {"glimpse_hidden", c.glimpse_hidden},
+          {"location_hidden", c.location_hidden},
+          {"glimpse_features", c.glimpse_features},
+          {"core_size", c.core_size},
+          {"core", c.core},
+          {"location_std", c.location_std},
+          {"location_trains_core", c.location_trains_core}};
+}
+
+CatchAgentConfig catch_agent_config_from_json(const nlohmann::json& j) {
+  CatchAgentConfig c;
+  read_json("catch agent configuration: ", [&] {
+    c.retina.glimpse_size = json_field<int>(j, "glimpse_size");
+    c.retina.scales = json_field<int>(j, "scales");
+    c.glimpse_hidden = json_field<int>(j, "glimpse_hidden");
+    c.location_hidden = json_field<int>(j, "location_hidden");
+    c.glimpse_features = json_field<int>(j, "glimpse_features");
+    c.core_size = json_field<int>(j, "core_size");
+    c.core = json_field<std::string>(j, "core");
+    c.location_std = json_field<double>(j, "location_std");
+    c.location_trains_core = json_field<bool>(j, "location_trains_core");
+  });
+  validate(c);
+  return c;
+}
+
+template <typename T>
+CatchAgent<T>::CatchAgent(const CatchAgentConfig& config)
+    : config_((validate(config), config)),
+      glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
+                   config.glimpse_features) {
+  core_ = make_core<T>(config_.core, glimpse_net_.features(), config_.core_size);
+  const int H = core_->output_size();
+  glimpse_net_.add_parameters(layout_);
+  core_->add_parameters(layout_);
+  location_w_ = layout_.weight("location.weight", H, 2);  // [H x 2]
+  location_b_ = layout_.bias("location.bias", 2);
+  action_w_ = layout_.weight("action.weight", H, CatchGames::kActions);  // [H x 3]
+  action_b_ = layout_.bias("action.bias", CatchGames::kActions);
+  baseline_w_ = layout_.weight("baseline.weight", H, 1);  // [H x 1]
+  baseline_b_ = layout_.bias("baseline.bias", 1);
+}
+
+template <typename T>
+void CatchAgent<T>::initialize(std::span<T> params, std::uint64_t seed, double init_range) const {
+  if (params.size() != layout_.total()) throw Error("initialize: parameter buffer has wrong size");
+  for (std::size_t k = 0; k < layout_.slots().size(); ++k) {
+    const ParamSlot& slot = layout_.slots()[k];
+    Rng rng(seed, {0xca7c, k});
+    for (std::size_t i = 0; i < slot.size(); ++i)
+      params[slot.offset + i] = slot.is_bias ? T(0) : T(rng.uniform(-init_range, init_range));
+  }
+}
+
+template <typename T>
+void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int count,
+                         CatchPolicy policy, const T* draws, const CatchLossWeights& weights,
+                         CatchWorkspace<T>& ws) const {
+  const int B = count, S = core_->state_size(), H = core_->output_size();
+  const int R = config_.retina.output_size(), A = CatchGames::kActions;
+  constexpr int n = CatchGames::kSize;
+  const T std_dev = T(config_.location_std);
+  ws.rows = B;
+  ws.policy = policy;
+  auto sized = [](std::vector<Mat<T>>& v, std::size_t steps, int rows, int cols) {
+    v.resize(steps);
+    for (auto& m : v) m.resize(rows, cols);
+  };
+  sized(ws.glimpse, kFrames, B, R);
+  sized(ws.location, kFrames, B, 2);
+  sized(ws.sample, kFrames, B, 2);
+  sized(ws.mean, kFrames, B, 2);
+  sized(ws.hidden_glimpse, kFrames, B, config_.glimpse_hidden);
+  sized(ws.hidden_location, kFrames, B, config_.location_hidden);
+  sized(ws.feature, kFrames, B, config_.glimpse_features);
+  sized(ws.state, kFrames + 1, B, S);
+  sized(ws.cache, kFrames, B, core_->cache_size());
+  sized(ws.probs, kFrames, B, A);
+  ws.screen.resize(kFrames);
+  ws.action.resize(kFrames);
+  ws.baseline.resize(B, kFrames + 1);
+  ws.state[0].setZero();
+  ws.dlogits.resize(B, A);  // logits scratch in forward
+
+  for (int s = 0; s < kFrames; ++s) {
+    const auto h = ws.state[s].leftCols(H);
+    linear_forward<T>(h, view(params, location_w_), row(params, location_b_), ws.mean[s]);
+    ws.mean[s] = ws.mean[s].array().tanh().matrix();
+    linear_forward<T>(h, view(params, baseline_w_), row(params, baseline_b_), ws.baseline.col(s));
+    ws.screen[s].resize(static_cast<std::size_t>(B) * CatchGames::kPixels);
+    for (int i = 0; i < B; ++i) {
+      const T* d = draws ? draws + (static_cast<std::size_t>(i) * kFrames + s) * kCatchDrawsPerFrame
+                         : nullptr;
+      for (int k = 0; k < 2; ++k) {
+        const T draw = d ? d[k] : T(0);  // no draws: zeros, as for RamModel::forward
+        T raw = ws.mean[s](i, k);
+        if (policy == CatchPolicy::sample) raw += std_dev * draw;
+        if (policy == CatchPolicy::given) raw = draw;
+        ws.sample[s](i, k) = raw;
+        ws.location[s](i, k) = std::clamp(raw, T(-1), T(1));
+      }
+      float* screen = ws.screen[s].data() + static_cast<std::size_t>(i) * CatchGames::kPixels;
+      games.render(first + i, screen);
+      retina_extract(config_.retina, screen, n, n, static_cast<double>(ws.location[s](i, 0)),
+                     static_cast<double>(ws.location[s](i, 1)), &ws.glimpse[s](i, 0));
+    }
+    glimpse_net_.forward(params, ws.glimpse[s], ws.location[s], ws.hidden_glimpse[s],
+                         ws.hidden_location[s], ws.feature[s]);
+    core_->forward(params, cmap(ws.feature[s]), cmap(ws.state[s]), map(ws.state[s + 1]),
+                   map(ws.cache[s]));
+    linear_forward<T>(ws.state[s + 1].leftCols(H), view(params, action_w_), row(params, action_b_),
+                      ws.dlogits);
+    softmax_forward(ws.dlogits, ws.probs[s]);
+    ws.action[s].resize(static_cast<std::size_t>(B));
+    for (int i = 0; i < B; ++i) {
+      int a = 0;
+      if (policy == CatchPolicy::greedy) {
+        Eigen::Index best;
+        ws.probs[s].row(i).maxCoeff(&best);
+        a = static_cast<int>(best);
+      } else {
+        const T d =
+            draws ? draws[(static_cast<std::size_t>(i) * kFrames + s) * kCatchDrawsPerFrame + 2]
+                  : T(0);
+        if (policy == CatchPolicy::given) {
+          a = std::clamp(static_cast<int>(d), 0, A - 1);
+        } else {
+          T cumulative = 0;
+          a = A - 1;
+          for (int k = 0; k < A - 1; ++k) {
+            cumulative += ws.probs[s](i, k);
+            if (d < cumulative) {
+              a = k;
+              break;
+            }
+          }
+        }
+      }
+      ws.action[s][static_cast<std::size_t>(i)] = a;
+      games.step(first + i, static_cast<CatchAction>(a));
+    }
+  }
+  linear_forward<T>(ws.state[kFrames].leftCols(H), view(params, baseline_w_),
+                    row(params, baseline_b_), ws.baseline.col(kFrames));
+
+  ws.final_screen.resize(static_cast<std::size_t>(B) * CatchGames::kPixels);
+  for (int i = 0; i < B; ++i)
+    games.render(first + i,
+                 ws.final_screen.data() + static_cast<std::size_t>(i) * CatchGames::kPixels);
+  ws.reward.resize(B, 1);
+  ws.target.resize(B, kFrames + 1);
+  for (int i = 0; i < B; ++i) {
+    const T r = T(games.reward(first + i));
+    ws.reward(i, 0) = r;
+    for (int s = 0; s <= kFrames; ++s)
+      ws.target(i, s) = r * T(std::pow(weights.discount, kFrames - 1 - std::min(s, kFrames - 1)));
+  }
+  ws.location_advantage = ws.target.leftCols(kFrames) - ws.baseline.leftCols(kFrames);
+  ws.action_advantage = ws.target.leftCols(kFrames) - ws.baseline.rightCols(kFrames);
+}
+
+template <typename T>
+CatchLossSums CatchAgent<T>::loss_sums(const CatchWorkspace<T>& ws) const {
+  CatchLossSums sums;
+  const T std_dev = T(config_.location_std);
+  const bool stochastic = ws.policy != CatchPolicy::greedy;
+  for (int i = 0; i < ws.rows; ++i) {
+    sums.caught += static_cast<double>(ws.reward(i, 0));
+    for (int s = 0; s <= kFrames; ++s) {
+      const T diff = ws.baseline(i, s) - ws.target(i, s);
+      sums.baseline += static_cast<double>(diff * diff);
+    }
+    for (int s = 0; s < kFrames; ++s) {
+      T entropy = 0;
+      for (int k = 0; k < CatchGames::kActions; ++k) {
+        const T p = ws.probs[s](i, k);
+        if (p > T(0)) entropy -= p * std::log(p);
+      }
+      sums.entropy -= static_cast<double>(entropy);
+      if (!stochastic) continue;
+      const T log_location =
+          gaussian_log_density(&ws.sample[s](i, 0), &ws.mean[s](i, 0), 2, std_dev);
+      const T log_action =
+          -cross_entropy(ws.probs[s](i, ws.action[s][static_cast<std::size_t>(i)]));
+      sums.reinforce_location -= static_cast<double>(log_location * ws.location_advantage(i, s));
+      sums.reinforce_action -= static_cast<double>(log_action * ws.action_advantage(i, s));
+    }
+  }
+  sums.reinforce = sums.reinforce_location + sums.reinforce_action;
+  sums.episodes = ws.rows;
+  return sums;
+}
+
+template <typename T>
+void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale,
+                             CatchWorkspace<T>& ws, T* grads) const {
+  const int B = ws.rows, S = core_->state_size(), H = core_->output_size();
+  const int A = CatchGames::kActions;
+  const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
+  const T rf_scale = scale * T(w.reinforce), en_scale = scale * T(w.entropy);
+
+  // Baseline: d(scale * w_bl * sum_s (b_s - target_s)^2)/db_s into its own weights only.
+  const T baseline_scale = scale * T(w.baseline) * T(2);
+  for (int s = 0; s <= kFrames; ++s) {
+    const Mat<T> dbase = baseline_scale * (ws.baseline.col(s) - ws.target.col(s));  // [B x 1]
+    linear_backward_params<T>(ws.state[s].leftCols(H), dbase, view(grads, baseline_w_),
+                              row(grads, baseline_b_));
+  }
+
+  ws.dstate.setZero(B, S);
+  ws.dstate_prev.resize(B, S);
+  ws.dfeature.resize(B, config_.glimpse_features);
+  ws.dlogits.resize(B, A);
+  ws.dmean.resize(B, 2);
+  for (int s = kFrames - 1; s >= 0; --s) {
+    // Action of frame s, read from h_{s+1}: d(-log p[a] adv)/dz = (p - onehot(a)) adv, and the
+    // entropy bonus d(-H)/dz_j = p_j (log p_j + H).
+    const auto& p = ws.probs[s];
+    for (int i = 0; i < B; ++i) {
+      const T adv = rf_scale * ws.action_advantage(i, s);
+      T entropy = 0;
+      for (int k = 0; k < A; ++k)
+        if (p(i, k) > T(0)) entropy -= p(i, k) * std::log(p(i, k));
+      for (int k = 0; k < A; ++k) {
+        const T log_p = p(i, k) > T(0) ? std::log(p(i, k)) : T(0);
+        ws.dlogits(i, k) = p(i, k) * adv + en_scale * p(i, k) * (log_p + entropy);
+      }
+      ws.dlogits(i, ws.action[s][static_cast<std::size_t>(i)]) -= adv;
+    }
+    linear_backward_params<T>(ws.state[s + 1].leftCols(H), ws.dlogits, view(grads, action_w_),
+                              row(grads, action_b_));
+    linear_backward_input<T>(ws.dlogits, view(params, action_w_), ws.dstate.leftCols(H), true);
+
+    core_->backward(params, grads, cmap(ws.feature[s]), cmap(ws.state[s]), cmap(ws.state[s + 1]),
+                    cmap(ws.cache[s]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
+    glimpse_net_.backward(params, grads, ws.glimpse[s], ws.location[s], ws.hidden_glimpse[s],
+                          ws.hidden_location[s], ws.feature[s], ws.dfeature, ws.dhidden_glimpse,
+                          ws.dhidden_location);
+    std::swap(ws.dstate, ws.dstate_prev);
+
+    // Location of frame s, read from h_s: d(-log N adv)/dmu = -(l - mu)/std^2 adv, through tanh.
+    const auto& mu = ws.mean[s];
+    ws.dmean = -(ws.sample[s] - mu).array() * inv_var *
+               (ws.location_advantage.col(s) * rf_scale).replicate(1, 2).array() *
+               (T(1) - mu.array().square());
+    linear_backward_params<T>(ws.state[s].leftCols(H), ws.dmean, view(grads, location_w_),
+                              row(grads, location_b_));
+    if (s > 0 && config_.location_trains_core)
+      linear_backward_input<T>(ws.dmean, view(params, location_w_), ws.dstate.leftCols(H), true);
+  }
+}
+
+template <typename T>
+double CatchAgent<T>::forward_flops() const {
+  const double H = config_.core_size;
+  return glimpse_net_.forward_flops() + core_->forward_flops() +
+         2.0 * H * (2 + CatchGames::kActions + 1);
+}
+
+template class CatchAgent<float>;
+template class CatchAgent<double>;
+
+}  // namespace ram

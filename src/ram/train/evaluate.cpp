@@ -1,0 +1,128 @@
+#include "ram/train/evaluate.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "ram/nn/layers.h"
+#include "ram/util/error.h"
+#include "ram/util/rng.h"
+
+namespace ram {
+
+namespace {
+constexpr std::uint64_t kEvalNoiseKey = 0xe7a1;
+}  // namespace
+
+double EvalResult::class_error(int label) const {
+  std::size_t total = 0, wrong = 0;
+  for (int p = 0; p < classes; ++p) {
+    const std::size_t n = confusion[static_cast<std::size_t>(label) * classes + p];
+    total += n;
+    if (p != label) wrong += n;
+  }
+  return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0.0;
+}
+
+double EvalResult::mean_glimpses() const {
+  std::size_t episodes = 0, glimpses = 0;
+  for (std::size_t n = 0; n < glimpse_histogram.size(); ++n) {
+    episodes += glimpse_histogram[n];
+    glimpses += n * glimpse_histogram[n];
+  }
+  return episodes ? static_cast<double>(glimpses) / static_cast<double>(episodes) : 0.0;
+}
+
+void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size_t image,
+                      int sample, float* out) {
+  Rng rng(options.seed,
+          {kEvalNoiseKey, static_cast<std::uint64_t>(image), static_cast<std::uint64_t>(sample)});
+  for (int k = 0; k < draws_per_image; ++k)
+    out[k] = options.mode == LocationMode::uniform ? static_cast<float>(rng.uniform(-1, 1))
+                                                   : static_cast<float>(rng.normal());
+}
+
+namespace {
+
+template <typename Model>
+EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_params,
+                          const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
+  const auto& config = model.config();
+  if (images.rows != config.image_height || images.cols != config.image_width)
+    throw Error("evaluate: images are " + std::to_string(images.rows) + "x" +
+                std::to_string(images.cols) + " but the model expects " +
+                std::to_string(config.image_height) + "x" + std::to_string(config.image_width));
+  if (options.samples < 1) throw Error("evaluate: samples must be at least 1");
+  const int C = config.classes;
+  for (std::uint8_t label : images.labels)
+    if (label >= C) throw Error("evaluate: label " + std::to_string(label) + " out of range");
+
+  const int n = static_cast<int>(images.size());
+  const int chunks = (n + kEvaluationChunk - 1) / kEvaluationChunk;
+  const int draws_per_image = model.draws_per_image();
+  std::vector<Mat<float>> chunk_probs(chunks);
+  // Glimpse counts 0..T for RAM (adaptive stopping may end an episode early); a baseline has
+  // no glimpses and leaves the histogram empty.
+  constexpr bool kGlimpses = std::is_same_v<Model, RamModel<float>>;
+  std::size_t histogram_size = 0;
+  if constexpr (kGlimpses) histogram_size = static_cast<std::size_t>(config.glimpses) + 1;
+  std::vector<std::vector<std::size_t>> chunk_histograms(
+      chunks, std::vector<std::size_t>(histogram_size, 0));
+  std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
+  std::vector<std::vector<float>> draws(pool.size());
+  pool.run(chunks, [&](int c, int thread) {
+    const int lo = c * kEvaluationChunk, count = std::min(kEvaluationChunk, n - lo);
+    auto& ws = workspaces[thread];
+    std::vector<float>& d = draws[thread];
+    d.resize(static_cast<std::size_t>(count) * draws_per_image);
+    Mat<float> sum = Mat<float>::Zero(count, C);
+    for (int m = 0; m < options.samples; ++m) {
+      for (int i = 0; i < count; ++i)
+        evaluation_draws(options, draws_per_image, static_cast<std::size_t>(lo + i), m,
+                         d.data() + static_cast<std::size_t>(i) * draws_per_image);
+      if constexpr (kGlimpses) {
+        model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws,
+                      options.stop);
+        for (int taken : ws.glimpses_taken) chunk_histograms[c][static_cast<std::size_t>(taken)]++;
+      } else {
+        model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
+      }
+      sum += ws.probs;
+    }
+    chunk_probs[c] = sum / static_cast<float>(options.samples);
+  });
+
+  EvalResult result;
+  result.classes = C;
+  result.images = images.size();
+  result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+  result.glimpse_histogram.assign(histogram_size, 0);
+  for (int c = 0; c < chunks; ++c) {
+    for (std::size_t k = 0; k < result.glimpse_histogram.size(); ++k)
+      result.glimpse_histogram[k] += chunk_histograms[c][k];
+    for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i) {
+      const int label = images.labels[static_cast<std::size_t>(c) * kEvaluationChunk + i];
+      Eigen::Index predicted;
+      chunk_probs[c].row(i).maxCoeff(&predicted);
+      result.confusion[static_cast<std::size_t>(label) * C + predicted]++;
+      if (predicted != label) result.errors++;
+      result.cross_entropy += static_cast<double>(cross_entropy(chunk_probs[c](i, label)));
+    }
+  }
+  if (result.images) result.cross_entropy /= static_cast<double>(result.images);
+  return result;
+}
+
+}  // namespace
+
+EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return evaluate_model(model, params, images, options, pool);
+}
+
+EvalResult evaluate(const BaselineModel<float>& model, std::span<const float> params,
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+  return evaluate_model(model, params, images, options, pool);
+}
+
+}  // namespace ram

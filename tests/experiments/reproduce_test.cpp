@@ -1,0 +1,152 @@
+// `reproduce` end to end on a tiny budget: every row of a table trained and evaluated, the
+// tables written, finished rows reused rather than retrained, and other settings refused.
+#include "ram/experiments/reproduce.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "ram/env/idx.h"
+#include "ram/experiments/paper_results.h"
+#include "ram/util/error.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ram::test::TempDir;
+
+// An IDX directory of n random 28x28 digits (the source splits off every tenth for validation).
+std::string write_digits(const TempDir& dir, std::size_t n) {
+  std::mt19937 gen(4);
+  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
+  ram::ImageSet set;
+  set.rows = set.cols = 28;
+  set.pixels.resize(n * set.image_size());
+  for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
+  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
+  const std::string data = dir.sub("digits");
+  fs::create_directories(data);
+  ram::write_idx(data + "/train-images-idx3-ubyte", data + "/train-labels-idx1-ubyte", set, false);
+  return data;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(ReproduceTables, RowsComeFromThePapersNumbers) {
+  const ram::ReproduceTable& t = ram::find_reproduce_table("2a");
+  ASSERT_EQ(t.rows.size(), 7u);
+  std::size_t paper_rows = 0;
+  for (const ram::PaperResult& p : ram::kPaperResults) paper_rows += p.table == "2a";
+  EXPECT_EQ(paper_rows, t.rows.size());
+  const ram::ReproduceRow& random = t.rows.back();
+  EXPECT_EQ(random.id, "ram-8g-random");
+  EXPECT_TRUE(random.random_glimpses);
+  EXPECT_EQ(random.preset, "cluttered60-8g");
+  EXPECT_DOUBLE_EQ(random.paper_error_percent, 14.4);
+  EXPECT_EQ(t.rows[2].architecture, "conv");
+  EXPECT_EQ(ram::find_reproduce_table("1a").rows.size(), 8u);
+  EXPECT_EQ(ram::find_reproduce_table("1b").rows[3].preset, "translated60-4g");
+  EXPECT_EQ(ram::find_reproduce_table("2b").rows[0].preset, "cluttered100-8g");
+  ram::test::expect_error([] { ram::find_reproduce_table("3"); }, {"3", "1a", "2b"});
+}
+
+TEST(Reproduce, TinyBudgetRunsEveryRowWritesTheTablesAndReusesFinishedRows) {
+  TempDir dir;
+  ram::ReproduceOptions options;
+  options.data = write_digits(dir, 200);
+  options.epochs = 1;
+  options.threads = 2;
+  options.out_dir = dir.sub("out");
+  const ram::ReproduceTable& table = ram::find_reproduce_table("1b");
+  int started = 0, done = 0;
+  ram::ReproduceCallbacks callbacks;
+  callbacks.row_started = [&](const ram::ReproduceRow&, const ram::TrainingConfig& c) {
+    EXPECT_EQ(c.epochs, 1);
+    ++started;
+  };
+  callbacks.row_done = [&](const ram::RowResult&) { ++done; };
+  const std::vector<ram::RowResult> first = ram::reproduce(table, options, callbacks);
+  ASSERT_EQ(first.size(), table.rows.size());
+  EXPECT_EQ(started, 6);
+  EXPECT_EQ(done, 6);
+  for (const ram::RowResult& r : first) {
+    SCOPED_TRACE(r.row.id);
+    EXPECT_FALSE(r.reused);
+    EXPECT_EQ(r.epochs, 1);
+    EXPECT_GT(r.seconds, 0);
+    EXPECT_GE(r.error_percent, 0);
+    EXPECT_LE(r.error_percent, 100);
+    EXPECT_TRUE(fs::exists(fs::path(options.out_dir) / r.row.id / "model.ram"));
+    EXPECT_NE(r.command.find("ram train --preset " + r.row.preset), std::string::npos);
+    EXPECT_NE(r.command.find("--epochs 1 --threads 2 --seed 1 --out "), std::string::npos);
+    EXPECT_NE(r.command.find(r.row.id), std::string::npos);
+  }
+  EXPECT_NE(first[0].command.find("--architecture fc64"), std::string::npos);
+  EXPECT_EQ(first[5].command.find("--architecture"), std::string::npos);
+
+  ram::write_results(table, first, options.out_dir);
+  const std::string md = read_text(options.out_dir + "/table.md");
+  EXPECT_NE(md.find("| RAM, 8 glimpses, 12x12, 3 scales | "), std::string::npos);
+  EXPECT_NE(md.find("| 1.20 | 1 |"), std::string::npos);  // the paper's 1.2, one epoch
+  const std::string csv = read_text(options.out_dir + "/table.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7);
+  EXPECT_EQ(csv.rfind("row,model,error_percent,paper_error_percent,epochs,seconds,command\n", 0),
+            0u);
+  const nlohmann::json json = nlohmann::json::parse(read_text(options.out_dir + "/table.json"));
+  EXPECT_EQ(json.at("table"), "1b");
+  ASSERT_EQ(json.at("rows").size(), 6u);
+  EXPECT_EQ(json.at("rows")[2].at("row"), "conv");
+  EXPECT_DOUBLE_EQ(json.at("rows")[2].at("error_percent").get<double>(), first[2].error_percent);
+
+  // A second run reuses every finished row: same errors and wall times, nothing retrained.
+  const std::vector<ram::RowResult> second = ram::reproduce(table, options);
+  ASSERT_EQ(second.size(), first.size());
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_TRUE(second[i].reused);
+    EXPECT_EQ(second[i].error_percent, first[i].error_percent);
+    EXPECT_EQ(second[i].seconds, first[i].seconds);
+    EXPECT_EQ(second[i].command, first[i].command);
+  }
+
+  // A selection of rows, in table order whatever the order asked for.
+  options.rows = {"ram-8g", "fc256"};
+  const std::vector<ram::RowResult> some = ram::reproduce(table, options);
+  ASSERT_EQ(some.size(), 2u);
+  EXPECT_EQ(some[0].row.id, "fc256");
+  EXPECT_EQ(some[1].row.id, "ram-8g");
+  EXPECT_EQ(some[1].error_percent, first[5].error_percent);
+  options.rows = {"ram-9g"};
+  ram::test::expect_error([&] { ram::reproduce(table, options); }, {"ram-9g", "fc64, fc256"});
+  options.rows.clear();
+
+  // A different budget in the same directory is refused, naming the row's model file.
+  options.epochs = 2;
+  ram::test::expect_error([&] { ram::reproduce(table, options); }, {"fc64", "model.ram", "other"});
+}
+
+TEST(Reproduce, BadOptionsThrow) {
+  TempDir dir;
+  ram::ReproduceOptions options;
+  options.data = write_digits(dir, 40);
+  const ram::ReproduceTable& table = ram::find_reproduce_table("1a");
+  ram::test::expect_error([&] { ram::reproduce(table, options); }, {"output directory"});
+  options.out_dir = dir.sub("out");
+  options.threads = 0;
+  options.epochs = 1;
+  ram::test::expect_error([&] { ram::reproduce(table, options); }, {"threads"});
+  options.threads = 1;
+  options.data = dir.sub("missing");
+  EXPECT_THROW(ram::reproduce(table, options), ram::Error);
+}
+
+}  // namespace

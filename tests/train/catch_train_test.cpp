@@ -1,0 +1,230 @@
+// Training and evaluation of the Catch agent: determinism, thread-count independence of the
+// evaluation, checkpoints, resume, and clear errors for bad files.
+#include "ram/train/catch_train.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ram/run/checkpoint.h"
+#include "ram/train/train.h"
+#include "support/test_support.h"
+#include "support/training_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using ram::test::expect_error;
+using ram::test::TempDir;
+using ram::test::tiny_catch_config;
+
+TEST(CatchTrain, SameSeedAndThreadsGiveTheSameParameters) {
+  const auto a = ram::train_catch(tiny_catch_config(2), "", ram::RunStart::fresh);
+  const auto b = ram::train_catch(tiny_catch_config(2), "", ram::RunStart::fresh);
+  EXPECT_EQ(a.parameters, b.parameters);
+  ASSERT_EQ(a.history.size(), 3u);
+  EXPECT_EQ(a.history.back().updates, 6u);
+  EXPECT_EQ(a.history.back().frames, 6u * 10 * 23);
+  auto other_seed = tiny_catch_config(2);
+  other_seed.seed = 4;
+  EXPECT_NE(ram::train_catch(other_seed, "", ram::RunStart::fresh).parameters, a.parameters);
+}
+
+TEST(CatchTrain, ThreadCountChangesOnlyRoundingOfTheGradientSum) {
+  const auto one = ram::train_catch(tiny_catch_config(1), "", ram::RunStart::fresh);
+  const auto three = ram::train_catch(tiny_catch_config(3), "", ram::RunStart::fresh);
+  ASSERT_EQ(one.parameters.size(), three.parameters.size());
+  // Same games and draws: the catch rates of the training episodes agree exactly as long as
+  // rounding does not flip a sampled action; the parameters agree to rounding.
+  double worst = 0;
+  for (std::size_t i = 0; i < one.parameters.size(); ++i)
+    worst = std::max(worst, double(std::abs(one.parameters[i] - three.parameters[i])));
+  EXPECT_LT(worst, 1e-3);
+}
+
+TEST(CatchTrain, EvaluationDoesNotDependOnThreads) {
+  const auto trained = ram::train_catch(tiny_catch_config(2), "", ram::RunStart::fresh);
+  const ram::CatchAgent<float> agent(tiny_catch_config(2).agent);
+  ram::ThreadPool one(1), three(3);
+  for (auto policy : {ram::CatchPolicy::sample, ram::CatchPolicy::greedy}) {
+    const auto a = ram::evaluate_catch(agent, trained.parameters, 300, policy, 7, one);
+    const auto b = ram::evaluate_catch(agent, trained.parameters, 300, policy, 7, three);
+    EXPECT_EQ(a.episodes, 300u);
+    EXPECT_EQ(a.caught, b.caught);
+  }
+}
+
+TEST(CatchTrain, ReferencesAreRandomAndPerfect) {
+  const auto random = ram::evaluate_catch_reference(ram::CatchReference::random, 4000, 1);
+  const auto tracker = ram::evaluate_catch_reference(ram::CatchReference::tracking, 4000, 1);
+  EXPECT_GT(random.rate(), 0.04);
+  EXPECT_LT(random.rate(), 0.15);
+  EXPECT_EQ(tracker.caught, 4000u);
+}
+
+TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
+  TempDir dir;
+  const auto full = ram::train_catch(tiny_catch_config(2), dir.sub("full"), ram::RunStart::fresh);
+  EXPECT_TRUE(fs::exists(dir.sub("full/model.ram")));
+  EXPECT_TRUE(fs::exists(dir.sub("full/checkpoint.ram")));
+  std::ifstream metrics(dir.sub("full/metrics.csv"));
+  std::string header, line;
+  std::getline(metrics, header);
+  EXPECT_EQ(header.rfind("updates,frames,catch_rate", 0), 0u);
+  int lines = 0;
+  while (std::getline(metrics, line)) ++lines;
+  EXPECT_EQ(lines, 3);
+  const auto saved = ram::load_catch_agent(dir.sub("full/model.ram"));
+  EXPECT_EQ(saved.parameters, full.parameters);
+  EXPECT_EQ(saved.updates, 6u);
+
+  // Stop after the third update, then resume with another thread count's setting ignored for
+  // the result (threads = 2 both times).
+  int updates = 0;
+  ram::CatchTrainCallbacks stop;
+  stop.stop_requested = [&] { return ++updates == 3; };
+  const auto part =
+      ram::train_catch(tiny_catch_config(2), dir.sub("part"), ram::RunStart::fresh, stop);
+  EXPECT_TRUE(part.interrupted);
+  const auto rest = ram::train_catch(tiny_catch_config(2), dir.sub("part"), ram::RunStart::resume);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.parameters, full.parameters);
+  ASSERT_EQ(rest.history.size(), full.history.size());
+  EXPECT_EQ(rest.history.back().catch_rate, full.history.back().catch_rate);
+}
+
+// As for classification, a resumed run continues from the checkpoint read when its directory was
+// opened, not from whatever the file holds later.
+TEST(CatchTrain, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
+  TempDir dir;
+  const auto full = ram::train_catch(tiny_catch_config(1), dir.sub("full"), ram::RunStart::fresh);
+  int updates = 0;
+  ram::CatchTrainCallbacks stop;
+  stop.stop_requested = [&] { return ++updates == 3; };
+  ram::train_catch(tiny_catch_config(1), dir.sub("part"), ram::RunStart::fresh, stop);
+
+  const ram::RunDirectory directory(dir.sub("part"), ram::RunStart::resume);
+  ASSERT_TRUE(directory.resumed().has_value());
+  const auto saved = ram::saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
+  EXPECT_EQ(saved.updates, 3u);
+  std::ofstream(directory.checkpoint_path(), std::ios::trunc) << "not a checkpoint";
+  const auto rest = ram::train_catch(ram::resumed_catch_config(saved, {}), directory);
+  EXPECT_EQ(rest.parameters, full.parameters);
+}
+
+// After a resume, frames/s counts only the frames this process played: updates here are followed
+// by a 50 ms sleep, so the report after two of them (one sleep between) cannot exceed two
+// updates' frames per 50 ms, which the four restored updates of its interval used to push it over.
+TEST(CatchTrain, FramesPerSecondAfterAResumeCountsOnlyThisProcesssFrames) {
+  TempDir dir;
+  auto config = tiny_catch_config(1);
+  config.report_every = 6;
+  int updates = 0;
+  ram::CatchTrainCallbacks stop;
+  stop.stop_requested = [&] { return ++updates == 4; };
+  ASSERT_TRUE(ram::train_catch(config, dir.str(), ram::RunStart::fresh, stop).interrupted);
+
+  ram::CatchTrainCallbacks slow;
+  slow.update_done = [](const ram::CatchProgress&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  const auto resumed = ram::train_catch(config, dir.str(), ram::RunStart::resume, slow);
+  ASSERT_EQ(resumed.history.size(), 1u);
+  const double frames_per_update = config.batch_size * ram::CatchGames::kFrames;
+  EXPECT_GT(resumed.history[0].frames_per_second, 0);
+  EXPECT_LE(resumed.history[0].frames_per_second, 2 * frames_per_update / 0.050);
+}
+
+// The run directory works as for classification: one run at a time (before, `ram catch train`
+// took no lock), temporaries of a killed run removed, no lock file left after a normal end, and
+// a new run refused where one exists unless told to overwrite.
+TEST(CatchTrain, RunDirectoryIsLockedCleanedAndNotSilentlyReplaced) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  {
+    const ram::RunDirectory held(out, ram::RunStart::fresh);
+    expect_error([&] { ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh); },
+                 {out, "another training run"});
+  }
+  for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
+    std::ofstream(fs::path(out) / name) << "half-written";
+  const auto first = ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(out))
+    names.push_back(entry.path().filename().string());
+  std::ranges::sort(names);
+  EXPECT_EQ(names, (std::vector<std::string>{"checkpoint.ram", "metrics.csv", "model.ram"}));
+
+  expect_error([&] { ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh); },
+               {out, "holds a finished run"});
+  auto other = tiny_catch_config(1);
+  other.seed = 4;
+  const auto replaced = ram::train_catch(other, out, ram::RunStart::overwrite);
+  EXPECT_NE(replaced.parameters, first.parameters);
+  EXPECT_EQ(ram::load_catch_agent((fs::path(out) / ram::kModelFile).string()).config.seed, 4u);
+}
+
+// A resumed run keeps its settings (threads, unless given) and may be extended by frames.
+TEST(CatchTrain, ResumeKeepsTheRunsSettingsAndMoreFramesExtendIt) {
+  TempDir dir;
+  const std::string out = dir.sub("run");
+  ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh);
+  const std::string checkpoint = (fs::path(out) / ram::kCheckpointFile).string();
+  const ram::SavedCatchAgent saved = ram::load_catch_agent(checkpoint);
+  EXPECT_EQ(ram::resumed_catch_config(saved, {}).threads, 1);
+  auto lr = tiny_catch_config(1);
+  lr.optimizer.learning_rate = 0.5;
+  expect_error([&] { ram::train_catch(lr, out, ram::RunStart::resume); },
+               {checkpoint, "/optimizer/learning_rate"});
+  ram::CatchResumeSettings fewer;
+  fewer.frames = 10 * ram::CatchGames::kFrames;
+  expect_error([&] { ram::resumed_catch_config(saved, fewer); }, {"cannot end after"});
+
+  ram::CatchResumeSettings more;
+  more.frames = 8 * 10 * ram::CatchGames::kFrames;  // 8 updates instead of 6
+  const auto extended =
+      ram::train_catch(ram::resumed_catch_config(saved, more), out, ram::RunStart::resume);
+  EXPECT_EQ(ram::load_catch_agent((fs::path(out) / ram::kModelFile).string()).updates, 8u);
+  EXPECT_EQ(extended.history.size(), 4u);  // a report every 2 updates
+  // The model file leaves the optimiser's moments to the checkpoint, which resumes need.
+  EXPECT_TRUE(
+      ram::load_checkpoint((fs::path(out) / ram::kModelFile).string()).optimizer_state.empty());
+  EXPECT_FALSE(ram::load_checkpoint(checkpoint).optimizer_state.empty());
+}
+
+TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {
+  TempDir dir;
+  expect_error([&] { ram::load_catch_agent(dir.sub("missing.ram")); }, {"missing.ram"});
+  { std::ofstream(dir.sub("junk.ram")) << "not a model"; }
+  expect_error([&] { ram::load_catch_agent(dir.sub("junk.ram")); }, {"junk.ram"});
+  // A classification checkpoint is refused by name.
+  ram::Checkpoint c;
+  c.config_json = ram::to_json(ram::TrainingConfig{}).dump();
+  c.parameters = {1.0f};
+  ram::save_checkpoint(dir.sub("classifier.ram"), c);
+  expect_error([&] { ram::load_catch_agent(dir.sub("classifier.ram")); },
+               {"classifier.ram", "not a Catch agent"});
+  // And a Catch agent by the classification loader.
+  ram::train_catch(tiny_catch_config(1), dir.sub("run"), ram::RunStart::fresh);
+  expect_error([&] { ram::load_model(dir.sub("run/model.ram")); }, {"model.ram", "Catch"});
+  // A parameter count that does not fit the configuration.
+  ram::Checkpoint wrong = ram::load_checkpoint(dir.sub("run/model.ram"));
+  wrong.parameters.pop_back();
+  ram::save_checkpoint(dir.sub("short.ram"), wrong);
+  expect_error([&] { ram::load_catch_agent(dir.sub("short.ram")); }, {"short.ram", "parameters"});
+  auto bad = tiny_catch_config(1);
+  bad.loss.discount = 1.5;
+  expect_error([&] { ram::train_catch(bad, "", ram::RunStart::fresh); }, {"discount"});
+  bad = tiny_catch_config(1);
+  bad.agent.core = "gru";
+  expect_error([&] { ram::train_catch(bad, "", ram::RunStart::fresh); }, {"gru"});
+}
+
+}  // namespace
