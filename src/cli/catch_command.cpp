@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "config_flags.h"
 #include "interrupt.h"
 #include "progress_bar.h"
 #include "ram/train/catch_train.h"
@@ -22,17 +23,20 @@ namespace {
 constexpr int kCatchCurveReferenceEpisodes = 10000;
 
 struct CatchTrainFlags {
+  explicit CatchTrainFlags(CLI::App& cmd) : settings(cmd) {}
   std::string out;
   bool resume = false;
   bool overwrite = false;
   bool quiet = false;
-  CatchTrainingConfig c;
+  // The settings a flag overrides on top of the defaults.
+  ConfigFlags<CatchTrainingConfig> settings;
 };
 
 void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
   if (f.out.empty()) throw Error("catch train: --out DIR is required");
   const RunStart start = run_start(f.resume, f.overwrite);
-  CatchTrainingConfig config = f.c;
+  CatchTrainingConfig config;
+  f.settings.apply(config);
   // Flags are checked before the directory is touched.
   if (start == RunStart::resume)
     require_only(cmd, "catch train", {"--out", "--resume", "--quiet", "--threads", "--frames"});
@@ -44,8 +48,9 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
     const SavedCatchAgent saved =
         saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
     CatchResumeSettings settings;
-    if (given(cmd, "--threads")) settings.threads = f.c.threads;
-    if (given(cmd, "--frames")) settings.frames = f.c.frames;
+    const CatchTrainingConfig& given_values = f.settings.values();
+    if (given(cmd, "--threads")) settings.threads = given_values.threads;
+    if (given(cmd, "--frames")) settings.frames = given_values.frames;
     config = resumed_catch_config(saved, settings);
     validate(config);
     // Complete, unless killed between its last checkpoint and writing its model.
@@ -186,42 +191,55 @@ void add_catch_command(CLI::App& app) {
 
   auto* train = cmd->add_subcommand(
       "train", "Train an agent; writes DIR/model.ram, DIR/checkpoint.ram, DIR/metrics.csv");
-  auto tf = std::make_shared<CatchTrainFlags>();
-  CatchTrainingConfig& c = tf->c;
-  train->add_option("--out", tf->out, "Output directory (required)");
-  train->add_flag("--resume", tf->resume,
-                  "Continue from DIR/checkpoint.ram with the settings the run started with "
-                  "(only --threads and --frames may be given: more frames extend the run)");
-  train->add_flag("--overwrite", tf->overwrite,
-                  "Start a new run in DIR even if it holds one (its model, checkpoint and "
-                  "metrics are removed)");
-  train->add_flag("--quiet", tf->quiet, "No progress bar");
-  train->add_option("--frames", c.frames,
-                    "Training budget in frames (default 20000000, the paper's)");
-  train->add_option("--batch", c.batch_size, "Episodes per update (default 32)");
-  train->add_option("--optimizer", c.optimizer.kind, "adam (default) or sgd");
-  train->add_option("--lr", c.optimizer.learning_rate, "Initial learning rate (default 0.001)");
-  train->add_option("--final-lr", c.optimizer.final_learning_rate,
-                    "Learning rate reached at the end (default 0)");
-  train->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
-  train->add_option("--clip", c.optimizer.clip_norm, "Clip the gradient norm (0 = off)");
-  train->add_option("--std", c.agent.location_std, "Location policy std (default 0.1)");
-  train->add_flag("--location-trains-core", c.agent.location_trains_core,
-                  "Let the location's REINFORCE gradient reach the core and glimpse net");
-  train->add_option("--core", c.agent.core, "lstm (default, the paper's) or relu");
-  train->add_option("--core-size", c.agent.core_size, "Core size (default 256)");
-  train->add_option("--glimpse-hidden", c.agent.glimpse_hidden, "h_g size (default 128)");
-  train->add_option("--location-hidden", c.agent.location_hidden, "h_l size (default 128)");
-  train->add_option("--glimpse-features", c.agent.glimpse_features, "g size (default 256)");
-  train->add_option("--entropy", c.loss.entropy, "Entropy bonus weight (default 0: off)");
-  train->add_option("--discount", c.loss.discount, "Reward discount per frame (default 1: off)");
-  train->add_option("--reinforce-weight", c.loss.reinforce, "Weight of REINFORCE (default 1)");
-  train->add_option("--baseline-weight", c.loss.baseline, "Weight of the baseline (default 1)");
-  train->add_option("--report-every", c.report_every,
-                    "Updates per metrics line and checkpoint (default 100)");
-  train->add_option("--threads", c.threads, "Threads (default 2)");
-  train->add_option("--seed", c.seed, "Random seed (default 1)");
-  train->add_option("--init-range", c.init_range, "Weights start uniform in [-r, r] (default 0.3)");
+  auto tf = std::make_shared<CatchTrainFlags>(*train);
+  const std::string run = "Run";
+  train->add_option("--out", tf->out, "Output directory (required)")->group(run);
+  train
+      ->add_flag("--resume", tf->resume,
+                 "Continue from DIR/checkpoint.ram with the settings the run started with "
+                 "(only --threads and --frames may be given: more frames extend the run)")
+      ->group(run);
+  train
+      ->add_flag("--overwrite", tf->overwrite,
+                 "Start a new run in DIR even if it holds one (its model, checkpoint and "
+                 "metrics are removed)")
+      ->group(run);
+  train->add_flag("--quiet", tf->quiet, "No progress bar")->group(run);
+  using C = CatchTrainingConfig;
+  using A = CatchAgentConfig;
+  using O = OptimizerConfig;
+  using L = CatchLossWeights;
+  ConfigFlags<C>& s = tf->settings;
+  s.group(run);
+  s.add("--frames", member(&C::frames),
+        "Training budget in frames (default 20000000, the paper's)");
+  s.add("--report-every", member(&C::report_every),
+        "Updates per metrics line and checkpoint (default 100)");
+  s.add("--threads", member(&C::threads), "Threads (default 2)");
+  s.add("--seed", member(&C::seed), "Random seed (default 1)");
+  s.group("Model");
+  s.add("--core", member(&C::agent, &A::core), "lstm (default, the paper's) or relu");
+  s.add("--core-size", member(&C::agent, &A::core_size), "Core size (default 256)");
+  s.add("--glimpse-hidden", member(&C::agent, &A::glimpse_hidden), "h_g size (default 128)");
+  s.add("--location-hidden", member(&C::agent, &A::location_hidden), "h_l size (default 128)");
+  s.add("--glimpse-features", member(&C::agent, &A::glimpse_features), "g size (default 256)");
+  s.add("--init-range", member(&C::init_range), "Weights start uniform in [-r, r] (default 0.3)");
+  s.group("Optimiser");
+  s.add("--batch", member(&C::batch_size), "Episodes per update (default 32)");
+  s.add("--optimizer", member(&C::optimizer, &O::kind), "adam (default) or sgd");
+  s.add("--lr", member(&C::optimizer, &O::learning_rate), "Initial learning rate (default 0.001)");
+  s.add("--final-lr", member(&C::optimizer, &O::final_learning_rate),
+        "Learning rate reached at the end (default 0)");
+  s.add("--momentum", member(&C::optimizer, &O::momentum), "SGD momentum (default 0.9)");
+  s.add("--clip", member(&C::optimizer, &O::clip_norm), "Clip the gradient norm (0 = off)");
+  s.group("Loss and policy");
+  s.add("--std", member(&C::agent, &A::location_std), "Location policy std (default 0.1)");
+  s.add("--location-trains-core", member(&C::agent, &A::location_trains_core),
+        "Let the location's REINFORCE gradient reach the core and glimpse net");
+  s.add("--entropy", member(&C::loss, &L::entropy), "Entropy bonus weight (default 0: off)");
+  s.add("--discount", member(&C::loss, &L::discount), "Reward discount per frame (default 1: off)");
+  s.add("--reinforce-weight", member(&C::loss, &L::reinforce), "Weight of REINFORCE (default 1)");
+  s.add("--baseline-weight", member(&C::loss, &L::baseline), "Weight of the baseline (default 1)");
   train->callback([train, tf] { run_catch_train(*train, *tf); });
 
   auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");

@@ -6,8 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <set>
 #include <string>
 
+#include "ram/train/catch_train.h"
 #include "support/cli_support.h"
 #include "support/test_support.h"
 
@@ -50,6 +53,57 @@ TEST(CatchCli, TrainEvalPlay) {
   EXPECT_GT(std::filesystem::file_size(gif), 100u);
   EXPECT_GT(std::filesystem::file_size(png), 50u);
   EXPECT_TRUE(contains(play.output, "2 episodes")) << play.output;
+}
+
+// Every setting flag of `ram catch train`, each given a value other than its default, lands in
+// the configuration of the model file; a flag that --help lists but this test does not give fails
+// it, so a new flag cannot go untested.
+TEST(CatchCli, EveryTrainFlagReachesTheConfiguration) {
+  TempDir dir;
+  ram::CatchTrainingConfig expected;
+  expected.frames = 480;
+  expected.report_every = 1;
+  expected.threads = 1;
+  expected.seed = 7;
+  expected.agent.core = "relu";
+  expected.agent.core_size = 9;
+  expected.agent.glimpse_hidden = 5;
+  expected.agent.location_hidden = 6;
+  expected.agent.glimpse_features = 7;
+  expected.init_range = 0.2;
+  expected.batch_size = 10;
+  expected.optimizer.kind = "sgd";
+  expected.optimizer.learning_rate = 0.02;
+  expected.optimizer.final_learning_rate = 0.001;
+  expected.optimizer.momentum = 0.8;
+  expected.optimizer.clip_norm = 3;
+  expected.agent.location_std = 0.15;
+  expected.agent.location_trains_core = true;
+  expected.loss.entropy = 0.01;
+  expected.loss.discount = 0.9;
+  expected.loss.reinforce = 0.7;
+  expected.loss.baseline = 0.6;
+  const std::string settings =
+      "--frames 480 --report-every 1 --threads 1 --seed 7 --core relu --core-size 9 "
+      "--glimpse-hidden 5 --location-hidden 6 --glimpse-features 7 --init-range 0.2 --batch 10 "
+      "--optimizer sgd --lr 0.02 --final-lr 0.001 --momentum 0.8 --clip 3 --std 0.15 "
+      "--location-trains-core --entropy 0.01 --discount 0.9 --reinforce-weight 0.7 "
+      "--baseline-weight 0.6";
+  const std::string run = dir.sub("run");
+  const CliRun train = ram_catch("train --out '" + run + "' --quiet " + settings, dir);
+  ASSERT_EQ(train.code, 0) << train.output;
+  EXPECT_EQ(ram::to_json(ram::load_catch_agent(run + "/model.ram").config), ram::to_json(expected));
+
+  const CliRun help = ram_catch("train --help", dir);
+  ASSERT_EQ(help.code, 0) << help.output;
+  const std::regex flag("--[a-z-]+");
+  std::set<std::string> tested = {"--help", "--out", "--quiet", "--resume", "--overwrite"};
+  for (auto it = std::sregex_iterator(settings.begin(), settings.end(), flag);
+       it != std::sregex_iterator(); ++it)
+    tested.insert(it->str());
+  for (auto it = std::sregex_iterator(help.output.begin(), help.output.end(), flag);
+       it != std::sregex_iterator(); ++it)
+    EXPECT_TRUE(tested.count(it->str())) << it->str() << " is listed by --help but not tested";
 }
 
 TEST(CatchCli, ErrorsAreOneLine) {

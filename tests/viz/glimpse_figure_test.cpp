@@ -144,25 +144,37 @@ TEST(GlimpseFigure, RejectsInconsistentEpisodes) {
   test::expect_error([&] { glimpse_frames(e); }, {"no steps"});
 }
 
-// A small random model on random images: the replayed episodes give exactly evaluate()'s
-// predictions, and the recorded glimpses are the retina at the recorded locations.
-TEST(RecordEpisodes, ReplaysTheEpisodesEvaluateCounts) {
+// A small model of 20x20 images whose tests choose the retina and the number of glimpses.
+ModelConfig small_model_config(RetinaConfig retina, int glimpses) {
   ModelConfig config;
   config.image_height = config.image_width = 20;
-  config.retina = {4, 2};
-  config.glimpses = 3;
+  config.retina = retina;
+  config.glimpses = glimpses;
   config.glimpse_hidden = config.location_hidden = 8;
   config.glimpse_features = config.core_size = 16;
-  const RamModel<float> model(config);
-  std::vector<float> params(model.parameter_count());
-  model.initialize(params, 7, 0.5);
+  return config;
+}
+
+// n random 20x20 images labelled 0, 1, ..., 9, 0, ...
+ImageSet random_images(int n, std::uint64_t seed) {
   ImageSet images;
   images.rows = images.cols = 20;
-  Rng rng(3, {1});
-  for (int i = 0; i < 70; ++i) {  // more than one 64-image evaluation chunk
+  Rng rng(seed, {1});
+  for (int i = 0; i < n; ++i) {
     for (int p = 0; p < 400; ++p) images.pixels.push_back(static_cast<float>(rng.uniform(0, 1)));
     images.labels.push_back(static_cast<std::uint8_t>(i % 10));
   }
+  return images;
+}
+
+// A small random model on random images: the replayed episodes give exactly evaluate()'s
+// predictions, and the recorded glimpses are the retina at the recorded locations.
+TEST(RecordEpisodes, ReplaysTheEpisodesEvaluateCounts) {
+  const ModelConfig config = small_model_config({4, 2}, 3);
+  const RamModel<float> model(config);
+  std::vector<float> params(model.parameter_count());
+  model.initialize(params, 7, 0.5);
+  const ImageSet images = random_images(70, 3);  // more than one 64-image evaluation chunk
   ThreadPool pool(2);
   for (LocationMode mode : {LocationMode::sample, LocationMode::mean}) {
     EvalOptions options;
@@ -210,23 +222,12 @@ TEST(RecordEpisodes, ReplaysTheEpisodesEvaluateCounts) {
 // With adaptive stopping the replay stops where evaluation stops, in either stop mode: the same
 // predictions and as many glimpses (it used to replay every episode with sampled stops to T).
 TEST(RecordEpisodes, ReplaysAdaptiveStoppingAsEvaluateDoes) {
-  ModelConfig config;
-  config.image_height = config.image_width = 20;
-  config.retina = {4, 1};
-  config.glimpses = 4;
-  config.glimpse_hidden = config.location_hidden = 8;
-  config.glimpse_features = config.core_size = 16;
+  ModelConfig config = small_model_config({4, 1}, 4);
   config.adaptive_stopping = true;
   const RamModel<float> model(config);
   std::vector<float> params(model.parameter_count());
   model.initialize(params, 11, 1.0);
-  ImageSet images;
-  images.rows = images.cols = 20;
-  Rng rng(5, {2});
-  for (int i = 0; i < 40; ++i) {
-    for (int p = 0; p < 400; ++p) images.pixels.push_back(static_cast<float>(rng.uniform(0, 1)));
-    images.labels.push_back(static_cast<std::uint8_t>(i % 10));
-  }
+  const ImageSet images = random_images(40, 5);
   ThreadPool pool(1);
   for (StopMode stop : {StopMode::sample, StopMode::threshold}) {
     EvalOptions options;
