@@ -1,8 +1,16 @@
 #pragma once
 // The data and configurations the training tests share: random digits and the smallest models
 // worth training, each defined once. Header-only; include it with a path relative to the test file.
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "ram/env/image_set.h"
 #include "ram/train/catch_train.h"
@@ -72,6 +80,129 @@ inline CatchTrainingConfig tiny_catch_config(int threads) {
   c.threads = threads;
   c.seed = 3;
   return c;
+}
+
+// ---- Helpers of the trainer tests ----
+
+inline std::string file_in(const std::string& dir, const char* name) {
+  return (std::filesystem::path(dir) / name).string();
+}
+
+inline TrainValidation tiny_data() {
+  return random_data(200, 50);
+}
+
+// A translated task, several samples per image: exercises every keyed random stream.
+inline TrainingConfig tiny_monte_carlo_config() {
+  TrainingConfig c = tiny_translated_config(32, 2);
+  c.monte_carlo = 2;
+  c.eval_samples = 2;
+  return c;
+}
+
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+// Every field except the wall-clock ones.
+inline void expect_same_metrics(const std::vector<EpochMetrics>& a,
+                                const std::vector<EpochMetrics>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE("epoch index " + std::to_string(i));
+    EXPECT_EQ(a[i].epoch, b[i].epoch);
+    EXPECT_EQ(a[i].steps, b[i].steps);
+    EXPECT_EQ(a[i].loss, b[i].loss);
+    EXPECT_EQ(a[i].cross_entropy, b[i].cross_entropy);
+    EXPECT_EQ(a[i].reinforce, b[i].reinforce);
+    EXPECT_EQ(a[i].baseline, b[i].baseline);
+    EXPECT_EQ(a[i].train_error, b[i].train_error);
+    EXPECT_EQ(a[i].validation_error, b[i].validation_error);
+    EXPECT_EQ(a[i].learning_rate, b[i].learning_rate);
+    EXPECT_EQ(a[i].train_glimpses, b[i].train_glimpses);
+    EXPECT_EQ(a[i].validation_glimpses, b[i].validation_glimpses);
+    EXPECT_EQ(a[i].state_l1_mean, b[i].state_l1_mean);
+    EXPECT_EQ(a[i].state_l1_max, b[i].state_l1_max);
+    EXPECT_EQ(a[i].advantage_max, b[i].advantage_max);
+    EXPECT_EQ(a[i].saturated_means, b[i].saturated_means);
+  }
+}
+
+// tiny_monte_carlo_config with a learned stop after each of at most 3 glimpses.
+inline TrainingConfig tiny_stopping_config() {
+  TrainingConfig c = tiny_monte_carlo_config();
+  c.model.glimpses = 3;
+  c.model.adaptive_stopping = true;
+  c.model.glimpse_cost = 0.02;
+  return c;
+}
+
+inline std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields;
+  std::stringstream ss(line);
+  for (std::string field; std::getline(ss, field, ',');) fields.push_back(field);
+  return fields;
+}
+
+inline const char* const kMetricsHeader =
+    "epoch,steps,loss,cross_entropy,reinforce,baseline,train_error,validation_error,"
+    "learning_rate,seconds,images_per_second,skipped_batches,train_glimpses,"
+    "validation_glimpses,state_l1_mean,state_l1_max,advantage_max,saturated_means";
+
+// Thrown from a callback to stop a run the way a crash would, without a checkpoint of its own.
+struct Interrupted {};
+
+// Every field of two configurations.
+inline void expect_same_config(const TrainingConfig& a, const TrainingConfig& b) {
+  EXPECT_EQ(a.model.image_height, b.model.image_height);
+  EXPECT_EQ(a.model.image_width, b.model.image_width);
+  EXPECT_EQ(a.model.retina.glimpse_size, b.model.retina.glimpse_size);
+  EXPECT_EQ(a.model.retina.scales, b.model.retina.scales);
+  EXPECT_EQ(a.model.glimpses, b.model.glimpses);
+  EXPECT_EQ(a.model.glimpse_hidden, b.model.glimpse_hidden);
+  EXPECT_EQ(a.model.location_hidden, b.model.location_hidden);
+  EXPECT_EQ(a.model.glimpse_features, b.model.glimpse_features);
+  EXPECT_EQ(a.model.core_size, b.model.core_size);
+  EXPECT_EQ(a.model.classes, b.model.classes);
+  EXPECT_EQ(a.model.core, b.model.core);
+  EXPECT_EQ(a.model.location_std, b.model.location_std);
+  EXPECT_EQ(a.model.reinforce_trains_core, b.model.reinforce_trains_core);
+  EXPECT_EQ(a.model.reward_baseline, b.model.reward_baseline);
+  EXPECT_EQ(a.optimizer.schedule, b.optimizer.schedule);
+  EXPECT_EQ(a.task.kind, b.task.kind);
+  EXPECT_EQ(a.task.canvas, b.task.canvas);
+  EXPECT_EQ(a.task.clutter_pieces, b.task.clutter_pieces);
+  EXPECT_EQ(a.task.clutter_size, b.task.clutter_size);
+  EXPECT_EQ(a.optimizer.kind, b.optimizer.kind);
+  EXPECT_EQ(a.optimizer.learning_rate, b.optimizer.learning_rate);
+  EXPECT_EQ(a.optimizer.final_learning_rate, b.optimizer.final_learning_rate);
+  EXPECT_EQ(a.optimizer.momentum, b.optimizer.momentum);
+  EXPECT_EQ(a.optimizer.beta1, b.optimizer.beta1);
+  EXPECT_EQ(a.optimizer.beta2, b.optimizer.beta2);
+  EXPECT_EQ(a.optimizer.epsilon, b.optimizer.epsilon);
+  EXPECT_EQ(a.optimizer.clip_norm, b.optimizer.clip_norm);
+  EXPECT_EQ(a.loss.reinforce, b.loss.reinforce);
+  EXPECT_EQ(a.loss.baseline, b.loss.baseline);
+  EXPECT_EQ(a.data, b.data);
+  EXPECT_EQ(a.epochs, b.epochs);
+  EXPECT_EQ(a.batch_size, b.batch_size);
+  EXPECT_EQ(a.monte_carlo, b.monte_carlo);
+  EXPECT_EQ(a.random_glimpses, b.random_glimpses);
+  EXPECT_EQ(a.threads, b.threads);
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.init_range, b.init_range);
+  EXPECT_EQ(a.eval_samples, b.eval_samples);
+  EXPECT_EQ(a.validation_seed, b.validation_seed);
+  EXPECT_EQ(a.skip_nonfinite_batches, b.skip_nonfinite_batches);
+  EXPECT_EQ(a.checkpoint_every, b.checkpoint_every);
 }
 
 }  // namespace ram::test

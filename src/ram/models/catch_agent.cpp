@@ -13,15 +13,6 @@ namespace ram {
 
 namespace {
 
-template <typename T>
-ConstMatMap<T> cmap(const Mat<T>& m) {
-  return ConstMatMap<T>(m.data(), m.rows(), m.cols());
-}
-template <typename T>
-MatMap<T> map(Mat<T>& m) {
-  return MatMap<T>(m.data(), m.rows(), m.cols());
-}
-
 void require(bool ok, const std::string& message) {
   if (!ok) throw Error("catch agent configuration: " + message);
 }
@@ -74,67 +65,34 @@ CatchAgentConfig catch_agent_config_from_json(const nlohmann::json& j) {
 
 template <typename T>
 CatchAgent<T>::CatchAgent(const CatchAgentConfig& config)
-    : config_((validate(config), config)),
-      glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
-                   config.glimpse_features) {
-  core_ = make_core<T>(config_.core, glimpse_net_.features(), config_.core_size);
-  const int H = core_->output_size();
-  glimpse_net_.add_parameters(layout_);
-  core_->add_parameters(layout_);
-  location_w_ = layout_.weight("location.weight", H, 2);  // [H x 2]
-  location_b_ = layout_.bias("location.bias", 2);
-  action_w_ = layout_.weight("action.weight", H, CatchGames::kActions);  // [H x 3]
-  action_b_ = layout_.bias("action.bias", CatchGames::kActions);
-  baseline_w_ = layout_.weight("baseline.weight", H, 1);  // [H x 1]
-  baseline_b_ = layout_.bias("baseline.bias", 1);
+    : config_((validate(config), config)), body_(attention_sizes(config, CatchGames::kActions)) {
+  body_.add_parameters(layout_);
 }
 
 template <typename T>
 void CatchAgent<T>::initialize(std::span<T> params, std::uint64_t seed, double init_range) const {
-  if (params.size() != layout_.total()) throw Error("initialize: parameter buffer has wrong size");
-  for (std::size_t k = 0; k < layout_.slots().size(); ++k) {
-    const ParamSlot& slot = layout_.slots()[k];
-    Rng rng(seed, {0xca7c, k});
-    for (std::size_t i = 0; i < slot.size(); ++i)
-      params[slot.offset + i] = slot.is_bias ? T(0) : T(rng.uniform(-init_range, init_range));
-  }
+  initialize_uniform(layout_, params, seed, 0xca7c, init_range);
 }
 
 template <typename T>
 void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int count,
                          CatchPolicy policy, const T* draws, const CatchLossWeights& weights,
                          CatchWorkspace<T>& ws) const {
-  const int B = count, S = core_->state_size(), H = core_->output_size();
-  const int R = config_.retina.output_size(), A = CatchGames::kActions;
+  const int B = count, A = CatchGames::kActions;
   constexpr int n = CatchGames::kSize;
   const T std_dev = T(config_.location_std);
-  ws.rows = B;
+  body_.start(ws, kFrames, B);
   ws.policy = policy;
-  auto sized = [](std::vector<Mat<T>>& v, std::size_t steps, int rows, int cols) {
-    v.resize(steps);
-    for (auto& m : v) m.resize(rows, cols);
-  };
-  sized(ws.glimpse, kFrames, B, R);
-  sized(ws.location, kFrames, B, 2);
-  sized(ws.sample, kFrames, B, 2);
-  sized(ws.mean, kFrames, B, 2);
-  sized(ws.hidden_glimpse, kFrames, B, config_.glimpse_hidden);
-  sized(ws.hidden_location, kFrames, B, config_.location_hidden);
-  sized(ws.feature, kFrames, B, config_.glimpse_features);
-  sized(ws.state, kFrames + 1, B, S);
-  sized(ws.cache, kFrames, B, core_->cache_size());
-  sized(ws.probs, kFrames, B, A);
+  ws.probs.resize(kFrames);
+  for (auto& p : ws.probs) p.resize(B, A);
   ws.screen.resize(kFrames);
   ws.action.resize(kFrames);
   ws.baseline.resize(B, kFrames + 1);
-  ws.state[0].setZero();
   ws.dlogits.resize(B, A);  // logits scratch in forward
 
   for (int s = 0; s < kFrames; ++s) {
-    const auto h = ws.state[s].leftCols(H);
-    linear_forward<T>(h, view(params, location_w_), row(params, location_b_), ws.mean[s]);
-    ws.mean[s] = ws.mean[s].array().tanh().matrix();
-    linear_forward<T>(h, view(params, baseline_w_), row(params, baseline_b_), ws.baseline.col(s));
+    body_.location_mean(params, ws, s);
+    body_.baseline(params, ws, s, ws.baseline.col(s));
     ws.screen[s].resize(static_cast<std::size_t>(B) * CatchGames::kPixels);
     for (int i = 0; i < B; ++i) {
       const T* d = draws ? draws + (static_cast<std::size_t>(i) * kFrames + s) * kCatchDrawsPerFrame
@@ -144,20 +102,15 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
         T raw = ws.mean[s](i, k);
         if (policy == CatchPolicy::sample) raw += std_dev * draw;
         if (policy == CatchPolicy::given) raw = draw;
-        ws.sample[s](i, k) = raw;
-        ws.location[s](i, k) = std::clamp(raw, T(-1), T(1));
+        RecurrentAttention<T>::place(ws, s, i, k, raw);
       }
       float* screen = ws.screen[s].data() + static_cast<std::size_t>(i) * CatchGames::kPixels;
       games.render(first + i, screen);
       retina_extract(config_.retina, screen, n, n, static_cast<double>(ws.location[s](i, 0)),
                      static_cast<double>(ws.location[s](i, 1)), &ws.glimpse[s](i, 0));
     }
-    glimpse_net_.forward(params, ws.glimpse[s], ws.location[s], ws.hidden_glimpse[s],
-                         ws.hidden_location[s], ws.feature[s]);
-    core_->forward(params, cmap(ws.feature[s]), cmap(ws.state[s]), map(ws.state[s + 1]),
-                   map(ws.cache[s]));
-    linear_forward<T>(ws.state[s + 1].leftCols(H), view(params, action_w_), row(params, action_b_),
-                      ws.dlogits);
+    body_.step(params, ws, s);
+    body_.action_logits(params, ws, s + 1, ws.dlogits);
     softmax_forward(ws.dlogits, ws.probs[s]);
     ws.action[s].resize(static_cast<std::size_t>(B));
     for (int i = 0; i < B; ++i) {
@@ -188,8 +141,7 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
       games.step(first + i, static_cast<CatchAction>(a));
     }
   }
-  linear_forward<T>(ws.state[kFrames].leftCols(H), view(params, baseline_w_),
-                    row(params, baseline_b_), ws.baseline.col(kFrames));
+  body_.baseline(params, ws, kFrames, ws.baseline.col(kFrames));
 
   ws.final_screen.resize(static_cast<std::size_t>(B) * CatchGames::kPixels);
   for (int i = 0; i < B; ++i)
@@ -242,8 +194,7 @@ CatchLossSums CatchAgent<T>::loss_sums(const CatchWorkspace<T>& ws) const {
 template <typename T>
 void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale,
                              CatchWorkspace<T>& ws, T* grads) const {
-  const int B = ws.rows, S = core_->state_size(), H = core_->output_size();
-  const int A = CatchGames::kActions;
+  const int B = ws.rows, A = CatchGames::kActions;
   const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
   const T rf_scale = scale * T(w.reinforce), en_scale = scale * T(w.entropy);
 
@@ -251,15 +202,11 @@ void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale
   const T baseline_scale = scale * T(w.baseline) * T(2);
   for (int s = 0; s <= kFrames; ++s) {
     const Mat<T> dbase = baseline_scale * (ws.baseline.col(s) - ws.target.col(s));  // [B x 1]
-    linear_backward_params<T>(ws.state[s].leftCols(H), dbase, view(grads, baseline_w_),
-                              row(grads, baseline_b_));
+    body_.baseline_backward(ws, s, dbase, grads);
   }
 
-  ws.dstate.setZero(B, S);
-  ws.dstate_prev.resize(B, S);
-  ws.dfeature.resize(B, config_.glimpse_features);
+  body_.start_backward(ws, B);
   ws.dlogits.resize(B, A);
-  ws.dmean.resize(B, 2);
   for (int s = kFrames - 1; s >= 0; --s) {
     // Action of frame s, read from h_{s+1}: d(-log p[a] adv)/dz = (p - onehot(a)) adv, and the
     // entropy bonus d(-H)/dz_j = p_j (log p_j + H).
@@ -275,34 +222,19 @@ void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale
       }
       ws.dlogits(i, ws.action[s][static_cast<std::size_t>(i)]) -= adv;
     }
-    linear_backward_params<T>(ws.state[s + 1].leftCols(H), ws.dlogits, view(grads, action_w_),
-                              row(grads, action_b_));
-    linear_backward_input<T>(ws.dlogits, view(params, action_w_), ws.dstate.leftCols(H), true);
+    body_.action_backward(params, ws, s + 1, ws.dlogits, grads, /*accumulate=*/true);
+    body_.backward_step(params, s, ws, grads);
 
-    core_->backward(params, grads, cmap(ws.feature[s]), cmap(ws.state[s]), cmap(ws.state[s + 1]),
-                    cmap(ws.cache[s]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
-    glimpse_net_.backward(params, grads, ws.glimpse[s], ws.location[s], ws.hidden_glimpse[s],
-                          ws.hidden_location[s], ws.feature[s], ws.dfeature, ws.dhidden_glimpse,
-                          ws.dhidden_location);
-    std::swap(ws.dstate, ws.dstate_prev);
-
-    // Location of frame s, read from h_s: d(-log N adv)/dmu = -(l - mu)/std^2 adv, through tanh.
-    const auto& mu = ws.mean[s];
-    ws.dmean = -(ws.sample[s] - mu).array() * inv_var *
-               (ws.location_advantage.col(s) * rf_scale).replicate(1, 2).array() *
-               (T(1) - mu.array().square());
-    linear_backward_params<T>(ws.state[s].leftCols(H), ws.dmean, view(grads, location_w_),
-                              row(grads, location_b_));
-    if (s > 0 && config_.location_trains_core)
-      linear_backward_input<T>(ws.dmean, view(params, location_w_), ws.dstate.leftCols(H), true);
+    // Location of frame s, read from h_s.
+    const Mat<T> dmean =
+        body_.location_backward(ws, s, ws.location_advantage.col(s) * rf_scale, inv_var, grads);
+    if (s > 0 && config_.location_trains_core) body_.location_into_state(params, dmean, ws);
   }
 }
 
 template <typename T>
 double CatchAgent<T>::forward_flops() const {
-  const double H = config_.core_size;
-  return glimpse_net_.forward_flops() + core_->forward_flops() +
-         2.0 * H * (2 + CatchGames::kActions + 1);
+  return body_.step_flops() + 2.0 * config_.core_size * CatchGames::kActions;
 }
 
 template class CatchAgent<float>;

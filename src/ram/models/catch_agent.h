@@ -28,9 +28,8 @@
 #include <vector>
 
 #include "ram/env/catch_game.h"
-#include "ram/nn/core.h"
-#include "ram/nn/glimpse_network.h"
 #include "ram/nn/parameters.h"
+#include "ram/nn/recurrent_attention.h"
 #include "ram/nn/retina.h"
 #include "ram/nn/tensor.h"
 
@@ -90,28 +89,21 @@ struct CatchLossSums {
 };
 
 // Everything one batch of episodes keeps for the backward pass (one per thread).
+// The per-frame tape of recurrent_attention.h, with T the frames of a game.
 template <typename T>
-struct CatchWorkspace {
-  int rows = 0;
+struct CatchWorkspace : EpisodeTape<T> {
   CatchPolicy policy = CatchPolicy::sample;
   std::vector<std::vector<float>> screen;  // T x (B x 24*24), what each frame showed
   std::vector<float> final_screen;         // B x 24*24, the ball on the bottom row
-  std::vector<Mat<T>> glimpse;             // T x [B x k*gw*gw]
-  std::vector<Mat<T>> location;            // T x [B x 2] clipped
-  std::vector<Mat<T>> sample;              // T x [B x 2] raw
-  std::vector<Mat<T>> mean;                // T x [B x 2]
-  std::vector<Mat<T>> hidden_glimpse, hidden_location, feature;  // T x [B x .]
-  std::vector<Mat<T>> state;                                     // T+1 x [B x S]
-  std::vector<Mat<T>> cache;                                     // T x [B x core cache]
-  std::vector<Mat<T>> probs;                                     // T x [B x 3]
-  std::vector<std::vector<int>> action;                          // T x B
-  Mat<T> baseline;                                               // [B x T+1]
-  Mat<T> reward;                                                 // [B x 1]
-  Mat<T> target;  // [B x T+1], what b_s is trained towards
+  std::vector<Mat<T>> probs;               // T x [B x 3]
+  std::vector<std::vector<int>> action;    // T x B
+  Mat<T> baseline;                         // [B x T+1]
+  Mat<T> reward;                           // [B x 1]
+  Mat<T> target;                           // [B x T+1], what b_s is trained towards
   // Held constant in backward: G_s - b_s for the location of frame s, G_s - b_{s+1} for its
   // action.
   Mat<T> location_advantage, action_advantage;  // [B x T] each
-  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, dlogits, dmean;
+  Mat<T> dlogits;  // scratch: logits in forward, their gradient in backward
 };
 
 template <typename T>
@@ -145,10 +137,8 @@ class CatchAgent {
 
  private:
   CatchAgentConfig config_;
-  GlimpseNetwork<T> glimpse_net_;
-  std::unique_ptr<Core<T>> core_;
+  RecurrentAttention<T> body_;
   ParamLayout layout_;
-  ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
 };
 
 extern template class CatchAgent<float>;

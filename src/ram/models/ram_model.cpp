@@ -14,15 +14,6 @@ namespace ram {
 
 namespace {
 
-template <typename T>
-ConstMatMap<T> cmap(const Mat<T>& m) {
-  return ConstMatMap<T>(m.data(), m.rows(), m.cols());
-}
-template <typename T>
-MatMap<T> map(Mat<T>& m) {
-  return MatMap<T>(m.data(), m.rows(), m.cols());
-}
-
 void require(bool ok, const std::string& message) {
   if (!ok) throw Error("model configuration: " + message);
 }
@@ -109,20 +100,10 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
 
 template <typename T>
 RamModel<T>::RamModel(const ModelConfig& config)
-    : config_((validate(config), config)),
-      glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
-                   config.glimpse_features) {
-  core_ = make_core<T>(config_.core, glimpse_net_.features(), config_.core_size);
-  const int H = core_->output_size();
-  glimpse_net_.add_parameters(layout_);
-  core_->add_parameters(layout_);
-  location_w_ = layout_.weight("location.weight", H, 2);  // [h x 2]
-  location_b_ = layout_.bias("location.bias", 2);
-  action_w_ = layout_.weight("action.weight", H, config_.classes);  // [h x C]
-  action_b_ = layout_.bias("action.bias", config_.classes);
-  baseline_w_ = layout_.weight("baseline.weight", H, 1);  // [h x 1]
-  baseline_b_ = layout_.bias("baseline.bias", 1);
+    : config_((validate(config), config)), body_(attention_sizes(config, config.classes)) {
+  body_.add_parameters(layout_);
   if (config_.adaptive_stopping) {  // last, so that every other slot keeps its initial values
+    const int H = body_.output_size();
     stop_w_ = layout_.weight("stop.weight", H, 1);  // [h x 1]
     stop_b_ = layout_.bias("stop.bias", 1);
   }
@@ -130,53 +111,29 @@ RamModel<T>::RamModel(const ModelConfig& config)
 
 template <typename T>
 void RamModel<T>::initialize(std::span<T> params, std::uint64_t seed, double init_range) const {
-  if (params.size() != layout_.total()) throw Error("initialize: parameter buffer has wrong size");
-  for (std::size_t k = 0; k < layout_.slots().size(); ++k) {
-    const ParamSlot& slot = layout_.slots()[k];
-    Rng rng(seed, {0x1417, k});  // one stream per slot: adding a layer leaves the others alone
-    for (std::size_t i = 0; i < slot.size(); ++i)
-      params[slot.offset + i] = slot.is_bias ? T(0) : T(rng.uniform(-init_range, init_range));
-  }
+  initialize_uniform(layout_, params, seed, 0x1417, init_range);
 }
 
 template <typename T>
 void RamModel<T>::forward(const T* params, const float* images, int count, LocationMode mode,
                           const T* draws, Workspace<T>& ws, StopMode stop_mode) const {
-  const int B = count, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
-  const int R = config_.retina.output_size();
+  const int B = count, Tn = config_.glimpses;
   const std::size_t image_size = static_cast<std::size_t>(config_.image_height) *
                                  static_cast<std::size_t>(config_.image_width);
   const T std_dev = T(config_.location_std);
   const std::size_t draws_per_image = static_cast<std::size_t>(this->draws_per_image());
-  ws.rows = B;
+  body_.start(ws, Tn, B);
   ws.mode = mode;
   ws.stop_mode = stop_mode;
-  auto sized = [](std::vector<Mat<T>>& v, std::size_t n, int rows, int cols) {
-    v.resize(n);
-    for (auto& m : v) m.resize(rows, cols);
-  };
-  sized(ws.glimpse, Tn, B, R);
-  sized(ws.location, Tn, B, 2);
-  sized(ws.sample, Tn, B, 2);
-  sized(ws.mean, Tn, B, 2);
-  sized(ws.hidden_glimpse, Tn, B, config_.glimpse_hidden);
-  sized(ws.hidden_location, Tn, B, config_.location_hidden);
-  sized(ws.feature, Tn, B, config_.glimpse_features);
-  sized(ws.state, Tn + 1, B, S);
-  sized(ws.cache, Tn, B, core_->cache_size());
   ws.baseline.resize(B, Tn);
-  ws.state[0].setZero();
 
   for (int t = 0; t < Tn; ++t) {
-    const auto h = ws.state[t].leftCols(H);
     // Location policy and baseline read h_t.
-    if (mode == LocationMode::uniform) {
+    if (mode == LocationMode::uniform)
       ws.mean[t].setZero();
-    } else {
-      linear_forward<T>(h, view(params, location_w_), row(params, location_b_), ws.mean[t]);
-      ws.mean[t] = ws.mean[t].array().tanh().matrix();
-    }
-    linear_forward<T>(h, view(params, baseline_w_), row(params, baseline_b_), ws.baseline.col(t));
+    else
+      body_.location_mean(params, ws, t);
+    body_.baseline(params, ws, t, ws.baseline.col(t));
     if (config_.reward_baseline == "sigmoid")
       bounded_sigmoid_forward(ws.baseline.col(t), reward_floor());
     for (int i = 0; i < B; ++i) {
@@ -186,19 +143,14 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
         T raw = ws.mean[t](i, k);
         if (mode == LocationMode::sample) raw += std_dev * draw;
         if (mode == LocationMode::uniform || mode == LocationMode::given) raw = draw;
-        ws.sample[t](i, k) = raw;
-        ws.location[t](i, k) = std::clamp(raw, T(-1), T(1));
+        RecurrentAttention<T>::place(ws, t, i, k, raw);
       }
       retina_extract(config_.retina, images + static_cast<std::size_t>(i) * image_size,
                      config_.image_height, config_.image_width,
                      static_cast<double>(ws.location[t](i, 0)),
                      static_cast<double>(ws.location[t](i, 1)), &ws.glimpse[t](i, 0));
     }
-    glimpse_net_.forward(params, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
-                         ws.hidden_location[t], ws.feature[t]);
-    // Core.
-    core_->forward(params, cmap(ws.feature[t]), cmap(ws.state[t]), map(ws.state[t + 1]),
-                   map(ws.cache[t]));
+    body_.step(params, ws, t);
   }
   ws.logits.resize(B, config_.classes);
   ws.probs.resize(B, config_.classes);
@@ -207,22 +159,20 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
     return;
   }
   ws.glimpses_taken.assign(static_cast<std::size_t>(B), Tn);
-  linear_forward<T>(ws.state[Tn].leftCols(H), view(params, action_w_), row(params, action_b_),
-                    ws.logits);
+  body_.action_logits(params, ws, Tn, ws.logits);
   softmax_forward(ws.logits, ws.probs);
 }
 
 template <typename T>
 void RamModel<T>::forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const {
-  const int B = ws.rows, Tn = config_.glimpses, H = core_->output_size();
+  const int B = ws.rows, Tn = config_.glimpses, H = body_.output_size();
   const std::size_t draws_per_image = static_cast<std::size_t>(this->draws_per_image());
   ws.step_logits.resize(static_cast<std::size_t>(Tn));
   ws.step_probs.resize(static_cast<std::size_t>(Tn));
   for (int t = 0; t < Tn; ++t) {
     ws.step_logits[t].resize(B, config_.classes);
     ws.step_probs[t].resize(B, config_.classes);
-    linear_forward<T>(ws.state[t + 1].leftCols(H), view(params, action_w_), row(params, action_b_),
-                      ws.step_logits[t]);
+    body_.action_logits(params, ws, t + 1, ws.step_logits[t]);
     softmax_forward(ws.step_logits[t], ws.step_probs[t]);
   }
   ws.stop_logit.resize(B, Tn - 1);
@@ -275,8 +225,7 @@ template <typename T>
 void RamModel<T>::backward_baseline(int t, Mat<T> dbase, const Workspace<T>& ws, T* grads) const {
   if (config_.reward_baseline == "sigmoid")
     bounded_sigmoid_backward(ws.baseline.col(t), dbase, reward_floor());
-  linear_backward_params<T>(ws.state[t].leftCols(core_->output_size()), dbase,
-                            view(grads, baseline_w_), row(grads, baseline_b_));
+  body_.baseline_backward(ws, t, dbase, grads);
 }
 
 template <typename T>
@@ -300,7 +249,7 @@ LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& 
   const T std_dev = T(config_.location_std);
   const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
   const bool stop_policy = ws.stop_mode != StopMode::threshold;
-  const int Tn = config_.glimpses, H = core_->output_size();
+  const int Tn = config_.glimpses, H = body_.output_size();
   for (int i = 0; i < ws.rows; ++i) {
     const int N = ws.glimpses_taken[static_cast<std::size_t>(i)];
     if (config_.adaptive_stopping && config_.classifier_at_every_step) {
@@ -350,7 +299,7 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
     backward_stopping(params, labels, weights, scale, ws, grads);
     return;
   }
-  const int B = ws.rows, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
+  const int B = ws.rows, Tn = config_.glimpses;
   // A term whose weight is 0 is not computed at all, so that it provably adds nothing.
   const bool policy =
       (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
@@ -359,10 +308,8 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   // Action net: dlogits [B x C] = scale * (p - onehot(y)).
   ws.dlogits.resize(B, config_.classes);
   softmax_cross_entropy_backward(ws.probs, labels, scale, ws.dlogits);
-  linear_backward_params<T>(ws.state[Tn].leftCols(H), ws.dlogits, view(grads, action_w_),
-                            row(grads, action_b_));
-  ws.dstate.setZero(B, S);
-  linear_backward_input<T>(ws.dlogits, view(params, action_w_), ws.dstate.leftCols(H), false);
+  body_.start_backward(ws, B);
+  body_.action_backward(params, ws, Tn, ws.dlogits, grads, /*accumulate=*/false);
 
   // Baseline: d(scale * w * sum_t (b_t - R)^2)/db_t, into its own weights only.
   const T baseline_scale = scale * T(weights.baseline) * T(2);
@@ -375,36 +322,15 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   std::vector<Mat<T>> dpolicy(policy ? Tn : 0);
   if (policy) {
     const T rf_scale = scale * T(weights.reinforce);
-    for (int t = 0; t < Tn; ++t) {
-      const auto& mu = ws.mean[t];
-      dpolicy[t] = -(ws.sample[t] - mu).array() * inv_var *
-                   (ws.advantage.col(t) * rf_scale).replicate(1, 2).array() *
-                   (T(1) - mu.array().square());
-      linear_backward_params<T>(ws.state[t].leftCols(H), dpolicy[t], view(grads, location_w_),
-                                row(grads, location_b_));
-    }
+    for (int t = 0; t < Tn; ++t)
+      dpolicy[t] = body_.location_backward(ws, t, ws.advantage.col(t) * rf_scale, inv_var, grads);
   }
 
-  ws.dstate_prev.resize(B, S);
-  ws.dfeature.resize(B, config_.glimpse_features);
   for (int t = Tn - 1; t >= 0; --t) {
     if (policy && config_.reinforce_trains_core && t + 1 < Tn)
-      linear_backward_input<T>(dpolicy[t + 1], view(params, location_w_), ws.dstate.leftCols(H),
-                               true);
-    backward_through_step(params, t, ws, grads);
+      body_.location_into_state(params, dpolicy[t + 1], ws);
+    body_.backward_step(params, t, ws, grads);
   }
-}
-
-// With ws.dstate holding dLoss/dstate_{t+1}: backpropagates through the core and the glimpse
-// network of step t, leaving dLoss/dstate_t in ws.dstate.
-template <typename T>
-void RamModel<T>::backward_through_step(const T* params, int t, Workspace<T>& ws, T* grads) const {
-  core_->backward(params, grads, cmap(ws.feature[t]), cmap(ws.state[t]), cmap(ws.state[t + 1]),
-                  cmap(ws.cache[t]), map(ws.dstate), map(ws.dfeature), map(ws.dstate_prev));
-  glimpse_net_.backward(params, grads, ws.glimpse[t], ws.location[t], ws.hidden_glimpse[t],
-                        ws.hidden_location[t], ws.feature[t], ws.dfeature, ws.dhidden_glimpse,
-                        ws.dhidden_location);
-  std::swap(ws.dstate, ws.dstate_prev);
 }
 
 // The terms of the header comment with N_i glimpses taken by image i: the masks below select,
@@ -413,7 +339,7 @@ template <typename T>
 void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
                                     const LossWeights& weights, T scale, Workspace<T>& ws,
                                     T* grads) const {
-  const int B = ws.rows, Tn = config_.glimpses, S = core_->state_size(), H = core_->output_size();
+  const int B = ws.rows, Tn = config_.glimpses, H = body_.output_size();
   // A term whose weight is 0 is not computed at all, so that it provably adds nothing.
   const bool policy =
       (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
@@ -442,13 +368,9 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
   std::vector<Mat<T>> dpolicy(policy ? Tn : 0);
   if (policy) {
     for (int t = 0; t < Tn; ++t) {
-      const auto& mu = ws.mean[t];
       const Mat<T> adv =
           (ws.advantage.col(t) * rf_scale).cwiseProduct(mask([t](int N) { return t < N; }));
-      dpolicy[t] = -(ws.sample[t] - mu).array() * inv_var * adv.replicate(1, 2).array() *
-                   (T(1) - mu.array().square());
-      linear_backward_params<T>(ws.state[t].leftCols(H), dpolicy[t], view(grads, location_w_),
-                                row(grads, location_b_));
+      dpolicy[t] = body_.location_backward(ws, t, adv, inv_var, grads);
     }
   }
 
@@ -467,9 +389,7 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
   // Back through time; at state n = t + 1: the classifier at step n, then (with
   // reinforce_trains_core) the stop decision and the location read from h_n.
   const T every_step = T(1) / T(Tn);
-  ws.dstate.setZero(B, S);
-  ws.dstate_prev.resize(B, S);
-  ws.dfeature.resize(B, config_.glimpse_features);
+  body_.start_backward(ws, B);
   ws.dlogits.resize(B, config_.classes);
   for (int t = Tn - 1; t >= 0; --t) {
     const int n = t + 1;
@@ -478,26 +398,20 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
       ws.dlogits *= every_step;
     else
       ws.dlogits.array().colwise() *= mask([n](int N) { return N == n; }).col(0).array();
-    linear_backward_params<T>(ws.state[n].leftCols(H), ws.dlogits, view(grads, action_w_),
-                              row(grads, action_b_));
-    linear_backward_input<T>(ws.dlogits, view(params, action_w_), ws.dstate.leftCols(H), true);
+    body_.action_backward(params, ws, n, ws.dlogits, grads, /*accumulate=*/true);
     if (config_.reinforce_trains_core && n < Tn) {
       if (stop_policy)
         linear_backward_input<T>(dstop[n], view(params, stop_w_), ws.dstate.leftCols(H), true);
-      if (policy)
-        linear_backward_input<T>(dpolicy[n], view(params, location_w_), ws.dstate.leftCols(H),
-                                 true);
+      if (policy) body_.location_into_state(params, dpolicy[n], ws);
     }
-    backward_through_step(params, t, ws, grads);
+    body_.backward_step(params, t, ws, grads);
   }
 }
 
 template <typename T>
 double RamModel<T>::forward_flops() const {
   const double H = config_.core_size, C = config_.classes;
-  const double per_glimpse = glimpse_net_.forward_flops()  // glimpse net
-                             + core_->forward_flops()      // core
-                             + 2.0 * (H * 2 + H);          // location and baseline
+  const double per_glimpse = body_.step_flops();  // glimpse net, core, location and baseline
   const double stopping = config_.adaptive_stopping ? config_.glimpses * 2.0 * (H * C + H) : 0;
   return config_.glimpses * per_glimpse + 2.0 * H * C + stopping;
 }

@@ -55,9 +55,8 @@
 #include <string>
 #include <vector>
 
-#include "ram/nn/core.h"
-#include "ram/nn/glimpse_network.h"
 #include "ram/nn/parameters.h"
+#include "ram/nn/recurrent_attention.h"
 #include "ram/nn/retina.h"
 #include "ram/nn/tensor.h"
 
@@ -149,31 +148,21 @@ struct LossSums {
 };
 
 // Everything one episode keeps for the backward pass; one per thread, reused across batches.
+// The tape of recurrent_attention.h, with what classification adds.
 template <typename T>
-struct Workspace {
-  int rows = 0;
+struct Workspace : EpisodeTape<T> {
   LocationMode mode = LocationMode::sample;
   StopMode stop_mode = StopMode::sample;
-  std::vector<Mat<T>> glimpse;          // T x [B x k*gw*gw]
-  std::vector<Mat<T>> location;         // T x [B x 2], clipped: what the retina and h_l see
-  std::vector<Mat<T>> sample;           // T x [B x 2], raw
-  std::vector<Mat<T>> mean;             // T x [B x 2]
-  std::vector<Mat<T>> hidden_glimpse;   // T x [B x h_g]
-  std::vector<Mat<T>> hidden_location;  // T x [B x h_l]
-  std::vector<Mat<T>> feature;          // T x [B x g]
-  std::vector<Mat<T>> state;            // T+1 x [B x S]
-  std::vector<Mat<T>> cache;            // T x [B x core cache]
-  Mat<T> baseline;                      // [B x T]
-  Mat<T> logits, probs;                 // [B x C], of the answer (at the stopping step)
-  Mat<T> reward;                        // [B x 1]
-  Mat<T> advantage;                     // [B x T], R - b_t, held constant in backward
+  Mat<T> baseline;       // [B x T]
+  Mat<T> logits, probs;  // [B x C], of the answer (at the stopping step)
+  Mat<T> reward;         // [B x 1]
+  Mat<T> advantage;      // [B x T], R - b_t, held constant in backward
   // Adaptive stopping: decisions after glimpses 1 .. T-1 (column n-1 for glimpse n; only the
   // columns before glimpses_taken were decided), and the classifier at every step.
   std::vector<int> glimpses_taken;              // [B], N in 1..T (T without adaptive stopping)
   Mat<T> stop_logit, stop_prob, stop;           // [B x T-1] z_n, q_n, s_n
   std::vector<Mat<T>> step_logits, step_probs;  // T x [B x C], adaptive stopping only
-  // Scratch for backward.
-  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, dlogits, dpolicy, dstop;
+  Mat<T> dlogits;                               // scratch for backward
 };
 
 template <typename T>
@@ -217,11 +206,9 @@ class RamModel {
 
  private:
   ModelConfig config_;
-  GlimpseNetwork<T> glimpse_net_;
-  std::unique_ptr<Core<T>> core_;
+  RecurrentAttention<T> body_;
   ParamLayout layout_;
   void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
-  void backward_through_step(const T* params, int t, Workspace<T>& ws, T* grads) const;
   void backward_stopping(const T* params, const std::uint8_t* labels, const LossWeights& weights,
                          T scale, Workspace<T>& ws, T* grads) const;
   // The lowest reward: 0, or -c T with adaptive stopping (R = correct - c N).
@@ -229,7 +216,6 @@ class RamModel {
   // Given dLoss/db_t [B x 1], accumulates the baseline's parameter gradient (b_t reads h_t).
   void backward_baseline(int t, Mat<T> dbase, const Workspace<T>& ws, T* grads) const;
 
-  ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
   ParamSlot stop_w_, stop_b_;  // adaptive stopping only
 };
 

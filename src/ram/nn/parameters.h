@@ -4,11 +4,14 @@
 // future all-reduce are each one loop over one array.
 #include <Eigen/Core>
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "ram/nn/tensor.h"
 #include "ram/util/error.h"
+#include "ram/util/rng.h"
 
 namespace ram {
 
@@ -68,5 +71,20 @@ class ParamLayout {
   std::vector<ParamSlot> slots_;
   std::size_t total_ = 0;
 };
+
+// Weights uniform in [-range, range], biases zero. Slot k draws from its own stream (seed,
+// {key, k}), so that adding a slot leaves the others' initial values alone; `key` tells models
+// apart. Throws ram::Error if params does not have the layout's size.
+template <typename T>
+void initialize_uniform(const ParamLayout& layout, std::span<T> params, std::uint64_t seed,
+                        std::uint64_t key, double range) {
+  if (params.size() != layout.total()) throw Error("initialize: parameter buffer has wrong size");
+  for (std::size_t k = 0; k < layout.slots().size(); ++k) {
+    const ParamSlot& slot = layout.slots()[k];
+    Rng rng(seed, {key, k});
+    for (std::size_t i = 0; i < slot.size(); ++i)
+      params[slot.offset + i] = slot.is_bias ? T(0) : T(rng.uniform(-range, range));
+  }
+}
 
 }  // namespace ram

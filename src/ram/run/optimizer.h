@@ -40,6 +40,7 @@ class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, std::size_t parameter_count, std::uint64_t total_steps);
 
+  const OptimizerConfig& config() const { return config_; }
   double learning_rate_at(std::uint64_t step) const;
   // One update. A non-finite gradient norm leaves parameters and state untouched. With a pool,
   // the work is split over its threads; the result is the same for any thread count.

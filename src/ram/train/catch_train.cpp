@@ -9,7 +9,8 @@
 #include <optional>
 
 #include "ram/run/checkpoint.h"
-#include "ram/run/thread_gradients.h"
+#include "ram/run/data_parallel.h"
+#include "ram/run/training_run.h"
 #include "ram/util/error.h"
 #include "ram/util/json_fields.h"
 #include "ram/util/rng.h"
@@ -36,32 +37,6 @@ void fill_draws(Rng& rng, float* d) {
   }
 }
 
-nlohmann::json to_json(const CatchMetrics& m) {
-  return {{"updates", m.updates},
-          {"frames", m.frames},
-          {"catch_rate", m.catch_rate},
-          {"reinforce", m.reinforce},
-          {"baseline", m.baseline},
-          {"entropy", m.entropy},
-          {"learning_rate", m.learning_rate},
-          {"seconds", m.seconds},
-          {"frames_per_second", m.frames_per_second}};
-}
-
-CatchMetrics catch_metrics_from_json(const nlohmann::json& j) {
-  CatchMetrics m;
-  m.updates = json_field<std::uint64_t>(j, "updates");
-  m.frames = json_field<std::uint64_t>(j, "frames");
-  m.catch_rate = json_field<double>(j, "catch_rate");
-  m.reinforce = json_field<double>(j, "reinforce");
-  m.baseline = json_field<double>(j, "baseline");
-  m.entropy = json_field<double>(j, "entropy");
-  m.learning_rate = json_field<double>(j, "learning_rate");
-  m.seconds = json_field<double>(j, "seconds");
-  m.frames_per_second = json_field<double>(j, "frames_per_second");
-  return m;
-}
-
 nlohmann::json to_json(const CatchLossSums& s) {
   return {{"reinforce", s.reinforce},
           {"baseline", s.baseline},
@@ -80,35 +55,12 @@ CatchLossSums catch_sums_from_json(const nlohmann::json& j) {
   return s;
 }
 
-void write_metrics(const std::string& path, const std::vector<CatchMetrics>& history) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << "updates,frames,catch_rate,reinforce,baseline,entropy,learning_rate,seconds,"
-           "frames_per_second\n";
-    for (const auto& m : history)
-      out << m.updates << ',' << m.frames << ',' << m.catch_rate << ',' << m.reinforce << ','
-          << m.baseline << ',' << m.entropy << ',' << m.learning_rate << ',' << m.seconds << ','
-          << m.frames_per_second << '\n';
-    if (!out) throw Error(path + ": cannot write the metrics file");
-  }
-  std::filesystem::rename(tmp, path);
-}
-
 Checkpoint make_checkpoint(const CatchTrainingConfig& config, const AlignedVector<float>& params,
                            const Optimizer& optimizer, const std::vector<CatchMetrics>& history,
                            const CatchLossSums& interval_sums) {
-  Checkpoint c;
-  c.config_json = to_json(config).dump();
-  c.parameters.assign(params.begin(), params.end());
-  c.optimizer_json = to_json(config.optimizer).dump();
-  c.optimizer_state = optimizer.state();
-  c.step = optimizer.steps_taken();
-  nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& m : history) metrics.push_back(to_json(m));
-  c.progress_json =
-      nlohmann::json{{"metrics", metrics}, {"interval_sums", to_json(interval_sums)}}.dump();
-  return c;
+  const nlohmann::json progress{{"metrics", metrics_to_json(history)},
+                                {"interval_sums", to_json(interval_sums)}};
+  return training_checkpoint(to_json(config), params, optimizer, 0, progress);
 }
 
 CatchTrainingConfig checked_config(const std::string& path, const Checkpoint& c) {
@@ -123,65 +75,48 @@ CatchTrainingConfig checked_config(const std::string& path, const Checkpoint& c)
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": " + e.what());
   }
-  const CatchAgent<float> agent(config.agent);
-  if (c.parameters.size() != agent.parameter_count())
-    throw Error(path + ": the file holds " + std::to_string(c.parameters.size()) +
-                " parameters but its configuration needs " +
-                std::to_string(agent.parameter_count()));
+  require_parameter_count(path, c, CatchAgent<float>(config.agent).parameter_count());
   return config;
 }
 
-// One update's gradient: plays the batch's games with the episodes split over the threads.
+// One update's gradient: plays the batch's games with the episodes split over the threads
+// (DataParallelGradient).
 class CatchBatchGradient {
  public:
   CatchBatchGradient(const CatchAgent<float>& agent, const CatchTrainingConfig& config,
                      ThreadPool& pool)
       : agent_(agent),
         config_(config),
-        pool_(pool),
         games_(config.batch_size),
         draws_(static_cast<std::size_t>(config.batch_size) * kDraws),
-        workspaces_(pool.size()),
-        grads_(pool.size(), AlignedVector<float>(agent.parameter_count())),
-        sums_(pool.size()) {}
+        threads_(agent.parameter_count(), pool) {}
 
   CatchLossSums compute(const float* params, std::uint64_t update) {
-    const int rows = config_.batch_size, threads = pool_.size();
-    const float scale = 1.0f / static_cast<float>(rows);
-    pool_.run(threads, [&](int k, int) {
-      const int lo = rows * k / threads, hi = rows * (k + 1) / threads;
-      std::fill(grads_[k].begin(), grads_[k].end(), 0.0f);
-      sums_[k] = CatchLossSums{};
-      if (hi == lo) return;
-      for (int e = lo; e < hi; ++e) {
-        Rng game_rng(config_.seed, {kGameKey, update, static_cast<std::uint64_t>(e)});
-        games_.reset(e, game_rng);
-        Rng noise_rng(config_.seed, {kNoiseKey, update, static_cast<std::uint64_t>(e)});
-        fill_draws(noise_rng, draws_.data() + static_cast<std::size_t>(e) * kDraws);
-      }
-      CatchWorkspace<float>& ws = workspaces_[k];
-      agent_.play(params, games_, lo, hi - lo, CatchPolicy::sample,
-                  draws_.data() + static_cast<std::size_t>(lo) * kDraws, config_.loss, ws);
-      sums_[k] = agent_.loss_sums(ws);
-      agent_.backward(params, config_.loss, scale, ws, grads_[k].data());
-    });
-    add_thread_gradients(grads_, pool_);
-    CatchLossSums total;
-    for (const auto& s : sums_) total += s;
-    return total;
+    const float scale = 1.0f / static_cast<float>(config_.batch_size);
+    return threads_.compute(
+        config_.batch_size, [&](int lo, int hi, CatchWorkspace<float>& ws, float* grad) {
+          for (int e = lo; e < hi; ++e) {
+            Rng game_rng(config_.seed, {kGameKey, update, static_cast<std::uint64_t>(e)});
+            games_.reset(e, game_rng);
+            Rng noise_rng(config_.seed, {kNoiseKey, update, static_cast<std::uint64_t>(e)});
+            fill_draws(noise_rng, draws_.data() + static_cast<std::size_t>(e) * kDraws);
+          }
+          agent_.play(params, games_, lo, hi - lo, CatchPolicy::sample,
+                      draws_.data() + static_cast<std::size_t>(lo) * kDraws, config_.loss, ws);
+          const CatchLossSums sums = agent_.loss_sums(ws);
+          agent_.backward(params, config_.loss, scale, ws, grad);
+          return sums;
+        });
   }
 
-  AlignedVector<float>& gradient() { return grads_[0]; }
+  AlignedVector<float>& gradient() { return threads_.gradient(); }
 
  private:
   const CatchAgent<float>& agent_;
   const CatchTrainingConfig& config_;
-  ThreadPool& pool_;
   CatchGames games_;
   std::vector<float> draws_;
-  std::vector<CatchWorkspace<float>> workspaces_;
-  std::vector<AlignedVector<float>> grads_;
-  std::vector<CatchLossSums> sums_;
+  DataParallelGradient<CatchWorkspace<float>, CatchLossSums> threads_;
 };
 
 }  // namespace
@@ -252,11 +187,7 @@ SavedCatchAgent load_catch_agent(const std::string& path) {
 }
 
 SavedCatchAgent saved_catch_agent(const Checkpoint& c, const std::string& path) {
-  SavedCatchAgent saved;
-  saved.config = checked_config(path, c);
-  saved.parameters = c.parameters;
-  saved.updates = c.step;
-  return saved;
+  return {checked_config(path, c), c.parameters, c.step};
 }
 
 CatchTrainingConfig resumed_catch_config(const SavedCatchAgent& saved,
@@ -303,14 +234,12 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
   std::vector<CatchMetrics> history;
   CatchLossSums interval;
   if (saved) {
-    params.assign(saved->parameters.begin(), saved->parameters.end());
-    optimizer.restore(saved->optimizer_state, saved->step, 0);  // a Catch run never skips
+    restore_training(*saved, params, optimizer, 0);  // a Catch run never skips
     if (saved->step > total_updates)
       throw Error(checkpoint_path + ": its position (update " + std::to_string(saved->step) +
                   ") is past the run's " + std::to_string(total_updates) + " updates");
-    read_json(checkpoint_path + ": training progress is unreadable: ", [&] {
-      const auto progress = nlohmann::json::parse(saved->progress_json);
-      for (const auto& m : progress.at("metrics")) history.push_back(catch_metrics_from_json(m));
+    read_progress(*saved, checkpoint_path, [&](const nlohmann::json& progress) {
+      history = metrics_from_json_array<CatchMetrics>(progress.at("metrics"));
       interval = catch_sums_from_json(progress.at("interval_sums"));
     });
   }
@@ -340,16 +269,9 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
 
   for (std::uint64_t u = first_update; u < total_updates; ++u) {
     const CatchLossSums sums = batch_gradient.compute(params.data(), u);
-    auto stop = [&](const std::string& what) {
-      throw Error("training stopped: " + what + " at update " + std::to_string(u + 1) +
-                  (checkpoint_path.empty()
-                       ? std::string()
-                       : "; the last checkpoint " + checkpoint_path + " is kept"));
-    };
-    if (!std::isfinite(sums.total(config.loss))) stop("the loss is not finite");
-    const StepResult update = optimizer.step(params, batch_gradient.gradient(), &pool);
-    if (!std::isfinite(update.gradient_norm)) stop("the gradient is not finite");
-    if (!update.parameters_finite) stop("a parameter is not finite after the update");
+    take_step(optimizer, params, batch_gradient.gradient(), sums.total(config.loss),
+              /*skip_nonfinite=*/false, pool, directory,
+              [&] { return "update " + std::to_string(u + 1); });
     interval += sums;
     recent.emplace_back(sums.caught, sums.episodes);
     recent_caught += sums.caught;
@@ -394,7 +316,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
       interval_start = now;
       if (!out_dir.empty()) {
         save(checkpoint_path);
-        write_metrics((std::filesystem::path(out_dir) / kMetricsFile).string(), history);
+        write_metrics_csv((std::filesystem::path(out_dir) / kMetricsFile).string(), history);
       }
       if (callbacks.report_done) callbacks.report_done(m);
     }

@@ -16,9 +16,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ram/models/catch_agent.h"
+#include "ram/run/metrics_table.h"
 #include "ram/run/optimizer.h"
 #include "ram/run/run_directory.h"
 #include "ram/util/thread_pool.h"
@@ -52,6 +54,22 @@ struct CatchMetrics {
   double learning_rate = 0;
   double seconds = 0;            // since the start of the run (resumed runs: of this process)
   double frames_per_second = 0;  // over the same interval
+};
+
+template <>
+struct MetricColumns<CatchMetrics> {
+  using M = CatchMetrics;
+  static constexpr auto columns =
+      std::tuple{MetricColumn{"updates", &M::updates},
+                 MetricColumn{"frames", &M::frames},
+                 MetricColumn{"catch_rate", &M::catch_rate},
+                 MetricColumn{"reinforce", &M::reinforce},
+                 MetricColumn{"baseline", &M::baseline},
+                 MetricColumn{"entropy", &M::entropy},
+                 MetricColumn{"learning_rate", &M::learning_rate},
+                 MetricColumn{"seconds", &M::seconds},
+                 MetricColumn{"frames_per_second", &M::frames_per_second}};
+  static constexpr std::size_t first_optional = 9;  // every column is required
 };
 
 struct CatchProgress {

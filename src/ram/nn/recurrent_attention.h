@@ -1,0 +1,224 @@
+#pragma once
+// The recurrent attention body every agent is built on (the classifier of ram_model.h and the
+// Catch agent): the glimpse network, the core, and the three heads that read the core's output
+// h_t [B x H]:
+//   location  mu_t = tanh(h_t W_l + b_l)  [B x 2], the mean of the Gaussian policy
+//             l_t ~ N(mu_t, std^2 I); log pi is taken at the raw sample, the retina and the
+//             glimpse network see it clipped to [-1, 1] (the location is data: no gradient)
+//   action    z = h W_a + b_a             [B x A], softmax (classes, or the game's actions)
+//   baseline  b_t = h_t w_b + c_b         [B x 1], trained only by its own squared error
+// Parameters come in the order glimpse network, core, location, action, baseline; an agent may
+// add its own after them.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ram/nn/core.h"
+#include "ram/nn/cores.h"
+#include "ram/nn/glimpse_network.h"
+#include "ram/nn/layers.h"
+#include "ram/nn/parameters.h"
+#include "ram/nn/retina.h"
+#include "ram/nn/tensor.h"
+
+namespace ram {
+
+// What an episode keeps per glimpse for the backward pass through time; one per thread, reused.
+template <typename T>
+struct EpisodeTape {
+  int rows = 0;
+  std::vector<Mat<T>> glimpse;          // T x [B x k*gw*gw]
+  std::vector<Mat<T>> location;         // T x [B x 2], clipped: what the retina and h_l see
+  std::vector<Mat<T>> sample;           // T x [B x 2], raw
+  std::vector<Mat<T>> mean;             // T x [B x 2]
+  std::vector<Mat<T>> hidden_glimpse;   // T x [B x h_g]
+  std::vector<Mat<T>> hidden_location;  // T x [B x h_l]
+  std::vector<Mat<T>> feature;          // T x [B x g]
+  std::vector<Mat<T>> state;            // T+1 x [B x S]
+  std::vector<Mat<T>> cache;            // T x [B x core cache]
+  // Scratch for backward: dLoss/dstate_{t+1} while going back through step t, and so on.
+  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location;
+};
+
+struct AttentionSizes {
+  RetinaConfig retina;
+  int glimpse_hidden = 128, location_hidden = 128, glimpse_features = 256;
+  std::string core = "relu";
+  int core_size = 256;
+  int actions = 10;
+};
+
+// The sizes from an agent's configuration (the fields of those names), with `actions` outputs.
+template <typename AgentConfig>
+AttentionSizes attention_sizes(const AgentConfig& c, int actions) {
+  AttentionSizes sizes;
+  sizes.retina = c.retina;
+  sizes.glimpse_hidden = c.glimpse_hidden;
+  sizes.location_hidden = c.location_hidden;
+  sizes.glimpse_features = c.glimpse_features;
+  sizes.core = c.core;
+  sizes.core_size = c.core_size;
+  sizes.actions = actions;
+  return sizes;
+}
+
+template <typename T>
+class RecurrentAttention {
+ public:
+  explicit RecurrentAttention(const AttentionSizes& sizes)
+      : sizes_(sizes),
+        glimpse_net_(sizes.retina.output_size(), sizes.glimpse_hidden, sizes.location_hidden,
+                     sizes.glimpse_features),
+        core_(make_core<T>(sizes.core, sizes.glimpse_features, sizes.core_size)) {}
+
+  void add_parameters(ParamLayout& layout) {
+    const int H = output_size();
+    glimpse_net_.add_parameters(layout);
+    core_->add_parameters(layout);
+    location_w_ = layout.weight("location.weight", H, 2);  // [H x 2]
+    location_b_ = layout.bias("location.bias", 2);
+    action_w_ = layout.weight("action.weight", H, sizes_.actions);  // [H x A]
+    action_b_ = layout.bias("action.bias", sizes_.actions);
+    baseline_w_ = layout.weight("baseline.weight", H, 1);  // [H x 1]
+    baseline_b_ = layout.bias("baseline.bias", 1);
+  }
+
+  int output_size() const { return core_->output_size(); }  // H
+  // h_t [B x H]: the part of state t the heads read.
+  static auto output(const Mat<T>& state, int H) { return state.leftCols(H); }
+
+  // Sizes the tape for `steps` glimpses of `rows` episodes; state 0 is zero.
+  void start(EpisodeTape<T>& tape, int steps, int rows) const {
+    auto sized = [](std::vector<Mat<T>>& v, int n, int r, int cols) {
+      v.resize(static_cast<std::size_t>(n));
+      for (auto& m : v) m.resize(r, cols);
+    };
+    tape.rows = rows;
+    sized(tape.glimpse, steps, rows, sizes_.retina.output_size());
+    sized(tape.location, steps, rows, 2);
+    sized(tape.sample, steps, rows, 2);
+    sized(tape.mean, steps, rows, 2);
+    sized(tape.hidden_glimpse, steps, rows, sizes_.glimpse_hidden);
+    sized(tape.hidden_location, steps, rows, sizes_.location_hidden);
+    sized(tape.feature, steps, rows, sizes_.glimpse_features);
+    sized(tape.state, steps + 1, rows, core_->state_size());
+    sized(tape.cache, steps, rows, core_->cache_size());
+    tape.state[0].setZero();
+  }
+
+  // mean[t] = tanh(h_t W_l + b_l).
+  void location_mean(const T* params, EpisodeTape<T>& tape, int t) const {
+    linear_forward<T>(output(tape.state[t], output_size()), view(params, location_w_),
+                      row(params, location_b_), tape.mean[t]);
+    tape.mean[t] = tape.mean[t].array().tanh().matrix();
+  }
+
+  // Coordinate k of row i's location at step t: `raw` (where log pi is taken) and its clip.
+  static void place(EpisodeTape<T>& tape, int t, int i, int k, T raw) {
+    tape.sample[t](i, k) = raw;
+    tape.location[t](i, k) = std::clamp(raw, T(-1), T(1));
+  }
+
+  // b_t [B x 1] from h_t.
+  template <typename Out>
+  void baseline(const T* params, const EpisodeTape<T>& tape, int t, Out&& b) const {
+    linear_forward<T>(output(tape.state[t], output_size()), view(params, baseline_w_),
+                      row(params, baseline_b_), b);
+  }
+
+  // The action logits [B x A] read from state n.
+  template <typename Out>
+  void action_logits(const T* params, const EpisodeTape<T>& tape, int n, Out&& logits) const {
+    linear_forward<T>(output(tape.state[n], output_size()), view(params, action_w_),
+                      row(params, action_b_), logits);
+  }
+
+  // Step t once the retina has filled glimpse[t] at location[t]: the glimpse network, then the
+  // core, giving state t + 1.
+  void step(const T* params, EpisodeTape<T>& tape, int t) const {
+    glimpse_net_.forward(params, tape.glimpse[t], tape.location[t], tape.hidden_glimpse[t],
+                         tape.hidden_location[t], tape.feature[t]);
+    core_->forward(params, cmap(tape.feature[t]), cmap(tape.state[t]), map(tape.state[t + 1]),
+                   map(tape.cache[t]));
+  }
+
+  // ---- Backward; every parameter gradient accumulates into grads. ----
+
+  // The location's REINFORCE term at step t, -log N(l_t; mu_t, std^2) a with a [B x 1] the
+  // weighted advantage, back through tanh: returns d/d(h_t W_l + b_l) [B x 2] =
+  // -(l - mu) / std^2 a (1 - mu^2), and accumulates the location head's gradient.
+  template <typename Advantage>
+  Mat<T> location_backward(const EpisodeTape<T>& tape, int t,
+                           const Eigen::MatrixBase<Advantage>& advantage, T inv_var,
+                           T* grads) const {
+    const auto& mu = tape.mean[t];
+    Mat<T> dpre = -(tape.sample[t] - mu).array() * inv_var * advantage.replicate(1, 2).array() *
+                  (T(1) - mu.array().square());
+    linear_backward_params<T>(output(tape.state[t], output_size()), dpre, view(grads, location_w_),
+                              row(grads, location_b_));
+    return dpre;
+  }
+
+  // REINFORCE reaching the core: dstate (h part) += dpre W_l^T.
+  void location_into_state(const T* params, const Mat<T>& dpre, EpisodeTape<T>& tape) const {
+    linear_backward_input<T>(dpre, view(params, location_w_), tape.dstate.leftCols(output_size()),
+                             true);
+  }
+
+  // Given dLoss/db_t [B x 1], the baseline head's gradient (it reads h_t; nothing goes back).
+  template <typename DB>
+  void baseline_backward(const EpisodeTape<T>& tape, int t, const Eigen::MatrixBase<DB>& dbase,
+                         T* grads) const {
+    linear_backward_params<T>(output(tape.state[t], output_size()), dbase, view(grads, baseline_w_),
+                              row(grads, baseline_b_));
+  }
+
+  // Given dLoss/dlogits [B x A] of the action read from state n: the action head's gradient,
+  // and dstate (h part) += (or, without accumulate, =) dlogits W_a^T.
+  void action_backward(const T* params, EpisodeTape<T>& tape, int n, const Mat<T>& dlogits,
+                       T* grads, bool accumulate) const {
+    linear_backward_params<T>(output(tape.state[n], output_size()), dlogits, view(grads, action_w_),
+                              row(grads, action_b_));
+    linear_backward_input<T>(dlogits, view(params, action_w_), tape.dstate.leftCols(output_size()),
+                             accumulate);
+  }
+
+  // With tape.dstate holding dLoss/dstate_{t+1}: back through the core and the glimpse network
+  // of step t, leaving dLoss/dstate_t in tape.dstate.
+  void backward_step(const T* params, int t, EpisodeTape<T>& tape, T* grads) const {
+    core_->backward(params, grads, cmap(tape.feature[t]), cmap(tape.state[t]),
+                    cmap(tape.state[t + 1]), cmap(tape.cache[t]), map(tape.dstate),
+                    map(tape.dfeature), map(tape.dstate_prev));
+    glimpse_net_.backward(params, grads, tape.glimpse[t], tape.location[t], tape.hidden_glimpse[t],
+                          tape.hidden_location[t], tape.feature[t], tape.dfeature,
+                          tape.dhidden_glimpse, tape.dhidden_location);
+    std::swap(tape.dstate, tape.dstate_prev);
+  }
+
+  // Sizes dstate (zero), dstate_prev and dfeature for backward over `rows` episodes.
+  void start_backward(EpisodeTape<T>& tape, int rows) const {
+    tape.dstate.setZero(rows, core_->state_size());
+    tape.dstate_prev.resize(rows, core_->state_size());
+    tape.dfeature.resize(rows, sizes_.glimpse_features);
+  }
+
+  // Multiply-adds x2 of one step: glimpse network, core, location and baseline heads.
+  double step_flops() const {
+    const double H = sizes_.core_size;
+    return glimpse_net_.forward_flops() + core_->forward_flops() + 2.0 * (H * 2 + H);
+  }
+
+ private:
+  static ConstMatMap<T> cmap(const Mat<T>& m) {
+    return ConstMatMap<T>(m.data(), m.rows(), m.cols());
+  }
+  static MatMap<T> map(Mat<T>& m) { return MatMap<T>(m.data(), m.rows(), m.cols()); }
+
+  AttentionSizes sizes_;
+  GlimpseNetwork<T> glimpse_net_;
+  std::unique_ptr<Core<T>> core_;
+  ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;
+};
+
+}  // namespace ram
