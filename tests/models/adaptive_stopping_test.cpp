@@ -1,7 +1,5 @@
 // Adaptive stopping: the stop policy after each glimpse, the answer at the stopping step, and
 // which loss term reaches which parameters.
-#include "ram/models/ram_model.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ram/models/ram_model.h"
 #include "ram/nn/parameters.h"
 #include "ram/nn/retina.h"
 #include "ram/util/error.h"

@@ -1,7 +1,5 @@
 // The classifier's episode: which draws are used where, the first policy, clipping, float/double
 // agreement, independence from batch composition and buffer placement, the configuration file.
-#include "ram/models/ram_model.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ram/models/ram_model.h"
 #include "ram/nn/parameters.h"
 #include "ram/nn/retina.h"
 #include "ram/util/error.h"

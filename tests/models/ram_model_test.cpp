@@ -89,8 +89,6 @@ TEST(ModelTerms, SigmoidBaselineIsBoundedToTheRewardsRange) {
 // ---------------------------------------------------------------------------------------------
 // Which loss term reaches which parameters.
 
-
-
 TEST(ModelTerms, LocationNetGetsNoCrossEntropyGradientButAReinforceGradient) {
   for (bool trains_core : {false, true}) {
     SCOPED_TRACE(trains_core ? "reinforce_trains_core" : "reinforce trains location only");

@@ -15,12 +15,11 @@
 #include <string_view>
 #include <vector>
 
+#include "ram/models/ram_model.h"
 #include "ram/nn/parameters.h"
 #include "ram/nn/retina.h"
 #include "ram/util/error.h"
 #include "ram/util/rng.h"
-
-#include "ram/models/ram_model.h"
 
 namespace ram::test {
 
@@ -277,7 +276,6 @@ void expect_gradient_matches(const ModelConfig& config, const LossWeights& w, st
                              << ": analytic " << e.analytic << ", numeric " << e.numeric;
   }
 }
-
 
 // A sampled episode over 5 images, with rewards assigned and random non-zero advantages.
 struct SampledEpisode {
