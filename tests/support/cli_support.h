@@ -15,6 +15,10 @@
 #include <vector>
 
 #include "ram/env/idx.h"
+#include "ram/experiments/presets.h"
+#include "ram/models/ram_model.h"
+#include "ram/run/checkpoint.h"
+#include "ram/train/train.h"
 #include "test_support.h"
 #include "training_support.h"
 
@@ -110,6 +114,44 @@ inline void write_idx_dir(const std::string& dir, std::size_t train, std::size_t
                  (d / "train-labels-idx1-ubyte.gz").string(), random_digits(train, 1), true);
   ram::write_idx((d / "t10k-images-idx3-ubyte").string(), (d / "t10k-labels-idx1-ubyte").string(),
                  random_digits(test, 2), false);
+}
+
+// The tiny model the end-to-end tests train, as CLI flags and as a configuration.
+inline const char* const kTinyFlags =
+    "--preset mnist28-2g --epochs 1 --glimpse-size 4 --core-size 32 --glimpse-hidden 16 "
+    "--location-hidden 16 --glimpse-features 32 --quiet";
+
+inline TrainingConfig config_of_tiny_flags(const std::string& data_dir) {
+  TrainingConfig c = find_preset("mnist28-2g").config;
+  c.epochs = 1;
+  c.model.retina.glimpse_size = 4;
+  c.model.core_size = 32;
+  c.model.glimpse_hidden = 16;
+  c.model.location_hidden = 16;
+  c.model.glimpse_features = 32;
+  c.data = data_dir;
+  return c;
+}
+
+// A valid model file written directly with the library (no training).
+inline void write_valid_model(const std::string& path, const std::string& data_dir) {
+  const TrainingConfig config = config_of_tiny_flags(data_dir);
+  const RamModel<float> model(config.model);
+  Checkpoint c;
+  c.config_json = to_json(config).dump();
+  c.parameters.resize(model.parameter_count());
+  model.initialize(c.parameters, 1, 0.1);
+  c.epoch = 1;
+  c.step = 13;
+  save_checkpoint(path, c);
+}
+
+// The JSON printed by `ram info` between "configuration:" and "parameters:".
+inline nlohmann::json info_configuration(const CliRun& r) {
+  const std::size_t begin = r.output.find("configuration:\n");
+  const std::size_t end = r.output.find("\nparameters:");
+  if (begin == std::string::npos || end == std::string::npos || end < begin) return {};
+  return nlohmann::json::parse(r.output.substr(begin + 15, end - begin - 15));
 }
 
 }  // namespace ram::test
