@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -14,9 +13,9 @@
 #include "ram/train/evaluate.h"
 #include "ram/train/train.h"
 #include "ram/util/error.h"
-#include "ram/util/rng.h"
 #include "ram/viz/image.h"
 #include "ram/viz/scatter_plot.h"
+#include "ram/viz/stopping_examples.h"
 
 namespace ram::cli {
 
@@ -52,69 +51,6 @@ std::string cost_label(double cost) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "c=%g", cost);
   return buffer;
-}
-
-// Two rows of `per_row` digits: those the model stopped on earliest and latest (mean locations,
-// thresholded stopping), each with its glimpses (first-scale squares, numbered) and its count.
-viz::RgbImage example_grid(const Row& row, const std::vector<float>& params, const ImageSet& images,
-                           int per_row) {
-  const ModelConfig& mc = row.config.model;
-  const RamModel<float> model(mc);
-  const AlignedVector<float> aligned(params.begin(), params.end());
-  const int n = static_cast<int>(images.size());
-  std::vector<int> taken(static_cast<std::size_t>(n));
-  std::vector<bool> right(static_cast<std::size_t>(n));
-  std::vector<std::vector<std::pair<float, float>>> where(static_cast<std::size_t>(n));
-  Workspace<float> ws;
-  for (int lo = 0; lo < n; lo += 64) {
-    const int count = std::min(64, n - lo);
-    model.forward(aligned.data(), images.image(static_cast<std::size_t>(lo)).data(), count,
-                  LocationMode::mean, nullptr, ws, StopMode::threshold);
-    for (int i = 0; i < count; ++i) {
-      const auto k = static_cast<std::size_t>(lo + i);
-      taken[k] = ws.glimpses_taken[static_cast<std::size_t>(i)];
-      Eigen::Index predicted;
-      ws.probs.row(i).maxCoeff(&predicted);
-      right[k] = predicted == images.labels[k];
-      for (int t = 0; t < taken[k]; ++t)
-        where[k].emplace_back(ws.location[static_cast<std::size_t>(t)](i, 0),
-                              ws.location[static_cast<std::size_t>(t)](i, 1));
-    }
-  }
-  // Shuffled (with a fixed seed) before the sort, so that each row shows a mix of the images with
-  // the fewest (most) glimpses rather than the first (last) few of the set, which is in class
-  // order.
-  std::vector<int> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(1, {0xe8a});
-  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return taken[static_cast<std::size_t>(a)] < taken[static_cast<std::size_t>(b)];
-  });
-  const int scale = 2, side = mc.image_width * scale, cell = side + 8, label_h = 24;
-  viz::RgbImage grid(per_row * cell + 8, 2 * (cell + label_h) + 8, viz::kWhite);
-  for (int r = 0; r < 2; ++r)
-    for (int c = 0; c < per_row && c < n; ++c) {
-      const int k = r == 0 ? order[static_cast<std::size_t>(c)]
-                           : order[static_cast<std::size_t>(n - per_row + c)];
-      const auto uk = static_cast<std::size_t>(k);
-      const int x = 8 + c * cell, y = 8 + r * (cell + label_h);
-      grid.draw_grey(images.image(uk), mc.image_height, mc.image_width, x, y, scale);
-      const int box = mc.retina.glimpse_size * scale;
-      for (std::size_t t = 0; t < where[uk].size(); ++t) {
-        const int cx =
-            x + static_cast<int>((where[uk][t].first + 1) * 0.5f * static_cast<float>(side));
-        const int cy =
-            y + static_cast<int>((where[uk][t].second + 1) * 0.5f * static_cast<float>(side));
-        const viz::Rgb colour = t + 1 == where[uk].size() ? viz::kRed : viz::kYellow;
-        grid.draw_rect(cx - box / 2, cy - box / 2, box, box, colour);
-        grid.draw_text(std::to_string(t + 1), cx - box / 2 + 2, cy - box / 2 + 2, colour);
-      }
-      const std::string caption = std::to_string(taken[uk]) + " GLIMPSE" +
-                                  (taken[uk] > 1 ? "S" : "") + (right[uk] ? "" : " (WRONG)");
-      grid.draw_text(caption, x, y + side + 6, right[uk] ? viz::kBlack : viz::kRed);
-    }
-  return grid;
 }
 
 void run_tradeoff(const TradeoffFlags& f) {
@@ -200,7 +136,12 @@ void run_tradeoff(const TradeoffFlags& f) {
     const std::size_t k = example;
     const Row& r = rows[k];
     const std::string key = evaluation_key(r.config);
-    viz::write_png(example_grid(r, models[k].parameters, evaluation_sets[key], 8), f.examples);
+    const RamModel<float> model(r.config.model);
+    EvalOptions options = evaluation_options(r.config, /*mean_location=*/true, 1);
+    options.stop = StopMode::threshold;
+    viz::write_png(
+        viz::stopping_examples(model, models[k].parameters, evaluation_sets[key], options, 8, pool),
+        f.examples);
     std::printf("examples of %s written to %s\n", r.path.c_str(), f.examples.c_str());
   }
 }

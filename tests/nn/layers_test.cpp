@@ -317,9 +317,10 @@ TEST(ReluCore, GradientsOfAllParametersInputAndPreviousState) {
   std::vector<double> grads = prior;
   std::vector<double> dstate = dstate_in;  // overwritten by backward
   std::vector<double> dg(g.size()), dprev(prev.size());
+  ram::Mat<double> scratch;
   core.backward(std::as_const(params).data(), grads.data(), as_cmat(g, B, G), as_cmat(prev, B, H),
                 ConstMatMap<double>(state.data(), B, H), ConstMatMap<double>(nullptr, B, 0),
-                as_mat(dstate, B, H), as_mat(dg, B, G), as_mat(dprev, B, H));
+                as_mat(dstate, B, H), as_mat(dg, B, G), as_mat(dprev, B, H), scratch);
   for (std::size_t i = 0; i < grads.size(); ++i) grads[i] -= prior[i];
 
   for (const ParamSlot& slot : layout.slots()) {

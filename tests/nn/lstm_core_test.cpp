@@ -100,13 +100,14 @@ TEST(LstmCore, GradientThroughTimeMatchesFiniteDifferences) {
   loss(params, inputs, state0, &states, &caches);
   std::vector<double> grads(params.size(), 0.0);
   std::vector<Mat<double>> dinputs(Steps, Mat<double>(B, G));
-  Mat<double> dstate(B, 2 * H), dprev(B, 2 * H);
+  Mat<double> dstate(B, 2 * H), dprev(B, 2 * H), scratch;
   dstate.leftCols(H).setZero();
   dstate.rightCols(H) = cell_weight;
   for (int t = Steps - 1; t >= 0; --t) {
     dstate.leftCols(H) += weights[t];
     core.backward(params.data(), grads.data(), cmap(inputs[t]), cmap(states[t]),
-                  cmap(states[t + 1]), cmap(caches[t]), map(dstate), map(dinputs[t]), map(dprev));
+                  cmap(states[t + 1]), cmap(caches[t]), map(dstate), map(dinputs[t]), map(dprev),
+                  scratch);
     std::swap(dstate, dprev);
   }
 

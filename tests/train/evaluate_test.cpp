@@ -25,6 +25,7 @@ void expect_same_eval(const ram::EvalResult& a, const ram::EvalResult& b) {
   EXPECT_EQ(a.classes, b.classes);
   EXPECT_EQ(a.confusion, b.confusion);
   EXPECT_EQ(a.glimpse_histogram, b.glimpse_histogram);
+  EXPECT_EQ(a.glimpses_taken, b.glimpses_taken);
 }
 
 void expect_consistent(const ram::EvalResult& r, const ram::ImageSet& images) {
@@ -112,6 +113,16 @@ TEST(Evaluate, AdaptiveStoppingIndependentOfThreadCountWithAHistogram) {
     EXPECT_EQ(episodes, 2 * images.size());
     EXPECT_GE(r1.mean_glimpses(), 1.0);
     EXPECT_LE(r1.mean_glimpses(), 3.0);
+    // Each image's first episode: one count per image, which with one sample per image is the
+    // histogram itself.
+    ASSERT_EQ(r1.glimpses_taken.size(), images.size());
+    options.samples = 1;
+    const ram::EvalResult single = ram::evaluate(m, p, images, options, three);
+    std::vector<std::size_t> histogram(4, 0);
+    for (int taken : single.glimpses_taken) histogram[static_cast<std::size_t>(taken)]++;
+    EXPECT_EQ(histogram, single.glimpse_histogram);
+    EXPECT_EQ(single.glimpses_taken, r1.glimpses_taken);  // episode 0 does not depend on M
+    EXPECT_GT(histogram[1] + histogram[2], 0u) << "no episode stopped early: a weak test";
   }
   // A fixed-length model takes all its glimpses.
   const ram::RamModel<float> fixed(tiny_training_config().model);

@@ -107,7 +107,8 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
       float* screen = ws.screen[s].data() + static_cast<std::size_t>(i) * CatchGames::kPixels;
       games.render(first + i, screen);
       retina_extract(config_.retina, screen, n, n, static_cast<double>(ws.location[s](i, 0)),
-                     static_cast<double>(ws.location[s](i, 1)), &ws.glimpse[s](i, 0));
+                     static_cast<double>(ws.location[s](i, 1)), &ws.glimpse[s](i, 0),
+                     ws.retina_scratch);
     }
     body_.step(params, ws, s);
     body_.action_logits(params, ws, s + 1, ws.dlogits);

@@ -145,10 +145,10 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
         if (mode == LocationMode::uniform || mode == LocationMode::given) raw = draw;
         RecurrentAttention<T>::place(ws, t, i, k, raw);
       }
-      retina_extract(config_.retina, images + static_cast<std::size_t>(i) * image_size,
-                     config_.image_height, config_.image_width,
-                     static_cast<double>(ws.location[t](i, 0)),
-                     static_cast<double>(ws.location[t](i, 1)), &ws.glimpse[t](i, 0));
+      retina_extract(
+          config_.retina, images + static_cast<std::size_t>(i) * image_size, config_.image_height,
+          config_.image_width, static_cast<double>(ws.location[t](i, 0)),
+          static_cast<double>(ws.location[t](i, 1)), &ws.glimpse[t](i, 0), ws.retina_scratch);
     }
     body_.step(params, ws, t);
   }

@@ -25,10 +25,11 @@ class Core {
                        MatMap<T> state, MatMap<T> cache) const = 0;
 
   // dstate [B x S] holds dLoss/dstate and may be overwritten. Accumulates parameter gradients
-  // into grads, writes dg [B x G] and dstate_prev [B x S].
+  // into grads, writes dg [B x G] and dstate_prev [B x S]. scratch is working memory the caller
+  // owns (one per thread; any size on entry), so that one core object serves every thread.
   virtual void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
                         ConstMatMap<T> state, ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dg,
-                        MatMap<T> dstate_prev) const = 0;
+                        MatMap<T> dstate_prev, Mat<T>& scratch) const = 0;
 
   // Multiply-adds x2 of one row's forward step.
   virtual double forward_flops() const = 0;
@@ -58,7 +59,7 @@ class ReluCore final : public Core<T> {
 
   void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
                 ConstMatMap<T> state, ConstMatMap<T>, MatMap<T> dstate, MatMap<T> dg,
-                MatMap<T> dstate_prev) const override {
+                MatMap<T> dstate_prev, Mat<T>&) const override {
     // dpre [B x H] = dstate * (state > 0), in place.
     dstate = (state.array() > T(0)).select(dstate, T(0));
     view(grads, recurrent_).noalias() += state_prev.transpose() * dstate;

@@ -42,7 +42,7 @@ class LstmCore final : public Core<T> {
 
   void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
                 ConstMatMap<T>, ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dg,
-                MatMap<T> dstate_prev) const override {
+                MatMap<T> dstate_prev, Mat<T>& dz) const override {
     const int H = hidden_;
     const auto i = cache.leftCols(H).array(), f = cache.middleCols(H, H).array(),
                o = cache.middleCols(2 * H, H).array(), u = cache.middleCols(3 * H, H).array(),
@@ -51,19 +51,17 @@ class LstmCore final : public Core<T> {
     // dc [B x H], in place: the cell's total gradient, from the future and through h.
     auto dc = dstate.rightCols(H).array();
     dc += dh * o * (T(1) - tanh_c.square());
-    // dz [B x 4H]: gradients of the pre-activations. Per-thread scratch: one core object serves
-    // every thread's rows.
-    static thread_local Mat<T> dz_;
-    dz_.resize(dstate.rows(), 4 * H);
-    dz_.leftCols(H) = (dc * u * i * (T(1) - i)).matrix();
-    dz_.middleCols(H, H) = (dc * state_prev.rightCols(H).array() * f * (T(1) - f)).matrix();
-    dz_.middleCols(2 * H, H) = (dh * tanh_c * o * (T(1) - o)).matrix();
-    dz_.middleCols(3 * H, H) = (dc * i * (T(1) - u.square())).matrix();
-    view(grads, input_).noalias() += g.transpose() * dz_;
-    view(grads, recurrent_).noalias() += state_prev.leftCols(H).transpose() * dz_;
-    add_column_sums(dz_, row(grads, bias_));
-    dg.noalias() = dz_ * view(params, input_).transpose();
-    dstate_prev.leftCols(H).noalias() = dz_ * view(params, recurrent_).transpose();
+    // dz [B x 4H]: gradients of the pre-activations, in the caller's scratch.
+    dz.resize(dstate.rows(), 4 * H);
+    dz.leftCols(H) = (dc * u * i * (T(1) - i)).matrix();
+    dz.middleCols(H, H) = (dc * state_prev.rightCols(H).array() * f * (T(1) - f)).matrix();
+    dz.middleCols(2 * H, H) = (dh * tanh_c * o * (T(1) - o)).matrix();
+    dz.middleCols(3 * H, H) = (dc * i * (T(1) - u.square())).matrix();
+    view(grads, input_).noalias() += g.transpose() * dz;
+    view(grads, recurrent_).noalias() += state_prev.leftCols(H).transpose() * dz;
+    add_column_sums(dz, row(grads, bias_));
+    dg.noalias() = dz * view(params, input_).transpose();
+    dstate_prev.leftCols(H).noalias() = dz * view(params, recurrent_).transpose();
     dstate_prev.rightCols(H) = (dc * f).matrix();
   }
 

@@ -38,7 +38,8 @@ struct EpisodeTape {
   std::vector<Mat<T>> state;            // T+1 x [B x S]
   std::vector<Mat<T>> cache;            // T x [B x core cache]
   // Scratch for backward: dLoss/dstate_{t+1} while going back through step t, and so on.
-  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location;
+  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, core_scratch;
+  std::vector<float> retina_scratch;  // for retina_extract
 };
 
 struct AttentionSizes {
@@ -189,7 +190,7 @@ class RecurrentAttention {
   void backward_step(const T* params, int t, EpisodeTape<T>& tape, T* grads) const {
     core_->backward(params, grads, cmap(tape.feature[t]), cmap(tape.state[t]),
                     cmap(tape.state[t + 1]), cmap(tape.cache[t]), map(tape.dstate),
-                    map(tape.dfeature), map(tape.dstate_prev));
+                    map(tape.dfeature), map(tape.dstate_prev), tape.core_scratch);
     glimpse_net_.backward(params, grads, tape.glimpse[t], tape.location[t], tape.hidden_glimpse[t],
                           tape.hidden_location[t], tape.feature[t], tape.dfeature,
                           tape.dhidden_glimpse, tape.dhidden_location);

@@ -37,9 +37,10 @@ inline int patch_origin(double centre_pixels, int patch_width) {
 // Writes retina.output_size() values, scale-major ([scale][row][col]), into out.
 // Each output row of a scale first adds its 2^s image rows into one row of partial sums (a
 // contiguous, vectorisable loop clipped to the image), then sums that row in blocks of 2^s.
+// row_sums is working memory the caller owns (one per thread; any size on entry).
 template <typename T>
 void retina_extract(const RetinaConfig& retina, const float* image, int height, int width, double x,
-                    double y, T* out) {
+                    double y, T* out, std::vector<float>& row_sums) {
   // A diverged policy can hand over NaN or huge values: look at the centre for NaN, and bound
   // the rest (anything beyond +-8 image widths reads zeros anyway) so that converting pixel
   // positions to int stays defined.
@@ -48,7 +49,6 @@ void retina_extract(const RetinaConfig& retina, const float* image, int height, 
   const int gw = retina.glimpse_size;
   const double cx = location_to_pixel(x, width);
   const double cy = location_to_pixel(y, height);
-  static thread_local std::vector<float> row_sums;
   row_sums.resize(static_cast<std::size_t>(gw) << (retina.scales - 1));
   for (int s = 0; s < retina.scales; ++s) {
     const int factor = 1 << s;
@@ -75,6 +75,14 @@ void retina_extract(const RetinaConfig& retina, const float* image, int height, 
       }
     }
   }
+}
+
+// The same with its own working memory, for a single call (figures, tests).
+template <typename T>
+void retina_extract(const RetinaConfig& retina, const float* image, int height, int width, double x,
+                    double y, T* out) {
+  std::vector<float> row_sums;
+  retina_extract(retina, image, height, width, x, y, out, row_sums);
 }
 
 inline void validate(const RetinaConfig& retina) {

@@ -33,6 +33,11 @@ struct MetricColumn {
   T Row::*member;
 };
 
+// Spelled out for compilers without class template argument deduction for aggregates (clang
+// before 17).
+template <typename Row, typename T>
+MetricColumn(const char*, T Row::*) -> MetricColumn<Row, T>;
+
 template <typename Row>
 struct MetricColumns;  // specialised by each metrics struct
 

@@ -68,6 +68,7 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
   if constexpr (kGlimpses) histogram_size = static_cast<std::size_t>(config.glimpses) + 1;
   std::vector<std::vector<std::size_t>> chunk_histograms(
       chunks, std::vector<std::size_t>(histogram_size, 0));
+  std::vector<int> glimpses_taken(kGlimpses ? static_cast<std::size_t>(n) : 0);
   std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
   std::vector<std::vector<float>> draws(pool.size());
   pool.run(chunks, [&](int c, int thread) {
@@ -84,6 +85,9 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
         model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws,
                       options.stop);
         for (int taken : ws.glimpses_taken) chunk_histograms[c][static_cast<std::size_t>(taken)]++;
+        if (m == 0)
+          std::copy(ws.glimpses_taken.begin(), ws.glimpses_taken.end(),
+                    glimpses_taken.begin() + lo);
       } else {
         model.forward(params.data(), images.image(lo).data(), count, options.mode, d.data(), ws);
       }
@@ -97,6 +101,7 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
   result.images = images.size();
   result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
   result.glimpse_histogram.assign(histogram_size, 0);
+  result.glimpses_taken = std::move(glimpses_taken);
   for (int c = 0; c < chunks; ++c) {
     for (std::size_t k = 0; k < result.glimpse_histogram.size(); ++k)
       result.glimpse_histogram[k] += chunk_histograms[c][k];

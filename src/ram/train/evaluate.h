@@ -32,6 +32,9 @@ struct EvalResult {
   int classes = 0;
   // Episodes (images x M) by glimpses taken: [n] for n = 0 .. T ([0] stays 0).
   std::vector<std::size_t> glimpse_histogram;
+  // Glimpses taken in each image's first episode, in image order (RAM only; empty for a
+  // baseline), e.g. to pick the images an adaptive model stopped on earliest.
+  std::vector<int> glimpses_taken;
   double mean_glimpses() const;
   double error() const {
     return images ? static_cast<double>(errors) / static_cast<double>(images) : 0.0;
