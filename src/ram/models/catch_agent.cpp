@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ram/models/attention_json.h"
 #include "ram/nn/cores.h"
 #include "ram/nn/layers.h"
 #include "ram/util/error.h"
@@ -35,28 +36,15 @@ void validate(const CatchAgentConfig& c) {
 }
 
 nlohmann::json to_json(const CatchAgentConfig& c) {
-  return {{"glimpse_size", c.retina.glimpse_size},
-          {"scales", c.retina.scales},
-          {"glimpse_hidden", c.glimpse_hidden},
-          {"location_hidden", c.location_hidden},
-          {"glimpse_features", c.glimpse_features},
-          {"core_size", c.core_size},
-          {"core", c.core},
-          {"location_std", c.location_std},
-          {"location_trains_core", c.location_trains_core}};
+  nlohmann::json j = {{"location_trains_core", c.location_trains_core}};
+  write_attention_fields(c, j);
+  return j;
 }
 
 CatchAgentConfig catch_agent_config_from_json(const nlohmann::json& j) {
   CatchAgentConfig c;
   read_json("catch agent configuration: ", [&] {
-    c.retina.glimpse_size = json_field<int>(j, "glimpse_size");
-    c.retina.scales = json_field<int>(j, "scales");
-    c.glimpse_hidden = json_field<int>(j, "glimpse_hidden");
-    c.location_hidden = json_field<int>(j, "location_hidden");
-    c.glimpse_features = json_field<int>(j, "glimpse_features");
-    c.core_size = json_field<int>(j, "core_size");
-    c.core = json_field<std::string>(j, "core");
-    c.location_std = json_field<double>(j, "location_std");
+    read_attention_fields(j, c);
     c.location_trains_core = json_field<bool>(j, "location_trains_core");
   });
   validate(c);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "ram/models/attention_json.h"
 #include "ram/nn/cores.h"
 #include "ram/nn/layers.h"
 #include "ram/util/error.h"
@@ -47,17 +48,10 @@ void validate(const ModelConfig& c) {
 nlohmann::json to_json(const ModelConfig& c) {
   nlohmann::json j = {{"image_height", c.image_height},
                       {"image_width", c.image_width},
-                      {"glimpse_size", c.retina.glimpse_size},
-                      {"scales", c.retina.scales},
                       {"glimpses", c.glimpses},
-                      {"glimpse_hidden", c.glimpse_hidden},
-                      {"location_hidden", c.location_hidden},
-                      {"glimpse_features", c.glimpse_features},
-                      {"core_size", c.core_size},
                       {"classes", c.classes},
-                      {"core", c.core},
-                      {"location_std", c.location_std},
                       {"reinforce_trains_core", c.reinforce_trains_core}};
+  write_attention_fields(c, j);
   // Only when not the default, so that such configurations read exactly as before (and by
   // readers that know nothing of them, such as the PyTorch reference).
   if (c.reward_baseline != "linear") j["reward_baseline"] = c.reward_baseline;
@@ -74,16 +68,9 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
   read_json("model configuration: ", [&] {
     c.image_height = json_field<int>(j, "image_height");
     c.image_width = json_field<int>(j, "image_width");
-    c.retina.glimpse_size = json_field<int>(j, "glimpse_size");
-    c.retina.scales = json_field<int>(j, "scales");
+    read_attention_fields(j, c);
     c.glimpses = json_field<int>(j, "glimpses");
-    c.glimpse_hidden = json_field<int>(j, "glimpse_hidden");
-    c.location_hidden = json_field<int>(j, "location_hidden");
-    c.glimpse_features = json_field<int>(j, "glimpse_features");
-    c.core_size = json_field<int>(j, "core_size");
     c.classes = json_field<int>(j, "classes");
-    c.core = json_field<std::string>(j, "core");
-    c.location_std = json_field<double>(j, "location_std");
     c.reinforce_trains_core = json_field<bool>(j, "reinforce_trains_core");
     c.reward_baseline = json_field_or<std::string>(j, "reward_baseline", "linear");
     // Absent from configurations written before adaptive stopping existed.
