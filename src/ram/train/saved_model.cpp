@@ -5,10 +5,7 @@
 
 namespace ram {
 
-namespace {
-
-// The training configuration a checkpoint holds, checked against its parameter count.
-TrainingConfig checked_config(const std::string& path, const Checkpoint& c) {
+TrainingConfig saved_training_config(const Checkpoint& c, const std::string& path) {
   TrainingConfig config;
   try {
     const auto j = nlohmann::json::parse(c.config_json);
@@ -22,15 +19,13 @@ TrainingConfig checked_config(const std::string& path, const Checkpoint& c) {
   return config;
 }
 
-}  // namespace
-
 SavedModel load_model(const std::string& path) {
   return saved_model(load_checkpoint(path), path);
 }
 
 SavedModel saved_model(const Checkpoint& c, const std::string& path) {
   SavedModel saved;
-  saved.config = checked_config(path, c);
+  saved.config = saved_training_config(c, path);
   saved.parameters = c.parameters;
   if (!c.progress_json.empty())
     read_progress(c, path, [&](const nlohmann::json& progress) {

@@ -22,6 +22,8 @@ struct SavedModel {
 SavedModel load_model(const std::string& path);  // throws ram::Error naming the file
 // The same from a checkpoint already read from `path` (e.g. RunDirectory::resumed()).
 SavedModel saved_model(const Checkpoint& checkpoint, const std::string& path);
+// Only the configuration such a checkpoint holds, checked against its parameter count.
+TrainingConfig saved_training_config(const Checkpoint& checkpoint, const std::string& path);
 
 // What a resumed run may set; everything else is the checkpoint's. More epochs than the run
 // was started with extend it: the learning rate then follows the schedule of a run of that

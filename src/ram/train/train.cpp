@@ -296,7 +296,7 @@ TrainResult train(const TrainingConfig& config, const TrainValidation& data,
   const std::string& checkpoint_path = directory.checkpoint_path();
   const std::optional<Checkpoint>& saved = directory.resumed();
   if (saved) {
-    require_same_run(checkpoint_path, to_json(saved_model(*saved, checkpoint_path).config),
+    require_same_run(checkpoint_path, to_json(saved_training_config(*saved, checkpoint_path)),
                      to_json(config), {"/threads", "/checkpoint_every", "/epochs"});
     require_epochs_reached(checkpoint_path, saved->epoch, config.epochs);
   }
