@@ -1,15 +1,15 @@
 #pragma once
-// The JSON fields of the recurrent attention body (nn/recurrent_attention.h) that the
-// classifier's and the Catch agent's configurations share, under the same names in both files.
+// The saved form of AttentionConfig (nn/recurrent_attention.h): fields of the same names in the
+// classifier's and the Catch agent's configurations.
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "ram/nn/recurrent_attention.h"
 #include "ram/util/json_fields.h"
 
 namespace ram {
 
-template <typename AgentConfig>
-void write_attention_fields(const AgentConfig& c, nlohmann::json& j) {
+inline void write_attention_fields(const AttentionConfig& c, nlohmann::json& j) {
   j["glimpse_size"] = c.retina.glimpse_size;
   j["scales"] = c.retina.scales;
   j["glimpse_hidden"] = c.glimpse_hidden;
@@ -21,8 +21,7 @@ void write_attention_fields(const AgentConfig& c, nlohmann::json& j) {
 }
 
 // Throws ram::Error naming the first missing or mistyped field.
-template <typename AgentConfig>
-void read_attention_fields(const nlohmann::json& j, AgentConfig& c) {
+inline void read_attention_fields(const nlohmann::json& j, AttentionConfig& c) {
   c.retina.glimpse_size = json_field<int>(j, "glimpse_size");
   c.retina.scales = json_field<int>(j, "scales");
   c.glimpse_hidden = json_field<int>(j, "glimpse_hidden");

@@ -16,9 +16,7 @@ bool is_baseline_architecture(const std::string& architecture) {
 }
 
 void validate(const BaselineConfig& c) {
-  auto require = [](bool ok, const std::string& message) {
-    if (!ok) throw Error("baseline configuration: " + message);
-  };
+  constexpr ConfigCheck require{"baseline configuration"};
   require(is_baseline_architecture(c.architecture),
           "unknown architecture '" + c.architecture + "' (known: fc64, fc256, conv)");
   require(

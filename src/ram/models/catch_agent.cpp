@@ -14,25 +14,14 @@ namespace ram {
 
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw Error("catch agent configuration: " + message);
-}
+constexpr ConfigCheck require{"catch agent configuration"};
 
 constexpr int kFrames = CatchGames::kFrames;
 
 }  // namespace
 
 void validate(const CatchAgentConfig& c) {
-  validate(c.retina);
-  require(c.glimpse_hidden >= 1 && c.location_hidden >= 1 && c.glimpse_features >= 1 &&
-              c.core_size >= 1,
-          "layer sizes must be positive");
-  require(c.glimpse_hidden <= 1 << 14 && c.location_hidden <= 1 << 14 &&
-              c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
-          "layer sizes must be at most 16384");
-  require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
-  require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
-          "location std must be in (0, 10]");
+  validate(c, require);  // the body's fields
 }
 
 nlohmann::json to_json(const CatchAgentConfig& c) {
@@ -53,7 +42,7 @@ CatchAgentConfig catch_agent_config_from_json(const nlohmann::json& j) {
 
 template <typename T>
 CatchAgent<T>::CatchAgent(const CatchAgentConfig& config)
-    : config_((validate(config), config)), body_(attention_sizes(config, CatchGames::kActions)) {
+    : config_((validate(config), config)), body_(config, CatchGames::kActions) {
   body_.add_parameters(layout_);
 }
 

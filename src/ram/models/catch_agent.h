@@ -35,14 +35,14 @@
 
 namespace ram {
 
-struct CatchAgentConfig {
-  RetinaConfig retina{6, 3};
-  int glimpse_hidden = 128;    // h_g
-  int location_hidden = 128;   // h_l
-  int glimpse_features = 256;  // g
-  int core_size = 256;         // H
-  std::string core = "lstm";
-  double location_std = 0.1;  // policy std in [-1, 1] units (the screen spans [-1, 1])
+// The body's settings come from AttentionConfig; the paper's Catch agent has a 6x6 retina at 3
+// scales and an LSTM core, and its policy std is 0.1 (the screen spans [-1, 1]).
+struct CatchAgentConfig : AttentionConfig {
+  CatchAgentConfig() {
+    retina = {6, 3};
+    core = "lstm";
+    location_std = 0.1;
+  }
   // Whether the location term of REINFORCE reaches the core and the glimpse net (as it does
   // in plain REINFORCE) or trains the location net only (as in classification). Its gradient,
   // (l - mu)/std^2, is ~1/std times larger and noisier than the action term's.

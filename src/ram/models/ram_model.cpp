@@ -15,30 +15,19 @@ namespace ram {
 
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw Error("model configuration: " + message);
-}
+constexpr ConfigCheck require{"model configuration"};
 
 }  // namespace
 
 void validate(const ModelConfig& c) {
-  validate(c.retina);
+  validate(c, require);  // the body's fields
   require(c.image_height >= 1 && c.image_height <= 1 << 16 && c.image_width >= 1 &&
               c.image_width <= 1 << 16,
           "image size must be in 1..65536");
   require(c.glimpses >= 1 && c.glimpses <= 1000, "glimpses must be in 1..1000");
-  require(c.glimpse_hidden >= 1 && c.location_hidden >= 1 && c.glimpse_features >= 1 &&
-              c.core_size >= 1,
-          "layer sizes must be positive");
-  require(c.glimpse_hidden <= 1 << 14 && c.location_hidden <= 1 << 14 &&
-              c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
-          "layer sizes must be at most 16384");
   require(c.classes >= 2 && c.classes <= 256, "classes must be in 2..256");
-  require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
   require(c.reward_baseline == "linear" || c.reward_baseline == "sigmoid",
           "unknown reward baseline '" + c.reward_baseline + "' (known: linear, sigmoid)");
-  require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
-          "location std must be in (0, 10]");
   require(std::isfinite(c.glimpse_cost) && c.glimpse_cost >= 0 && c.glimpse_cost <= 1,
           "glimpse cost must be in [0, 1]");
   require(c.adaptive_stopping || (c.glimpse_cost == 0 && !c.classifier_at_every_step),
@@ -87,7 +76,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
 
 template <typename T>
 RamModel<T>::RamModel(const ModelConfig& config)
-    : config_((validate(config), config)), body_(attention_sizes(config, config.classes)) {
+    : config_((validate(config), config)), body_(config, config.classes) {
   body_.add_parameters(layout_);
   if (config_.adaptive_stopping) {  // last, so that every other slot keeps its initial values
     const int H = body_.output_size();

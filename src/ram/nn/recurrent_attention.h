@@ -10,6 +10,7 @@
 // Parameters come in the order glimpse network, core, location, action, baseline; an agent may
 // add its own after them.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "ram/nn/parameters.h"
 #include "ram/nn/retina.h"
 #include "ram/nn/tensor.h"
+#include "ram/util/error.h"
 
 namespace ram {
 
@@ -42,36 +44,43 @@ struct EpisodeTape {
   std::vector<float> retina_scratch;  // for retina_extract
 };
 
-struct AttentionSizes {
+// The settings of the attention body. Every agent's configuration is one (ModelConfig and
+// CatchAgentConfig derive from it), so the body's fields have the same names, checks and saved
+// form in both; an agent may change the defaults.
+struct AttentionConfig {
   RetinaConfig retina;
-  int glimpse_hidden = 128, location_hidden = 128, glimpse_features = 256;
+  int glimpse_hidden = 128;    // h_g
+  int location_hidden = 128;   // h_l
+  int glimpse_features = 256;  // g
+  int core_size = 256;         // H
   std::string core = "relu";
-  int core_size = 256;
-  int actions = 10;
+  double location_std = 0.22;  // policy std in [-1, 1] location units
 };
 
-// The sizes from an agent's configuration (the fields of those names), with `actions` outputs.
-template <typename AgentConfig>
-AttentionSizes attention_sizes(const AgentConfig& c, int actions) {
-  AttentionSizes sizes;
-  sizes.retina = c.retina;
-  sizes.glimpse_hidden = c.glimpse_hidden;
-  sizes.location_hidden = c.location_hidden;
-  sizes.glimpse_features = c.glimpse_features;
-  sizes.core = c.core;
-  sizes.core_size = c.core_size;
-  sizes.actions = actions;
-  return sizes;
+// `require` names the agent's configuration in the message.
+inline void validate(const AttentionConfig& c, ConfigCheck require) {
+  validate(c.retina);
+  require(c.glimpse_hidden >= 1 && c.location_hidden >= 1 && c.glimpse_features >= 1 &&
+              c.core_size >= 1,
+          "layer sizes must be positive");
+  require(c.glimpse_hidden <= 1 << 14 && c.location_hidden <= 1 << 14 &&
+              c.glimpse_features <= 1 << 14 && c.core_size <= 1 << 14,
+          "layer sizes must be at most 16384");
+  require(is_known_core(c.core), "unknown core '" + c.core + "' (known: " + kKnownCores + ")");
+  require(std::isfinite(c.location_std) && c.location_std > 0 && c.location_std <= 10,
+          "location std must be in (0, 10]");
 }
 
 template <typename T>
 class RecurrentAttention {
  public:
-  explicit RecurrentAttention(const AttentionSizes& sizes)
-      : sizes_(sizes),
-        glimpse_net_(sizes.retina.output_size(), sizes.glimpse_hidden, sizes.location_hidden,
-                     sizes.glimpse_features),
-        core_(make_core<T>(sizes.core, sizes.glimpse_features, sizes.core_size)) {}
+  // `actions` outputs of the action head (classes, or the game's actions).
+  RecurrentAttention(const AttentionConfig& config, int actions)
+      : sizes_(config),
+        actions_(actions),
+        glimpse_net_(config.retina.output_size(), config.glimpse_hidden, config.location_hidden,
+                     config.glimpse_features),
+        core_(make_core<T>(config.core, config.glimpse_features, config.core_size)) {}
 
   void add_parameters(ParamLayout& layout) {
     const int H = output_size();
@@ -79,8 +88,8 @@ class RecurrentAttention {
     core_->add_parameters(layout);
     location_w_ = layout.weight("location.weight", H, 2);  // [H x 2]
     location_b_ = layout.bias("location.bias", 2);
-    action_w_ = layout.weight("action.weight", H, sizes_.actions);  // [H x A]
-    action_b_ = layout.bias("action.bias", sizes_.actions);
+    action_w_ = layout.weight("action.weight", H, actions_);  // [H x A]
+    action_b_ = layout.bias("action.bias", actions_);
     baseline_w_ = layout.weight("baseline.weight", H, 1);  // [H x 1]
     baseline_b_ = layout.bias("baseline.bias", 1);
   }
@@ -216,7 +225,8 @@ class RecurrentAttention {
   }
   static MatMap<T> map(Mat<T>& m) { return MatMap<T>(m.data(), m.rows(), m.cols()); }
 
-  AttentionSizes sizes_;
+  AttentionConfig sizes_;
+  int actions_;
   GlimpseNetwork<T> glimpse_net_;
   std::unique_ptr<Core<T>> core_;
   ParamSlot location_w_, location_b_, action_w_, action_b_, baseline_w_, baseline_b_;

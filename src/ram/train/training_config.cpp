@@ -9,9 +9,7 @@ namespace ram {
 
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw Error("training configuration: " + message);
-}
+constexpr ConfigCheck require{"training configuration"};
 
 nlohmann::json to_json(const TaskConfig& t) {
   return {{"kind", to_string(t.kind)},

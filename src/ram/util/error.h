@@ -11,4 +11,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The checks of one configuration: `require(ok, message)` throws Error("<what>: <message>")
+// unless ok, so every message names the configuration it is about.
+struct ConfigCheck {
+  const char* what;
+  void operator()(bool ok, const std::string& message) const {
+    if (!ok) throw Error(std::string(what) + ": " + message);
+  }
+};
+
 }  // namespace ram
