@@ -24,9 +24,7 @@ constexpr std::uint64_t kGameKey = 0xca71, kNoiseKey = 0xca72;
 constexpr int kFrames = CatchGames::kFrames;
 constexpr int kDraws = CatchAgent<float>::draws_per_episode();
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw Error("catch training configuration: " + message);
-}
+constexpr ConfigCheck require{"catch training configuration"};
 
 // Standard normals for the location and a uniform for the action, per frame.
 void fill_draws(Rng& rng, float* d) {
@@ -37,29 +35,11 @@ void fill_draws(Rng& rng, float* d) {
   }
 }
 
-nlohmann::json to_json(const CatchLossSums& s) {
-  return {{"reinforce", s.reinforce},
-          {"baseline", s.baseline},
-          {"entropy", s.entropy},
-          {"caught", s.caught},
-          {"episodes", s.episodes}};
-}
-
-CatchLossSums catch_sums_from_json(const nlohmann::json& j) {
-  CatchLossSums s;
-  s.reinforce = json_field<double>(j, "reinforce");
-  s.baseline = json_field<double>(j, "baseline");
-  s.entropy = json_field<double>(j, "entropy");
-  s.caught = json_field<double>(j, "caught");
-  s.episodes = json_field<double>(j, "episodes");
-  return s;
-}
-
 Checkpoint make_checkpoint(const CatchTrainingConfig& config, const AlignedVector<float>& params,
                            const Optimizer& optimizer, const std::vector<CatchMetrics>& history,
                            const CatchLossSums& interval_sums) {
   const nlohmann::json progress{{"metrics", metrics_to_json(history)},
-                                {"interval_sums", to_json(interval_sums)}};
+                                {"interval_sums", metrics_to_json(interval_sums)}};
   return training_checkpoint(to_json(config), params, optimizer, 0, progress);
 }
 
@@ -240,7 +220,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
                   ") is past the run's " + std::to_string(total_updates) + " updates");
     read_progress(*saved, checkpoint_path, [&](const nlohmann::json& progress) {
       history = metrics_from_json_array<CatchMetrics>(progress.at("metrics"));
-      interval = catch_sums_from_json(progress.at("interval_sums"));
+      interval = metrics_from_json<CatchLossSums>(progress.at("interval_sums"));
     });
   }
 

@@ -72,6 +72,18 @@ struct MetricColumns<CatchMetrics> {
   static constexpr std::size_t first_optional = 9;  // every column is required
 };
 
+// The running sums of a report interval, kept in checkpoints. (reinforce_location and
+// reinforce_action are not: no metric reads them.)
+template <>
+struct MetricColumns<CatchLossSums> {
+  using S = CatchLossSums;
+  static constexpr auto columns =
+      std::tuple{MetricColumn{"reinforce", &S::reinforce}, MetricColumn{"baseline", &S::baseline},
+                 MetricColumn{"entropy", &S::entropy}, MetricColumn{"caught", &S::caught},
+                 MetricColumn{"episodes", &S::episodes}};
+  static constexpr std::size_t first_optional = 5;  // every column is required
+};
+
 struct CatchProgress {
   std::uint64_t frames = 0, total_frames = 0;
   double frames_per_second = 0, eta_seconds = 0;

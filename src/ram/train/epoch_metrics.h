@@ -1,11 +1,12 @@
 #pragma once
 // One line of a classification run's metrics: what an epoch did, in metrics.csv and in the
-// run's checkpoints.
+// run's checkpoints; and the sums it is made from.
 #include <cstdint>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "ram/models/ram_model.h"
 #include "ram/run/metrics_table.h"
 
 namespace ram {
@@ -48,6 +49,25 @@ struct MetricColumns<EpochMetrics> {
                  MetricColumn{"advantage_max", &M::advantage_max},
                  MetricColumn{"saturated_means", &M::saturated_means}};
   static constexpr std::size_t first_optional = 11;  // skipped_batches and later
+};
+
+// An epoch's running sums, kept in a checkpoint written mid-epoch so that the epoch's metrics
+// come out as if it had never been interrupted.
+template <>
+struct MetricColumns<LossSums> {
+  using S = LossSums;
+  static constexpr auto columns = std::tuple{MetricColumn{"cross_entropy", &S::cross_entropy},
+                                             MetricColumn{"reinforce", &S::reinforce},
+                                             MetricColumn{"baseline", &S::baseline},
+                                             MetricColumn{"correct", &S::correct},
+                                             MetricColumn{"images", &S::images},
+                                             MetricColumn{"glimpses", &S::glimpses},
+                                             MetricColumn{"state_l1", &S::state_l1},
+                                             MetricColumn{"state_l1_max", &S::state_l1_max},
+                                             MetricColumn{"advantage_max", &S::advantage_max},
+                                             MetricColumn{"saturated_means", &S::saturated_means},
+                                             MetricColumn{"policy_means", &S::policy_means}};
+  static constexpr std::size_t first_optional = 5;  // glimpses and later
 };
 
 // Reads a metrics.csv written by train(): the header names the columns (in any order), one line

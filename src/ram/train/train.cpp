@@ -20,37 +20,6 @@ namespace {
 // Keys that separate the random streams of one seed.
 constexpr std::uint64_t kShuffleKey = 0x5f1, kRenderKey = 0x4e0, kNoiseKey = 0x401;
 
-nlohmann::json to_json(const LossSums& s) {
-  return {{"cross_entropy", s.cross_entropy},
-          {"reinforce", s.reinforce},
-          {"baseline", s.baseline},
-          {"correct", s.correct},
-          {"images", s.images},
-          {"glimpses", s.glimpses},
-          {"state_l1", s.state_l1},
-          {"state_l1_max", s.state_l1_max},
-          {"advantage_max", s.advantage_max},
-          {"saturated_means", s.saturated_means},
-          {"policy_means", s.policy_means}};
-}
-
-LossSums loss_sums_from_json(const nlohmann::json& j) {
-  LossSums s;
-  s.cross_entropy = json_field<double>(j, "cross_entropy");
-  s.reinforce = json_field<double>(j, "reinforce");
-  s.baseline = json_field<double>(j, "baseline");
-  s.correct = json_field<double>(j, "correct");
-  s.images = json_field<double>(j, "images");
-  // Absent from older checkpoints.
-  s.glimpses = json_field_or<double>(j, "glimpses", 0.0);
-  s.state_l1 = json_field_or<double>(j, "state_l1", 0.0);
-  s.state_l1_max = json_field_or<double>(j, "state_l1_max", 0.0);
-  s.advantage_max = json_field_or<double>(j, "advantage_max", 0.0);
-  s.saturated_means = json_field_or<double>(j, "saturated_means", 0.0);
-  s.policy_means = json_field_or<double>(j, "policy_means", 0.0);
-  return s;
-}
-
 // The position is (completed epochs, optimiser steps); a checkpoint written mid-epoch also
 
 // The position is (completed epochs, optimiser steps); a checkpoint written mid-epoch also
@@ -60,7 +29,7 @@ Checkpoint make_checkpoint(const TrainingConfig& config, const AlignedVector<flo
                            const std::vector<EpochMetrics>& history, const LossSums& epoch_sums,
                            std::uint64_t epoch_skipped) {
   const nlohmann::json progress{{"metrics", metrics_to_json(history)},
-                                {"epoch_sums", to_json(epoch_sums)},
+                                {"epoch_sums", metrics_to_json(epoch_sums)},
                                 {"epoch_skipped", epoch_skipped}};
   return training_checkpoint(to_json(config), params, optimizer,
                              static_cast<std::uint64_t>(epochs_done), progress);
@@ -158,7 +127,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     first_batch = saved->step - saved->epoch * batches;
     read_progress(*saved, checkpoint_path, [&](const nlohmann::json& progress) {
       history = metrics_from_json_array<EpochMetrics>(progress.at("metrics"));
-      resumed_sums = loss_sums_from_json(progress.at("epoch_sums"));
+      resumed_sums = metrics_from_json<LossSums>(progress.at("epoch_sums"));
       resumed_skipped = json_field_or<std::uint64_t>(progress, "epoch_skipped", 0);
     });
     std::uint64_t skipped = resumed_skipped;
