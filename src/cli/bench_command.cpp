@@ -20,7 +20,7 @@ struct BenchFlags {
 
 }  // namespace
 
-void add_bench_command(CLI::App& app) {
+void add_bench_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand(
       "bench", "Time steady-state training and evaluation of a preset on synthetic digits");
   auto f = std::make_shared<BenchFlags>();
@@ -36,7 +36,7 @@ void add_bench_command(CLI::App& app) {
                   "is placed on it as the preset's task does)")
       ->check(CLI::Range(28, 4096));
   cmd->add_flag("--eval-only", f->eval_only, "Time evaluation only (skip training)");
-  cmd->callback([f] {
+  cmd->callback([f, reach] {
     TrainingConfig config = find_preset(f->preset).config;
     config.batch_size = f->batch;
     config.threads = f->threads;
@@ -44,6 +44,8 @@ void add_bench_command(CLI::App& app) {
       config.task.canvas = f->canvas;
       config.model.image_height = config.model.image_width = f->canvas;
     }
+    validate(config);
+    if (reach == Reach::settings) return;
     const BenchmarkResult r = run_benchmark(config, f->seconds, !f->eval_only);
     std::printf("preset: %s, batch %d, threads %d\n", f->preset.c_str(), f->batch, f->threads);
     std::printf("canvas: %dx%d\n", config.task.canvas, config.task.canvas);

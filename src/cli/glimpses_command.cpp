@@ -22,8 +22,9 @@ struct GlimpsesFlags {
   bool mean_location = false;
 };
 
-void run_glimpses(const GlimpsesFlags& f) {
+void run_glimpses(const GlimpsesFlags& f, Reach reach) {
   if (f.out.empty()) throw Error("glimpses: --out DIR is required");
+  if (reach == Reach::settings) return;
   const SavedModel saved = load_model(f.model_path);
   const TrainingConfig& config = saved.config;
   const ImageSet digits = f.data_dir.empty() ? load_training_data(config.data).validation
@@ -61,7 +62,7 @@ void run_glimpses(const GlimpsesFlags& f) {
 
 }  // namespace
 
-void add_glimpses_command(CLI::App& app) {
+void add_glimpses_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand(
       "glimpses",
       "Draw where a model looks: per image a figure (DIR/glimpses-NNNN.png: the glimpse path on "
@@ -78,7 +79,7 @@ void add_glimpses_command(CLI::App& app) {
   cmd->add_flag("--mean-location", f->mean_location,
                 "Glimpse at the policy's mean instead of a sample (default: sampled, as the "
                 "headline error)");
-  cmd->callback([f] { run_glimpses(*f); });
+  cmd->callback([f, reach] { run_glimpses(*f, reach); });
 }
 
 }  // namespace ram::cli

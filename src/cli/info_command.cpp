@@ -6,11 +6,12 @@
 
 namespace ram::cli {
 
-void add_info_command(CLI::App& app) {
+void add_info_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand("info", "Show a model's configuration, parameters and FLOPs");
   auto path = std::make_shared<std::string>();
   cmd->add_option("MODEL", *path, "Model file")->required();
-  cmd->callback([path] {
+  cmd->callback([path, reach] {
+    if (reach == Reach::settings) return;
     const SavedModel saved = load_model(*path);
     const ParamLayout layout = parameter_layout(saved.config);
     std::printf("model: %s\n", path->c_str());

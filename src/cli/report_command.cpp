@@ -35,7 +35,7 @@ void run_report(const ReportFlags& f) {
 
 }  // namespace
 
-void add_report_command(CLI::App& app) {
+void add_report_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand(
       "report",
       "Write RUN_DIR/curves.png (errors and losses by epoch) and a self-contained HTML report "
@@ -53,7 +53,9 @@ void add_report_command(CLI::App& app) {
                 "Glimpse at the policy's mean instead of a sample");
   cmd->add_option("--threads", f->options.threads, "Threads (default 2)")
       ->check(CLI::Range(1, 256));
-  cmd->callback([f] { run_report(*f); });
+  cmd->callback([f, reach] {
+    if (reach == Reach::whole_command) run_report(*f);
+  });
 }
 
 }  // namespace ram::cli

@@ -17,7 +17,7 @@ struct ReproduceFlags {
   bool quiet = false;
 };
 
-void run_reproduce(const CLI::App& cmd, ReproduceFlags f) {
+void run_reproduce(const CLI::App& cmd, ReproduceFlags f, Reach reach) {
   const ReproduceTable& table = find_reproduce_table(f.table);
   if (cmd.get_option("--epochs")->count() > 0 && cmd.get_option("--minutes")->count() > 0)
     throw Error("reproduce: give --epochs or --minutes, not both");
@@ -26,6 +26,8 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f) {
   if (cmd.get_option("--minutes")->count() > 0 && !(f.options.minutes > 0))
     throw Error("reproduce: --minutes must be more than 0");
   if (f.options.out_dir.empty()) f.options.out_dir = "runs/reproduce-" + table.name;
+  validate(table, f.options);
+  if (reach == Reach::settings) return;
 
   ProgressBar bar(!f.quiet);
   ReproduceCallbacks callbacks;
@@ -61,7 +63,7 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f) {
 
 }  // namespace
 
-void add_reproduce_command(CLI::App& app) {
+void add_reproduce_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand(
       "reproduce",
       "Train and evaluate every row of one of the paper's tables (1a, 1b, 2a, 2b) and print "
@@ -86,7 +88,7 @@ void add_reproduce_command(CLI::App& app) {
                   "Only these rows, by id (e.g. ram-8g,ram-8g-random; default: all)")
       ->delimiter(',');
   cmd->add_flag("--quiet", f->quiet, "No progress bar");
-  cmd->callback([cmd, f] { run_reproduce(*cmd, *f); });
+  cmd->callback([cmd, f, reach] { run_reproduce(*cmd, *f, reach); });
 }
 
 }  // namespace ram::cli

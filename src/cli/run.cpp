@@ -9,18 +9,22 @@
 
 namespace ram::cli {
 
-int run(int argc, const char* const* argv) {
+void add_commands(CLI::App& app, Reach reach) {
+  add_train_command(app, reach);
+  add_eval_command(app, reach);
+  add_info_command(app, reach);
+  add_bench_command(app, reach);
+  add_glimpses_command(app, reach);
+  add_reproduce_command(app, reach);
+  add_report_command(app, reach);
+  add_catch_command(app, reach);
+  add_tradeoff_command(app, reach);
+}
+
+int run(int argc, const char* const* argv, Reach reach) {
   CLI::App app{"ram: the Recurrent Attention Model (Mnih et al., NIPS 2014)"};
   app.require_subcommand(1);
-  add_train_command(app);
-  add_eval_command(app);
-  add_info_command(app);
-  add_bench_command(app);
-  add_glimpses_command(app);
-  add_reproduce_command(app);
-  add_report_command(app);
-  add_catch_command(app);
-  add_tradeoff_command(app);
+  add_commands(app, reach);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -148,7 +148,7 @@ void run_tradeoff(const TradeoffFlags& f) {
 
 }  // namespace
 
-void add_tradeoff_command(CLI::App& app) {
+void add_tradeoff_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand(
       "tradeoff",
       "Error against mean glimpses of fixed-length and adaptive-stopping models (markdown "
@@ -163,7 +163,9 @@ void add_tradeoff_command(CLI::App& app) {
   cmd->add_option("--examples-model", f->examples_model,
                   "The model of MODELS to draw --examples for (default: the first adaptive one)");
   cmd->add_option("--threads", f->threads, "Threads (default 2)")->check(CLI::Range(1, 256));
-  cmd->callback([f] { run_tradeoff(*f); });
+  cmd->callback([f, reach] {
+    if (reach == Reach::whole_command) run_tradeoff(*f);
+  });
 }
 
 }  // namespace ram::cli

@@ -43,7 +43,7 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
   config.model.image_height = config.model.image_width = config.task.canvas;
 }
 
-void run_train(const CLI::App& cmd, const TrainFlags& f) {
+void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   if (f.out.empty() && !f.dry_run) throw Error("train: --out DIR is required");
   const RunStart start = run_start(f.resume, f.overwrite);
   TrainingConfig config;
@@ -54,6 +54,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
     require_only(cmd, "train",
                  {"--out", "--resume", "--quiet", "--dry-run", "--threads", "--checkpoint-every",
                   "--epochs"});
+    if (reach == Reach::settings) return;  // the rest are the checkpoint's
     if (!f.dry_run) directory.emplace(f.out, start);
     const SavedModel saved = directory
                                  ? saved_model(*directory->resumed(), directory->checkpoint_path())
@@ -80,6 +81,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
     config.data = source_for_config(config.data);
   }
   validate(config);
+  if (reach == Reach::settings) return;
   if (f.dry_run) {
     std::printf("%s\n", to_json(config).dump(2).c_str());
     return;
@@ -163,7 +165,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f) {
 
 }  // namespace
 
-void add_train_command(CLI::App& app) {
+void add_train_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand("train",
                                  "Train a model; writes DIR/model.ram, "
                                  "DIR/checkpoint.ram and DIR/metrics.csv");
@@ -284,7 +286,7 @@ void add_train_command(CLI::App& app) {
         "ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");
   s.add("--conv-filters", member(&TrainingConfig::conv_filters),
         "Filters of the conv baseline (default 16, as in the paper's text; its caption says 8)");
-  cmd->callback([cmd, f] { run_train(*cmd, *f); });
+  cmd->callback([cmd, f, reach] { run_train(*cmd, *f, reach); });
 }
 
 }  // namespace ram::cli

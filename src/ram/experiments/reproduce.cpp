@@ -152,8 +152,7 @@ std::string row_command(const ReproduceRow& row, const TrainingConfig& config,
   return command;
 }
 
-std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
-                                 const ReproduceCallbacks& callbacks) {
+void validate(const ReproduceTable& table, const ReproduceOptions& options) {
   if (options.out_dir.empty()) throw Error("reproduce: no output directory given");
   if (options.epochs < 0) throw Error("reproduce: epochs must be at least 1");
   if (!(options.minutes >= 0) || !std::isfinite(options.minutes))
@@ -165,6 +164,11 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
                      [&](const ReproduceRow& row) { return row.id == id; }))
       throw Error("reproduce: table " + table.name + " has no row '" + id + "' (rows: " + known +
                   ")");
+}
+
+std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
+                                 const ReproduceCallbacks& callbacks) {
+  validate(table, options);
   auto selected = [&](const ReproduceRow& row) {
     return options.rows.empty() ||
            std::find(options.rows.begin(), options.rows.end(), row.id) != options.rows.end();

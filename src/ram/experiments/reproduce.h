@@ -60,6 +60,10 @@ struct ReproduceCallbacks {
   TrainCallbacks train;  // passed to train() for each row
 };
 
+// Throws ram::Error naming the first option that cannot run: no output directory, a negative
+// budget, a row the table does not have.
+void validate(const ReproduceTable& table, const ReproduceOptions& options);
+
 // Trains (or reuses) and evaluates every row of the table in order. Throws ram::Error if a
 // row's directory holds a model trained with other settings.
 std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
