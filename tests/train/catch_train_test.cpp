@@ -100,25 +100,6 @@ TEST(CatchTrain, WritesModelCheckpointMetricsAndResumesExactly) {
   EXPECT_EQ(rest.history.back().catch_rate, full.history.back().catch_rate);
 }
 
-// As for classification, a resumed run continues from the checkpoint read when its directory was
-// opened, not from whatever the file holds later.
-TEST(CatchTrain, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
-  TempDir dir;
-  const auto full = ram::train_catch(tiny_catch_config(1), dir.sub("full"), ram::RunStart::fresh);
-  int updates = 0;
-  ram::CatchTrainCallbacks stop;
-  stop.stop_requested = [&] { return ++updates == 3; };
-  ram::train_catch(tiny_catch_config(1), dir.sub("part"), ram::RunStart::fresh, stop);
-
-  const ram::RunDirectory directory(dir.sub("part"), ram::RunStart::resume);
-  ASSERT_TRUE(directory.resumed().has_value());
-  const auto saved = ram::saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
-  EXPECT_EQ(saved.updates, 3u);
-  std::ofstream(directory.checkpoint_path(), std::ios::trunc) << "not a checkpoint";
-  const auto rest = ram::train_catch(ram::resumed_catch_config(saved, {}), directory);
-  EXPECT_EQ(rest.parameters, full.parameters);
-}
-
 // After a resume, frames/s counts only the frames this process played: updates here are followed
 // by a 50 ms sleep, so the report after two of them (one sleep between) cannot exceed two
 // updates' frames per 50 ms, which the four restored updates of its interval used to push it over.
@@ -140,35 +121,6 @@ TEST(CatchTrain, FramesPerSecondAfterAResumeCountsOnlyThisProcesssFrames) {
   const double frames_per_update = config.batch_size * ram::CatchGames::kFrames;
   EXPECT_GT(resumed.history[0].frames_per_second, 0);
   EXPECT_LE(resumed.history[0].frames_per_second, 2 * frames_per_update / 0.050);
-}
-
-// The run directory works as for classification: one run at a time (before, `ram catch train`
-// took no lock), temporaries of a killed run removed, no lock file left after a normal end, and
-// a new run refused where one exists unless told to overwrite.
-TEST(CatchTrain, RunDirectoryIsLockedCleanedAndNotSilentlyReplaced) {
-  TempDir dir;
-  const std::string out = dir.sub("run");
-  {
-    const ram::RunDirectory held(out, ram::RunStart::fresh);
-    expect_error([&] { ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh); },
-                 {out, "another training run"});
-  }
-  for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
-    std::ofstream(fs::path(out) / name) << "half-written";
-  const auto first = ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh);
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(out))
-    names.push_back(entry.path().filename().string());
-  std::ranges::sort(names);
-  EXPECT_EQ(names, (std::vector<std::string>{"checkpoint.ram", "metrics.csv", "model.ram"}));
-
-  expect_error([&] { ram::train_catch(tiny_catch_config(1), out, ram::RunStart::fresh); },
-               {out, "holds a finished run"});
-  auto other = tiny_catch_config(1);
-  other.seed = 4;
-  const auto replaced = ram::train_catch(other, out, ram::RunStart::overwrite);
-  EXPECT_NE(replaced.parameters, first.parameters);
-  EXPECT_EQ(ram::load_catch_agent((fs::path(out) / ram::kModelFile).string()).config.seed, 4u);
 }
 
 // A resumed run keeps its settings (threads, unless given) and may be extended by frames.

@@ -250,53 +250,6 @@ TEST(Train, ResumeWithMoreEpochsExtendsAFinishedRun) {
   EXPECT_EQ(ram::read_metrics(file_in(dir.str(), ram::kMetricsFile)).size(), 2u);
 }
 
-// A new run must not silently replace a run's files: it is refused unless told to overwrite.
-TEST(Train, NewRunRefusesADirectoryHoldingARunUnlessToldToOverwrite) {
-  TempDir dir;
-  const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_training_config();
-  const ram::TrainResult first = ram::train(config, data, dir.str(), ram::RunStart::fresh);
-  const auto model_bytes = read_text(file_in(dir.str(), ram::kModelFile));
-  expect_error([&] { ram::train(config, data, dir.str(), ram::RunStart::fresh); },
-               {dir.str(), "holds a finished run", "--resume", "--overwrite"});
-  EXPECT_EQ(read_text(file_in(dir.str(), ram::kModelFile)), model_bytes);
-  fs::remove(file_in(dir.str(), ram::kModelFile));
-  expect_error([&] { ram::train(config, data, dir.str(), ram::RunStart::fresh); },
-               {dir.str(), "holds an unfinished run"});
-
-  ram::TrainingConfig other = config;
-  other.seed = 6;
-  const ram::TrainResult replaced = ram::train(other, data, dir.str(), ram::RunStart::overwrite);
-  EXPECT_FALSE(same_bits(first.parameters, replaced.parameters));
-  const ram::SavedModel model = ram::load_model(file_in(dir.str(), ram::kModelFile));
-  EXPECT_EQ(model.config.seed, 6u);
-  EXPECT_TRUE(same_bits(model.parameters, replaced.parameters));
-  EXPECT_EQ(model.history.size(), replaced.epochs.size());
-}
-
-// A resumed run reads its checkpoint once, when the directory is opened: the settings the caller
-// took from it and the position training continues from are the same file's, even if the file
-// changes in between (here it is destroyed).
-TEST(Train, ResumeContinuesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
-  TempDir dir;
-  const std::string a = dir.sub("a"), b = dir.sub("b");
-  const ram::TrainValidation data = tiny_data();
-  ram::TrainingConfig config = tiny_training_config();
-  config.epochs = 2;
-  const ram::TrainResult full = ram::train(config, data, a, ram::RunStart::fresh);
-  ram::TrainCallbacks stop_after_1;
-  stop_after_1.epoch_done = [](const ram::EpochMetrics&) { throw Interrupted{}; };
-  EXPECT_THROW(ram::train(config, data, b, ram::RunStart::fresh, stop_after_1), Interrupted);
-
-  const ram::RunDirectory directory(b, ram::RunStart::resume);
-  ASSERT_TRUE(directory.resumed().has_value());
-  const ram::SavedModel saved = ram::saved_model(*directory.resumed(), directory.checkpoint_path());
-  EXPECT_EQ(saved.epoch, 1u);
-  std::ofstream(file_in(b, ram::kCheckpointFile), std::ios::trunc) << "not a checkpoint";
-  const ram::TrainResult resumed = ram::train(ram::resumed_config(saved, {}), data, directory);
-  EXPECT_TRUE(same_bits(full.parameters, resumed.parameters));
-}
-
 // --overwrite replaces the old run only once training starts: a run that fails before (here on
 // empty data, as on a bad data path) leaves the old run's files as they were.
 TEST(Train, OverwriteKeepsTheOldRunUntilTrainingStarts) {
@@ -343,17 +296,8 @@ TEST(Train, AnOutputPathThatIsAFileIsRefusedBeforeTraining) {
   EXPECT_EQ(read_text(file), "the user's");
 }
 
-TEST(Train, ResumeWithoutCheckpointThrowsNamingThePath) {
-  TempDir dir;
-  const ram::TrainValidation data = tiny_data();
-  const std::string message =
-      error_of([&] { ram::train(tiny_training_config(), data, dir.str(), ram::RunStart::resume); });
-  EXPECT_NE(message.find(file_in(dir.str(), ram::kCheckpointFile)), std::string::npos) << message;
-
-  const std::string missing_dir = dir.sub("does-not-exist");
-  const std::string message2 = error_of(
-      [&] { ram::train(tiny_training_config(), data, missing_dir, ram::RunStart::resume); });
-  EXPECT_NE(message2.find(missing_dir), std::string::npos) << message2;
-
-  EXPECT_THROW(ram::train(tiny_training_config(), data, "", ram::RunStart::resume), ram::Error);
+// (A missing checkpoint or directory: tests/train/run_directory_of_each_trainer_test.cpp.)
+TEST(Train, ResumeWithoutADirectoryThrows) {
+  EXPECT_THROW(ram::train(tiny_training_config(), tiny_data(), "", ram::RunStart::resume),
+               ram::Error);
 }

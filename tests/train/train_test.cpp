@@ -262,7 +262,7 @@ TEST(Train, OverflowingUpdateOnTheLastStepThrows) {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Skipping non-finite batches, checkpoint interval, the run directory's lock
+// Skipping non-finite batches, checkpoint interval
 
 // Rendering clips pixels at 1 from above (NaN too: std::min(1, NaN) is 1), so an infinitely dark
 // digit is what reaches the model: every batch that holds one has a non-finite loss or gradient.
@@ -375,39 +375,4 @@ TEST(Train, CheckpointEveryWritesMidEpochCheckpointsThatResumeBitIdentically) {
     const ram::TrainResult resumed = ram::train(config, data, part, ram::RunStart::resume);
     EXPECT_TRUE(same_bits(full.parameters, resumed.parameters)) << stop_after;
   }
-}
-
-TEST(Train, ASecondRunIntoTheSameDirectoryIsRefusedWhileTheFirstRuns) {
-  TempDir dir;
-  const ram::TrainValidation data = tiny_data();
-  const ram::TrainingConfig config = tiny_training_config();
-  const std::string out = dir.sub("run");
-  std::string second_error;
-  ram::TrainCallbacks callbacks;
-  callbacks.batch_done = [&](const ram::Progress& p) {
-    if (p.epoch == 1 && p.batch == 1)
-      second_error = error_of([&] { ram::train(config, data, out, ram::RunStart::fresh); });
-  };
-  ram::train(config, data, out, ram::RunStart::fresh, callbacks);
-  EXPECT_NE(second_error.find("another training run"), std::string::npos) << second_error;
-  EXPECT_NE(second_error.find(out), std::string::npos) << second_error;
-  // Released at the end: a resume can take it.
-  EXPECT_NO_THROW(ram::train(config, data, out, ram::RunStart::resume));
-}
-
-TEST(Train, TemporaryFilesOfAKilledRunAreRemoved) {
-  TempDir dir;
-  const std::string out = dir.sub("run");
-  fs::create_directories(out);
-  for (const char* name : {"checkpoint.ram.tmp.4242", "model.ram.tmp.17", "metrics.csv.tmp"})
-    std::ofstream(file_in(out, name)) << "half-written";
-  std::ofstream(file_in(out, "notes.txt")) << "the user's";
-  ram::train(tiny_training_config(), tiny_data(), out, ram::RunStart::fresh);
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(out))
-    names.push_back(entry.path().filename().string());
-  std::ranges::sort(names);
-  // The lock file too is gone after a run that ended normally.
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"checkpoint.ram", "metrics.csv", "model.ram", "notes.txt"}));
 }
