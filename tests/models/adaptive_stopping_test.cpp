@@ -1,5 +1,6 @@
 // Adaptive stopping: the stop policy after each glimpse, the answer at the stopping step, and
-// which loss term reaches which parameters.
+// which loss term reaches which parameters. The gradient against finite differences is in the
+// table of tests/models/model_gradient_check_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,53 +21,9 @@
 #include "ram/util/rng.h"
 #include "support/model_support.h"
 
+// Inside ram::test: the library's names and the fixtures of support/model_support.h unqualified.
+namespace ram::test {
 namespace {
-
-using namespace ram::test;  // support/model_support.h
-using ram::LocationMode;
-using ram::LossWeights;
-using ram::ModelConfig;
-using ram::ParamSlot;
-using ram::RamModel;
-using ram::Workspace;
-
-// Adaptive stopping (model.h, "Adaptive stopping").
-
-ModelConfig stopping_config(bool reinforce_trains_core, bool every_step, double cost = 0.05) {
-  ModelConfig c = small_config(reinforce_trains_core);
-  c.glimpses = 4;
-  c.adaptive_stopping = true;
-  c.glimpse_cost = cost;
-  c.classifier_at_every_step = every_step;
-  return c;
-}
-
-// Stop draws for StopMode::given: image i stops after glimpse (i % T) + 1, the last of them at
-// T (forced), so early stops, a late stop and the forced stop all occur.
-template <typename T>
-void give_stops(const RamModel<T>& model, int count, std::vector<T>& draws) {
-  const int Tn = model.config().glimpses;
-  const auto per_image = static_cast<std::size_t>(model.draws_per_image());
-  for (int i = 0; i < count; ++i)
-    for (int n = 1; n < Tn; ++n)
-      draws[static_cast<std::size_t>(i) * per_image + 2 * static_cast<std::size_t>(Tn) +
-            static_cast<std::size_t>(n - 1)] = n == i % Tn + 1 ? T(1) : T(0);
-}
-
-TEST(StoppingGradient, MatchesFiniteDifferences) {
-  // check_model_gradient gives the stop decisions from the draws after the locations, which
-  // given_locations fills uniform in [-1.4, 1.4]: about a third of the decisions stop.
-  for (bool every_step : {false, true})
-    for (bool trains_core : {false, true}) {
-      const std::string label = std::string("adaptive stopping, classifier ") +
-                                (every_step ? "at every step" : "at the stopping step") +
-                                (trains_core ? ", reinforce_trains_core" : "");
-      expect_gradient_matches(stopping_config(trains_core, every_step), {0.7, 0.3}, 404, 5, label);
-    }
-  ModelConfig sigmoid = stopping_config(true, false);
-  sigmoid.reward_baseline = "sigmoid";  // bounded to [-c T, 1]
-  expect_gradient_matches(sigmoid, {0.7, 0.3}, 404, 5, "adaptive stopping, sigmoid baseline");
-}
 
 TEST(StoppingEpisode, GivenStopsEndTheEpisodeAndTheAnswerIsTheStoppingStepsClassifier) {
   const ModelConfig config = stopping_config(false, false);
@@ -136,38 +93,12 @@ TEST(StoppingEpisode, SampledAndThresholdedStops) {
   EXPECT_LT(early, 54);
 }
 
-// A sampled episode with given stops and random non-zero advantages, as SampledEpisode.
-struct StoppingEpisode {
-  StoppingEpisode(bool trains_core, bool every_step)
-      : config(stopping_config(trains_core, every_step)), model(config) {
-    params = random_params(model, 13, 0.6);
-    images = random_images(config, batch, 13);
-    draws = normal_draws(model, batch, 13);
-    give_stops(model, batch, draws);
-    model.forward(params.data(), images.data(), batch, LocationMode::sample, draws.data(), ws,
-                  ram::StopMode::given);
-    labels = mixed_labels(ws);
-    model.assign_rewards(labels.data(), ws);
-    randomise_advantages(ws, 13);
-  }
-  std::vector<double> grad(const LossWeights& w) {
-    return gradient(model, params, labels, w, 1.0 / batch, ws);
-  }
-  const int batch = 6;
-  ModelConfig config;
-  RamModel<double> model;
-  std::vector<double> params, draws;
-  std::vector<float> images;
-  std::vector<std::uint8_t> labels;
-  Workspace<double> ws;
-};
-
 TEST(StoppingTerms, StopNetIsTrainedByReinforceOnlyAndReinforceReachesOnlyThePolicies) {
   for (bool every_step : {false, true})
     for (bool trains_core : {false, true}) {
       SCOPED_TRACE(std::string(every_step ? "every step" : "stopping step") +
                    (trains_core ? ", reinforce_trains_core" : ""));
-      StoppingEpisode e(trains_core, every_step);
+      SampledEpisode e(stopping_config(trains_core, every_step), 13, 6);
       const auto ce_only = e.grad({0.0, 0.0});
       for (const char* name : {"stop.weight", "stop.bias", "location.weight", "location.bias"})
         EXPECT_TRUE(slot_is_zero(e.model, ce_only, slot_named(e.model, name))) << name;
@@ -193,7 +124,7 @@ TEST(StoppingTerms, StopNetIsTrainedByReinforceOnlyAndReinforceReachesOnlyThePol
 TEST(StoppingTerms, StopGradientIsOverTheDecisionsTakenOnly) {
   // By hand: d(w * scale * RF)/db_stop = w * scale * sum_i sum_{n=1..min(N_i, T-1)}
   // (q_n - s_n) (R - b_n); decisions after the stop, and a decision at T, add nothing.
-  StoppingEpisode e(false, false);
+  SampledEpisode e(stopping_config(false, false), 13, 6);
   const double w = 0.7, scale = 1.0 / e.batch;
   const int Tn = e.config.glimpses;
   double expect = 0, rf_stop = 0;
@@ -310,3 +241,4 @@ TEST(StoppingConfigJson, RoundTripOldConfigsAndValidation) {
 }
 
 }  // namespace
+}  // namespace ram::test

@@ -1,6 +1,7 @@
-// The baseline networks and the conv2d layer: backward against fourth-order central differences
-// in double, the convolution's geometry against a direct loop, and deterministic training and
-// thread-independent evaluation through the shared trainer.
+// The baseline networks and the conv2d layer: the convolution's geometry against a direct loop,
+// the networks' shapes, and deterministic training and thread-independent evaluation through the
+// shared trainer. Their gradients against finite differences are in the tables of
+// tests/nn/gradient_check_test.cpp (conv2d) and tests/models/model_gradient_check_test.cpp.
 #include "ram/models/baselines.h"
 
 #include <gtest/gtest.h>
@@ -23,12 +24,6 @@ namespace {
 using ram::BaselineConfig;
 using ram::BaselineModel;
 using ram::Mat;
-
-constexpr double kStep = 1e-4;
-
-double relative_error(double a, double n) {
-  return std::abs(a - n) / std::max({std::abs(a), std::abs(n), 1e-5});
-}
 
 std::vector<float> random_images(int count, int pixels, unsigned seed) {
   std::mt19937 gen(seed);
@@ -67,126 +62,6 @@ TEST(Conv2d, PatchesAndForwardMatchADirectConvolution) {
                   images[i * 143 + (oy * 3 + dy) * 11 + ox * 3 + dx] * w[(dy * 4 + dx) * F + f];
           EXPECT_NEAR(y(i, (oy * 3 + ox) * F + f), direct, 1e-5);
         }
-}
-
-TEST(Conv2d, BackwardMatchesFiniteDifferences) {
-  const ram::Conv2dShape shape{9, 9, 3, 2};
-  const int B = 3, F = 2, kk = 9, P = shape.positions();
-  const std::vector<float> images = random_images(B, 81, 7);
-  Mat<double> patches;
-  ram::conv2d_patches(images.data(), B, shape, patches);
-  std::mt19937 gen(8);
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<double> params(kk * F + F);
-  for (double& x : params) x = u(gen);
-  Mat<double> g(B, P * F);  // the loss is sum(y .* g), so dL/dy = g
-  for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = u(gen);
-  auto loss = [&](const std::vector<double>& p) {
-    Mat<double> y(B, P * F);
-    ram::conv2d_forward<double>(patches, ram::ConstMatMap<double>(p.data(), kk, F),
-                                ram::ConstRowVecMap<double>(p.data() + kk * F, F), y);
-    return y.cwiseProduct(g).sum();
-  };
-  std::vector<double> grad(params.size(), 0.0);
-  ram::conv2d_backward_params<double>(patches, g, ram::MatMap<double>(grad.data(), kk, F),
-                                      ram::RowVecMap<double>(grad.data() + kk * F, F));
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    auto at = [&](double delta) {
-      std::vector<double> p = params;
-      p[i] += delta;
-      return loss(p);
-    };
-    const double numeric =
-        (8 * (at(kStep) - at(-kStep)) - (at(2 * kStep) - at(-2 * kStep))) / (12 * kStep);
-    EXPECT_LT(relative_error(grad[i], numeric), 1e-7) << "parameter " << i;
-  }
-}
-
-BaselineConfig small_config(const std::string& architecture) {
-  BaselineConfig c;
-  c.architecture = architecture;
-  c.image_height = 12;
-  c.image_width = 10;
-  c.classes = 4;
-  c.conv_filters = 3;
-  c.conv_kernel = 4;
-  c.conv_stride = 2;
-  return c;
-}
-
-std::vector<bool> relu_pattern(const ram::BaselineWorkspace<double>& ws) {
-  std::vector<bool> p;
-  for (Eigen::Index i = 0; i < ws.conv.size(); ++i) p.push_back(ws.conv.data()[i] > 0);
-  for (const auto& h : ws.hidden)
-    for (Eigen::Index i = 0; i < h.size(); ++i) p.push_back(h.data()[i] > 0);
-  return p;
-}
-
-// backward(scale = 1/B) against fourth-order central differences of the mean cross-entropy, for
-// an evenly spread subset of at most ~200 entries of every parameter tensor.
-void check_gradient(const std::string& architecture) {
-  SCOPED_TRACE(architecture);
-  const BaselineModel<double> model(small_config(architecture));
-  const int B = 3;
-  std::vector<double> params(model.parameter_count());
-  model.initialize(params, 3, 0.3);
-  const std::vector<float> images = random_images(B, 120, 9);
-  const std::vector<std::uint8_t> labels = {0, 3, 1};
-  ram::BaselineWorkspace<double> ws;
-  auto loss = [&](const std::vector<double>& p, std::vector<bool>* pattern) {
-    model.forward(p.data(), images.data(), B, ram::LocationMode::sample, nullptr, ws);
-    if (pattern) *pattern = relu_pattern(ws);
-    return model.loss_sums(labels.data(), ws).cross_entropy / B;
-  };
-  std::vector<bool> ref_pattern;
-  loss(params, &ref_pattern);
-  std::vector<double> grad(params.size(), 0.0);
-  model.backward(params.data(), labels.data(), {}, 1.0 / B, ws, grad.data());
-  int kinks = 0, checked = 0;
-  for (const ram::ParamSlot& s : model.layout().slots()) {
-    const std::size_t stride = std::max<std::size_t>(1, s.size() / 200);
-    double worst = 0;
-    for (std::size_t i = s.offset; i < s.offset + s.size(); i += stride) {
-      bool kinked = false;
-      auto at = [&](double delta) {
-        std::vector<double> p = params;
-        p[i] += delta;
-        std::vector<bool> pattern;
-        const double l = loss(p, &pattern);
-        kinked = kinked || pattern != ref_pattern;
-        return l;
-      };
-      const double numeric =
-          (8 * (at(kStep) - at(-kStep)) - (at(2 * kStep) - at(-2 * kStep))) / (12 * kStep);
-      if (kinked) {  // the difference straddles a ReLU kink: meaningless, and counted
-        ++kinks;
-        continue;
-      }
-      worst = std::max(worst, relative_error(grad[i], numeric));
-      ++checked;
-    }
-    EXPECT_LT(worst, 1e-5) << s.name;
-  }
-  // A unit whose input sits within a step of zero flips under some perturbations; those few
-  // differences are skipped, the rest must be accurate.
-  EXPECT_LE(kinks, checked / 100);
-  EXPECT_GT(checked, 300);
-  // Every slot receives some gradient (none is cut off).
-  for (const ram::ParamSlot& s : model.layout().slots()) {
-    double sum = 0;
-    for (std::size_t i = s.offset; i < s.offset + s.size(); ++i) sum += std::abs(grad[i]);
-    EXPECT_GT(sum, 0) << s.name;
-  }
-}
-
-TEST(BaselineGradient, Fc64MatchesFiniteDifferences) {
-  check_gradient("fc64");
-}
-TEST(BaselineGradient, Fc256MatchesFiniteDifferences) {
-  check_gradient("fc256");
-}
-TEST(BaselineGradient, ConvMatchesFiniteDifferences) {
-  check_gradient("conv");
 }
 
 TEST(BaselineModel, ShapesFollowThePaper) {

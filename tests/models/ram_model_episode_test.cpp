@@ -20,15 +20,9 @@
 #include "ram/util/rng.h"
 #include "support/model_support.h"
 
+// Inside ram::test: the library's names and the fixtures of support/model_support.h unqualified.
+namespace ram::test {
 namespace {
-
-using namespace ram::test;  // support/model_support.h
-using ram::LocationMode;
-using ram::LossWeights;
-using ram::ModelConfig;
-using ram::ParamSlot;
-using ram::RamModel;
-using ram::Workspace;
 
 TEST(ModelEpisode, DrawsCoverExactlyTheSampledLocations) {
   const ModelConfig config = small_config();
@@ -285,3 +279,4 @@ TEST(ModelConfigJson, RoundTripAndValidation) {
 // ---------------------------------------------------------------------------------------------
 
 }  // namespace
+}  // namespace ram::test

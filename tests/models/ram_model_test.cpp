@@ -1,7 +1,8 @@
-// The whole model: backward against central differences for every parameter, and the policy
+// The classifier's loss terms by hand: which term reaches which parameters, and the policy
 // gradient's known pitfalls, which broke other implementations (sampled locations are data, log pi
 // at the raw sample, detached baseline, no location after the last glimpse, the location net
-// trained by REINFORCE only), plus float/double agreement and independence from batch composition.
+// trained by REINFORCE only); the sigmoid baseline's range and the diagnostics. The gradient
+// against finite differences is in the table of tests/models/model_gradient_check_test.cpp.
 #include "ram/models/ram_model.h"
 
 #include <gtest/gtest.h>
@@ -23,40 +24,9 @@
 #include "ram/util/rng.h"
 #include "support/model_support.h"
 
+// Inside ram::test: the library's names and the fixtures of support/model_support.h unqualified.
+namespace ram::test {
 namespace {
-
-using namespace ram::test;  // support/model_support.h
-using ram::LocationMode;
-using ram::LossWeights;
-using ram::ModelConfig;
-using ram::ParamSlot;
-using ram::RamModel;
-using ram::Workspace;
-
-TEST(ModelGradient, MatchesFiniteDifferencesReinforceTrainsLocationOnly) {
-  expect_gradient_matches(small_config(false), {0.7, 0.3}, 101, 3,
-                          "reinforce_trains_core=false, weights {0.7, 0.3}");
-}
-
-TEST(ModelGradient, MatchesFiniteDifferencesReinforceTrainsCore) {
-  expect_gradient_matches(small_config(true), {0.7, 0.3}, 101, 3,
-                          "reinforce_trains_core=true, weights {0.7, 0.3}");
-}
-
-TEST(ModelGradient, MatchesFiniteDifferencesOtherWeightsAndSeed) {
-  expect_gradient_matches(small_config(true), {1.0, 1.0}, 202, 4,
-                          "reinforce_trains_core=true, weights {1, 1}, seed 202");
-  expect_gradient_matches(small_config(false), {0.0, 0.0}, 303, 2, "cross-entropy only, seed 303");
-}
-
-TEST(ModelGradient, MatchesFiniteDifferencesWithTheSigmoidBaselineAndTheLstmCore) {
-  ModelConfig sigmoid = small_config(true);
-  sigmoid.reward_baseline = "sigmoid";
-  expect_gradient_matches(sigmoid, {0.7, 0.3}, 101, 3, "sigmoid reward baseline");
-  ModelConfig lstm = small_config(true);
-  lstm.core = "lstm";
-  expect_gradient_matches(lstm, {0.7, 0.3}, 101, 3, "LSTM core, reinforce_trains_core");
-}
 
 // The sigmoid baseline stays inside the reward's range, whatever its input: [0, 1], or
 // [-c T, 1] with adaptive stopping, and the linear one does not.
@@ -92,7 +62,7 @@ TEST(ModelTerms, SigmoidBaselineIsBoundedToTheRewardsRange) {
 TEST(ModelTerms, LocationNetGetsNoCrossEntropyGradientButAReinforceGradient) {
   for (bool trains_core : {false, true}) {
     SCOPED_TRACE(trains_core ? "reinforce_trains_core" : "reinforce trains location only");
-    SampledEpisode e(trains_core);
+    SampledEpisode e(small_config(trains_core));
     const auto ce_only = e.grad({0.0, 0.0});
     EXPECT_TRUE(slot_is_zero(e.model, ce_only, slot_named(e.model, "location.weight")));
     EXPECT_TRUE(slot_is_zero(e.model, ce_only, slot_named(e.model, "location.bias")));
@@ -109,7 +79,7 @@ TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
   // By hand: d(scale * w * RF)/dW_loc = scale * w * sum_{t < T} h_t^T dmu_t with
   // dmu_t = -(l_t - mu_t) / std^2 * (R - b_t) * (1 - mu_t^2), l_t the raw sample. There are
   // exactly T sampled locations; h_T (after the last glimpse) never produces one.
-  SampledEpisode e(false);
+  SampledEpisode e(small_config(false));
   const double w = 0.7, scale = 1.0 / e.batch, var = e.config.location_std * e.config.location_std;
   const auto g = e.grad({w, 0.0});
   const int T = e.config.glimpses, H = e.config.core_size;
@@ -145,7 +115,7 @@ TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
 TEST(ModelTerms, BaselineIsTrainedOnlyByItsOwnSquaredError) {
   for (bool trains_core : {false, true}) {
     SCOPED_TRACE(trains_core ? "reinforce_trains_core" : "reinforce trains location only");
-    SampledEpisode e(trains_core);
+    SampledEpisode e(small_config(trains_core));
     const ParamSlot& bw = slot_named(e.model, "baseline.weight");
     const ParamSlot& bb = slot_named(e.model, "baseline.bias");
     const auto no_baseline = e.grad({0.7, 0.0});
@@ -188,7 +158,7 @@ TEST(ModelTerms, BaselineIsTrainedOnlyByItsOwnSquaredError) {
 TEST(ModelTerms, ReinforceReachesOnlyTheLocationNetUnlessItTrainsTheCore) {
   for (bool trains_core : {false, true}) {
     SCOPED_TRACE(trains_core ? "reinforce_trains_core" : "reinforce trains location only");
-    SampledEpisode e(trains_core);
+    SampledEpisode e(small_config(trains_core));
     const auto base = e.grad({0.0, 0.0});
     const auto with_rf = e.grad({0.7, 0.0});
     for (const ParamSlot& s : e.model.layout().slots()) {
@@ -285,7 +255,5 @@ TEST(ModelTerms, DiagnosticsDescribeTheEpisode) {
   EXPECT_EQ(halves.policy_means, 2 * sums.policy_means);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Episode structure.
-
 }  // namespace
+}  // namespace ram::test

@@ -1,23 +1,19 @@
 #pragma once
-// The fixtures the classifier's tests share (tests/models/ram_model_test.cpp and its siblings): a
-// small configuration, random parameters, images and draws, the finite-difference gradient check
-// over every parameter, and a sampled episode with rewards and advantages assigned.
-#include <gtest/gtest.h>
-
-#include <algorithm>
-#include <bit>
+// The fixtures the models' tests share (tests/models/): for the classifier (ram_model_test.cpp and
+// its siblings) a small configuration, random parameters, images and draws, and a sampled episode
+// with rewards and advantages assigned; for the Catch agent a small configuration, games and
+// random parameters.
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <numbers>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ram/env/catch_game.h"
+#include "ram/models/catch_agent.h"
 #include "ram/models/ram_model.h"
 #include "ram/nn/parameters.h"
-#include "ram/nn/retina.h"
 #include "ram/util/error.h"
 #include "ram/util/rng.h"
 
@@ -142,149 +138,44 @@ bool slot_is_zero(const RamModel<T>&, const std::vector<T>& g, const ParamSlot& 
   return true;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Finite differences of the whole model.
-
-struct SlotError {
-  std::string name;
-  double worst = 0;  // relative error, floored (see below)
-  std::size_t index = 0;
-  double analytic = 0, numeric = 0;
-};
-
-// Fourth-order central differences, (f(-2h) - 8 f(-h) + 8 f(h) - f(2h)) / 12h: truncation error
-// O(h^4), so h can be large enough for the round-off of a loss of order 10-50 (the REINFORCE
-// term with raw samples far from the mean) to stay near 1e-10. Every evaluation is checked for
-// ReLU kinks (relu_pattern), so a larger h cannot silently straddle one. (A two-point difference
-// with h = 1e-6 left errors of ~1e-9, i.e. 1.4e-5 relative, on gradients of ~5e-5.)
-inline constexpr double kStep = 1e-4;
-
-// |a - n| / max(|a|, |n|, floor): near-zero gradients (dead units, a weight from a zero input)
-// are judged by their absolute error against the floor.
-inline double relative_error(double a, double n) {
-  return std::abs(a - n) / std::max({std::abs(a), std::abs(n), 1e-5});
+// Adaptive stopping (ram_model.h, "Adaptive stopping") on small_config, with 4 glimpses.
+inline ModelConfig stopping_config(bool reinforce_trains_core, bool every_step,
+                                   double cost = 0.05) {
+  ModelConfig c = small_config(reinforce_trains_core);
+  c.glimpses = 4;
+  c.adaptive_stopping = true;
+  c.glimpse_cost = cost;
+  c.classifier_at_every_step = every_step;
+  return c;
 }
 
-// Activation pattern of every ReLU in the episode: a finite difference that flips one of these
-// straddles a kink and is meaningless.
-inline std::vector<bool> relu_pattern(const Workspace<double>& ws) {
-  std::vector<bool> p;
-  auto add = [&](const ram::Mat<double>& m) {
-    for (Eigen::Index i = 0; i < m.size(); ++i) p.push_back(m.data()[i] > 0);
-  };
-  for (const auto& m : ws.hidden_glimpse) add(m);
-  for (const auto& m : ws.hidden_location) add(m);
-  for (const auto& m : ws.feature) add(m);
-  for (const auto& m : ws.state) add(m);
-  return p;
+// Stop draws for StopMode::given: image i stops after glimpse (i % T) + 1, the last of them at
+// T (forced), so early stops, a late stop and the forced stop all occur.
+template <typename T>
+void give_stops(const RamModel<T>& model, int count, std::vector<T>& draws) {
+  const int Tn = model.config().glimpses;
+  const auto per_image = static_cast<std::size_t>(model.draws_per_image());
+  for (int i = 0; i < count; ++i)
+    for (int n = 1; n < Tn; ++n)
+      draws[static_cast<std::size_t>(i) * per_image + 2 * static_cast<std::size_t>(Tn) +
+            static_cast<std::size_t>(n - 1)] = n == i % Tn + 1 ? T(1) : T(0);
 }
 
-struct GradientCheck {
-  std::vector<SlotError> slots;
-  int kinks = 0;  // finite differences that crossed a ReLU kink (must be 0 for a valid check)
-};
-
-// Compares backward(scale = 1/B) with central differences of the loss backward differentiates,
-//   (CE + w_rf RF + w_bl BL) / B,
-// with the detached quantities held at their values for the unperturbed parameters:
-//   - the reward R and the advantage R - b_t (copied from the reference forward);
-//   - the state h_t seen by the baseline (BL is evaluated with only the baseline.* slots taken
-//     from the perturbed parameters);
-//   - when reinforce_trains_core is false, the state h_t seen by the location and stop nets (RF
-//     is evaluated with only the location.* and stop.* slots taken from the perturbed
-//     parameters).
-// The locations and (with adaptive stopping) the stop decisions are given (LocationMode::given,
-// StopMode::given), hence fixed inputs.
-GradientCheck check_model_gradient(const ModelConfig& config, const LossWeights& w,
-                                   std::uint64_t seed, int batch) {
-  const RamModel<double> model(config);
-  const std::vector<double> ref = random_params(model, seed, 0.6);
-  const std::vector<float> images = random_images(config, batch, seed);
-  const std::vector<double> draws = given_locations(model, batch, seed);
-
-  Workspace<double> ref_ws;
-  model.forward(ref.data(), images.data(), batch, LocationMode::given, draws.data(), ref_ws,
-                ram::StopMode::given);
-  const std::vector<std::uint8_t> labels = mixed_labels(ref_ws);
-  model.assign_rewards(labels.data(), ref_ws);
-  const std::vector<bool> ref_pattern = relu_pattern(ref_ws);
-  const double scale = 1.0 / batch;
-  const std::vector<double> analytic = gradient(model, ref, labels, w, scale, ref_ws);
-
-  std::vector<ParamSlot> baseline_slots, location_slots;
-  for (const ParamSlot& s : model.layout().slots()) {
-    if (is_baseline(s)) baseline_slots.push_back(s);
-    if (is_location(s) || is_stop(s)) location_slots.push_back(s);
-  }
-  // ref with the given slots taken from p.
-  auto mixed = [&](const std::vector<double>& p, const std::vector<ParamSlot>& slots) {
-    std::vector<double> m = ref;
-    for (const ParamSlot& s : slots)
-      std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(s.offset), s.size(),
-                  m.begin() + static_cast<std::ptrdiff_t>(s.offset));
-    return m;
-  };
-  Workspace<double> ws;
-  auto sums_at = [&](const std::vector<double>& p) {
-    model.forward(p.data(), images.data(), batch, LocationMode::given, draws.data(), ws,
-                  ram::StopMode::given);
-    ws.reward = ref_ws.reward;
-    ws.advantage = ref_ws.advantage;
-    return model.loss_sums(labels.data(), ws);
-  };
-  GradientCheck result;
-  auto loss = [&](const std::vector<double>& p) {
-    const double ce = sums_at(p).cross_entropy;
-    if (relu_pattern(ws) != ref_pattern) ++result.kinks;
-    const double rf =
-        sums_at(config.reinforce_trains_core ? p : mixed(p, location_slots)).reinforce;
-    const double bl = sums_at(mixed(p, baseline_slots)).baseline;
-    return (ce + w.reinforce * rf + w.baseline * bl) / batch;
-  };
-
-  std::vector<double> p = ref;
-  auto at = [&](std::size_t i, double delta) {
-    p[i] = ref[i] + delta;
-    const double v = loss(p);
-    p[i] = ref[i];
-    return v;
-  };
-  for (const ParamSlot& s : model.layout().slots()) {
-    SlotError e{s.name};
-    for (std::size_t i = s.offset; i < s.offset + s.size(); ++i) {
-      // Differences first, so that a parameter without effect gives exactly 0.
-      const double near = at(i, kStep) - at(i, -kStep);
-      const double far = at(i, 2 * kStep) - at(i, -2 * kStep);
-      const double numeric = (8 * near - far) / (12 * kStep);
-      const double rel = relative_error(analytic[i], numeric);
-      if (rel >= e.worst) e = {s.name, rel, i - s.offset, analytic[i], numeric};
-    }
-    result.slots.push_back(e);
-  }
-  return result;
-}
-
-void expect_gradient_matches(const ModelConfig& config, const LossWeights& w, std::uint64_t seed,
-                             int batch, const std::string& label) {
-  const GradientCheck check = check_model_gradient(config, w, seed, batch);
-  EXPECT_EQ(check.kinks, 0) << label
-                            << ": finite differences crossed a ReLU kink; pick another seed";
-  std::printf("%s\n", label.c_str());
-  for (const SlotError& e : check.slots) {
-    std::printf("  %-28s worst relative error %.2e\n", e.name.c_str(), e.worst);
-    EXPECT_LT(e.worst, 1e-5) << label << ": slot " << e.name << " element " << e.index
-                             << ": analytic " << e.analytic << ", numeric " << e.numeric;
-  }
-}
-
-// A sampled episode over 5 images, with rewards assigned and random non-zero advantages.
+// A sampled episode, with rewards assigned and random non-zero advantages; with adaptive
+// stopping, the stops are given by give_stops.
 struct SampledEpisode {
-  explicit SampledEpisode(bool trains_core, std::uint64_t seed = 7)
-      : config(small_config(trains_core)), model(config) {
+  explicit SampledEpisode(const ModelConfig& c, std::uint64_t seed = 7, int rows = 5)
+      : batch(rows), config(c), model(config) {
     params = random_params(model, seed, 0.6);
     images = random_images(config, batch, seed);
     draws = normal_draws(model, batch, seed);
-    model.forward(params.data(), images.data(), batch, LocationMode::sample, draws.data(), ws);
+    StopMode stop_mode = StopMode::sample;
+    if (config.adaptive_stopping) {
+      give_stops(model, batch, draws);
+      stop_mode = StopMode::given;
+    }
+    model.forward(params.data(), images.data(), batch, LocationMode::sample, draws.data(), ws,
+                  stop_mode);
     labels = mixed_labels(ws);
     model.assign_rewards(labels.data(), ws);
     randomise_advantages(ws, seed);
@@ -292,7 +183,7 @@ struct SampledEpisode {
   std::vector<double> grad(const LossWeights& w) {
     return gradient(model, params, labels, w, 1.0 / batch, ws);
   }
-  const int batch = 5;
+  const int batch;
   ModelConfig config;
   RamModel<double> model;
   std::vector<double> params, draws;
@@ -300,5 +191,39 @@ struct SampledEpisode {
   std::vector<std::uint8_t> labels;
   Workspace<double> ws;
 };
+
+// ---------------------------------------------------------------------------------------------
+// The Catch agent (tests/models/catch_agent_test.cpp and the gradient table).
+
+inline constexpr int kCatchGames = 3;
+
+inline CatchAgentConfig small_catch_config(const std::string& core,
+                                           bool location_trains_core = false) {
+  return {.glimpse_hidden = 5,
+          .location_hidden = 4,
+          .glimpse_features = 6,
+          .core_size = 5,
+          .core = core,
+          .location_std = 0.3,
+          .location_trains_core = location_trains_core};
+}
+
+// Three games with the ball in different places, so that the given actions catch some.
+inline CatchGames start_catch_games() {
+  CatchGames games(kCatchGames);
+  games.set(0, 0, 3, 1, 11);
+  games.set(1, 0, 20, -1, 11);
+  games.set(2, 0, 12, 1, 11);
+  return games;
+}
+
+// Every parameter, biases included, uniform in [-0.5, 0.5].
+inline std::vector<double> random_catch_params(const CatchAgent<double>& agent,
+                                               std::uint64_t seed) {
+  ram::Rng rng(seed, {1});
+  std::vector<double> p(agent.parameter_count());
+  for (auto& x : p) x = rng.uniform(-0.5, 0.5);
+  return p;
+}
 
 }  // namespace ram::test
