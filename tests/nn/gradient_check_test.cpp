@@ -377,13 +377,12 @@ struct HeadCase {
   Mat<double> fixed_h;
 
   HeadCase(const std::string& head, bool h_is_input, std::uint64_t seed) {
-    AttentionSizes sizes;
+    AttentionConfig sizes;
     sizes.retina = {4, 1};
     sizes.glimpse_hidden = sizes.location_hidden = 3;
     sizes.glimpse_features = 4;
     sizes.core_size = kHeadH;
-    sizes.actions = 3;
-    auto b = std::make_shared<RecurrentAttention<double>>(sizes);
+    auto b = std::make_shared<RecurrentAttention<double>>(sizes, /*actions=*/3);
     b->add_parameters(c.layout);
     body = b;
     if (h_is_input) h = c.layout.weight("h", kHeadRows, kHeadH);
