@@ -199,13 +199,15 @@ inline constexpr int kCatchGames = 3;
 
 inline CatchAgentConfig small_catch_config(const std::string& core,
                                            bool location_trains_core = false) {
-  return {.glimpse_hidden = 5,
-          .location_hidden = 4,
-          .glimpse_features = 6,
-          .core_size = 5,
-          .core = core,
-          .location_std = 0.3,
-          .location_trains_core = location_trains_core};
+  CatchAgentConfig c;  // the paper's 6x6 retina at 3 scales
+  c.glimpse_hidden = 5;
+  c.location_hidden = 4;
+  c.glimpse_features = 6;
+  c.core_size = 5;
+  c.core = core;
+  c.location_std = 0.3;
+  c.location_trains_core = location_trains_core;
+  return c;
 }
 
 // Three games with the ball in different places, so that the given actions catch some.

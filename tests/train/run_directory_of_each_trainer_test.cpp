@@ -84,6 +84,16 @@ class RunDirectoryOfEachTrainer : public ::testing::Test {
  protected:
   Trainer trainer;
   TempDir dir;
+  const decltype(trainer.config(2)) config = trainer.config(2);
+  const std::string stopped = dir.sub("stopped");
+
+  // Trains `config` to the end in a directory of its own, and again into `stopped`, stopped
+  // after 3 optimiser steps; returns the parameters of the whole run.
+  std::vector<float> whole_and_stopped_runs() {
+    const std::vector<float> whole = trainer.train(config, dir.sub("whole"), ram::RunStart::fresh);
+    trainer.train(config, stopped, ram::RunStart::fresh, /*stop_after=*/3);
+    return whole;
+  }
 };
 
 using Trainers = ::testing::Types<Classifier, Catch>;
@@ -135,36 +145,29 @@ TYPED_TEST(RunDirectoryOfEachTrainer, ReplacesARunOnlyWhenToldToOverwrite) {
 }
 
 TYPED_TEST(RunDirectoryOfEachTrainer, ResumesAStoppedRunBitIdentically) {
-  const auto config = this->trainer.config(2);
-  const std::vector<float> full =
-      this->trainer.train(config, this->dir.sub("full"), ram::RunStart::fresh);
-  const std::string out = this->dir.sub("part");
-  this->trainer.train(config, out, ram::RunStart::fresh, /*stop_after=*/3);
-  EXPECT_FALSE(fs::exists(file_in(out, ram::kModelFile)));
-  EXPECT_TRUE(same_bits(this->trainer.train(config, out, ram::RunStart::resume), full));
+  const std::vector<float> whole = this->whole_and_stopped_runs();
+  EXPECT_FALSE(fs::exists(file_in(this->stopped, ram::kModelFile)));
+  EXPECT_TRUE(
+      same_bits(this->trainer.train(this->config, this->stopped, ram::RunStart::resume), whole));
 }
 
 // The checkpoint is read once, when the directory is opened: the settings taken from it and the
 // position training continues from are the same file's, even if the file changes in between
 // (here it is destroyed).
 TYPED_TEST(RunDirectoryOfEachTrainer, ResumesFromTheCheckpointReadWhenTheDirectoryWasOpened) {
-  const auto config = this->trainer.config(2);
-  const std::vector<float> full =
-      this->trainer.train(config, this->dir.sub("full"), ram::RunStart::fresh);
-  const std::string out = this->dir.sub("part");
-  this->trainer.train(config, out, ram::RunStart::fresh, /*stop_after=*/3);
-  const ram::RunDirectory directory(out, ram::RunStart::resume);
+  const std::vector<float> whole = this->whole_and_stopped_runs();
+  const ram::RunDirectory directory(this->stopped, ram::RunStart::resume);
   ASSERT_TRUE(directory.resumed().has_value());
   std::ofstream(directory.checkpoint_path(), std::ios::trunc) << "not a checkpoint";
-  EXPECT_TRUE(same_bits(this->trainer.resume(directory), full));
+  EXPECT_TRUE(same_bits(this->trainer.resume(directory), whole));
 }
 
 TYPED_TEST(RunDirectoryOfEachTrainer, ResumeWithoutACheckpointNamesThePath) {
-  const auto config = this->trainer.config(1);
-  expect_error([&] { this->trainer.train(config, this->dir.str(), ram::RunStart::resume); },
+  expect_error([&] { this->trainer.train(this->config, this->dir.str(), ram::RunStart::resume); },
                {file_in(this->dir.str(), ram::kCheckpointFile)});
   const std::string missing = this->dir.sub("does-not-exist");
-  expect_error([&] { this->trainer.train(config, missing, ram::RunStart::resume); }, {missing});
+  expect_error([&] { this->trainer.train(this->config, missing, ram::RunStart::resume); },
+               {missing});
 }
 
 }  // namespace
