@@ -42,14 +42,8 @@ CatchAgentConfig catch_agent_config_from_json(const nlohmann::json& j) {
 
 template <typename T>
 CatchAgent<T>::CatchAgent(const CatchAgentConfig& config)
-    : config_((validate(config), config)), body_(config, CatchGames::kActions) {
-  body_.add_parameters(layout_);
-}
-
-template <typename T>
-void CatchAgent<T>::initialize(std::span<T> params, std::uint64_t seed, double init_range) const {
-  initialize_uniform(layout_, params, seed, 0xca7c, init_range);
-}
+    : AttentionAgent<T, CatchAgentConfig>((validate(config), config), CatchGames::kActions,
+                                          0xca7c) {}
 
 template <typename T>
 void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int count,

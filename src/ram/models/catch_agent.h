@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ram/env/catch_game.h"
+#include "ram/models/attention_agent.h"
 #include "ram/nn/parameters.h"
 #include "ram/nn/recurrent_attention.h"
 #include "ram/nn/retina.h"
@@ -107,19 +108,10 @@ struct CatchWorkspace : EpisodeTape<T> {
 };
 
 template <typename T>
-class CatchAgent {
+class CatchAgent : public AttentionAgent<T, CatchAgentConfig> {
  public:
   explicit CatchAgent(const CatchAgentConfig& config);
-  CatchAgent(const CatchAgent&) = delete;
-  CatchAgent& operator=(const CatchAgent&) = delete;
-
-  const CatchAgentConfig& config() const { return config_; }
-  const ParamLayout& layout() const { return layout_; }
-  std::size_t parameter_count() const { return layout_.total(); }
   static constexpr int draws_per_episode() { return CatchGames::kFrames * kCatchDrawsPerFrame; }
-
-  // Weights uniform in [-init_range, init_range], biases zero.
-  void initialize(std::span<T> params, std::uint64_t seed, double init_range) const;
 
   // Plays games [first, first + count) of `games` to the end. draws: count x T x 3 values
   // (see CatchPolicy), or null for all zeros. Fills ws, including rewards and advantages.
@@ -136,9 +128,9 @@ class CatchAgent {
   double forward_flops() const;
 
  private:
-  CatchAgentConfig config_;
-  RecurrentAttention<T> body_;
-  ParamLayout layout_;
+  using AttentionAgent<T, CatchAgentConfig>::config_;
+  using AttentionAgent<T, CatchAgentConfig>::body_;
+  using AttentionAgent<T, CatchAgentConfig>::layout_;
 };
 
 extern template class CatchAgent<float>;

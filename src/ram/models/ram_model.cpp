@@ -76,18 +76,12 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
 
 template <typename T>
 RamModel<T>::RamModel(const ModelConfig& config)
-    : config_((validate(config), config)), body_(config, config.classes) {
-  body_.add_parameters(layout_);
+    : AttentionAgent<T, ModelConfig>((validate(config), config), config.classes, 0x1417) {
   if (config_.adaptive_stopping) {  // last, so that every other slot keeps its initial values
     const int H = body_.output_size();
     stop_w_ = layout_.weight("stop.weight", H, 1);  // [h x 1]
     stop_b_ = layout_.bias("stop.bias", 1);
   }
-}
-
-template <typename T>
-void RamModel<T>::initialize(std::span<T> params, std::uint64_t seed, double init_range) const {
-  initialize_uniform(layout_, params, seed, 0x1417, init_range);
 }
 
 template <typename T>

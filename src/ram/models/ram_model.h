@@ -55,6 +55,7 @@
 #include <string>
 #include <vector>
 
+#include "ram/models/attention_agent.h"
 #include "ram/nn/parameters.h"
 #include "ram/nn/recurrent_attention.h"
 #include "ram/nn/retina.h"
@@ -160,22 +161,13 @@ struct Workspace : EpisodeTape<T> {
 };
 
 template <typename T>
-class RamModel {
+class RamModel : public AttentionAgent<T, ModelConfig> {
  public:
   explicit RamModel(const ModelConfig& config);
-  RamModel(const RamModel&) = delete;
-  RamModel& operator=(const RamModel&) = delete;
-
-  const ModelConfig& config() const { return config_; }
-  const ParamLayout& layout() const { return layout_; }
-  std::size_t parameter_count() const { return layout_.total(); }
   // T x 2 location draws, then (adaptive stopping) T-1 stop draws.
   int draws_per_image() const {
     return config_.glimpses * 2 + (config_.adaptive_stopping ? config_.glimpses - 1 : 0);
   }
-
-  // Weights uniform in [-init_range, init_range], biases zero.
-  void initialize(std::span<T> params, std::uint64_t seed, double init_range) const;
 
   // Runs one episode on `count` images (each image_height x image_width floats, back to back).
   // draws: count x draws_per_image() values whose meaning depends on mode (the location draws
@@ -199,9 +191,9 @@ class RamModel {
   double forward_flops() const;
 
  private:
-  ModelConfig config_;
-  RecurrentAttention<T> body_;
-  ParamLayout layout_;
+  using AttentionAgent<T, ModelConfig>::config_;
+  using AttentionAgent<T, ModelConfig>::body_;
+  using AttentionAgent<T, ModelConfig>::layout_;
   void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
   void backward_stopping(const T* params, const std::uint8_t* labels, const LossWeights& weights,
                          T scale, Workspace<T>& ws, T* grads) const;
