@@ -33,7 +33,8 @@ struct CatchTrainFlags {
 };
 
 void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach) {
-  if (f.out.empty()) throw Error("catch train: --out DIR is required");
+  if (f.out.empty() && f.resume)
+    throw Error("catch train: --resume needs --out DIR, the run to resume");
   const RunStart start = run_start(f.resume, f.overwrite);
   CatchTrainingConfig config;
   f.settings.apply(config);
@@ -44,7 +45,10 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     validate(config);
   if (reach == Reach::settings) return;
   // Held to the end of training; a resumed run reads its checkpoint here, once.
-  const RunDirectory directory(f.out, start);
+  const std::string out = f.out.empty() ? new_run_directory_name("catch") : f.out;
+  if (f.out.empty())
+    std::printf("ram catch train: writing the run to %s (--out chooses)\n", out.c_str());
+  const RunDirectory directory(out, start);
   if (start == RunStart::resume) {
     const SavedCatchAgent saved =
         saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
@@ -56,11 +60,11 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     validate(config);
     // Complete, unless killed between its last checkpoint and writing its model.
     if (saved.updates >= config.updates() &&
-        std::filesystem::exists(std::filesystem::path(f.out) / kModelFile)) {
+        std::filesystem::exists(std::filesystem::path(out) / kModelFile)) {
       std::printf(
           "ram catch train: %s is complete (%llu frames); --resume --frames N with a larger N "
           "trains it further\n",
-          f.out.c_str(),
+          out.c_str(),
           static_cast<unsigned long long>(
               saved.updates * static_cast<std::uint64_t>(config.batch_size) * CatchGames::kFrames));
       return;
@@ -70,7 +74,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
       "ram catch train: %s%s, retina %dx%d at %d scales, %s core %d, std %.3g, %s lr %.3g, "
       "batch %d episodes, %.3gM frames (%llu updates), entropy %.3g, discount %.3g, "
       "%d threads, seed %llu\n",
-      f.resume ? "resumed run of " : "", f.resume ? f.out.c_str() : "new run",
+      f.resume ? "resumed run of " : "", f.resume ? out.c_str() : "new run",
       config.agent.retina.glimpse_size, config.agent.retina.glimpse_size,
       config.agent.retina.scales, config.agent.core.c_str(), config.agent.core_size,
       config.agent.location_std, config.optimizer.kind.c_str(), config.optimizer.learning_rate,
@@ -99,17 +103,17 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     std::printf(
         "interrupted: checkpoint written to %s; continue with: ram catch train --out %s "
         "--resume\n",
-        (std::filesystem::path(f.out) / kCheckpointFile).c_str(), f.out.c_str());
+        (std::filesystem::path(out) / kCheckpointFile).c_str(), out.c_str());
     throw ExitRequest{130};
   }
   std::printf(
       "trained on %llu frames in %.1f s; agent saved to %s\n",
       static_cast<unsigned long long>(config.updates() * config.batch_size * CatchGames::kFrames),
-      result.seconds, (std::filesystem::path(f.out) / kModelFile).c_str());
+      result.seconds, (std::filesystem::path(out) / kModelFile).c_str());
   if (!result.history.empty()) {
     const CatchEvalResult random = evaluate_catch_reference(
         CatchReference::random, kCatchCurveReferenceEpisodes, kCatchEvalSeed);
-    const std::string curves = (std::filesystem::path(f.out) / viz::kCurvesFile).string();
+    const std::string curves = (std::filesystem::path(out) / viz::kCurvesFile).string();
     viz::write_png(viz::catch_curves(result.history, random.rate()), curves);
     std::printf("learning curve in %s\n", curves.c_str());
   }
@@ -196,7 +200,10 @@ void add_catch_command(CLI::App& app, Reach reach) {
       "train", "Train an agent; writes DIR/model.ram, DIR/checkpoint.ram, DIR/metrics.csv");
   auto tf = std::make_shared<CatchTrainFlags>(*train);
   const std::string run = "Run";
-  train->add_option("--out", tf->out, "Output directory (required)")->group(run);
+  train
+      ->add_option("--out", tf->out,
+                   "Run directory (default: runs/catch-DATE-TIME; required with --resume)")
+      ->group(run);
   train
       ->add_flag("--resume", tf->resume,
                  "Continue from DIR/checkpoint.ram with the settings the run started with "
@@ -214,43 +221,45 @@ void add_catch_command(CLI::App& app, Reach reach) {
   using L = CatchLossWeights;
   ConfigFlags<C>& s = tf->settings;
   s.group(run);
-  s.add("--frames", member(&C::frames),
-        "Training budget in frames (default 20000000, the paper's)");
-  s.add("--report-every", member(&C::report_every),
-        "Updates per metrics line and checkpoint (default 100)");
-  s.add("--threads", member(&C::threads), "Threads (default 2)");
-  s.add("--seed", member(&C::seed), "Random seed (default 1)");
+  s.add("--frames", member(&C::frames), "Training budget in frames (the paper's: 20 million)");
+  s.add("--report-every", member(&C::report_every), "Updates per metrics line and checkpoint");
+  s.add("--threads", member(&C::threads), "Threads");
+  s.add("--seed", member(&C::seed), "Random seed");
   s.group("Model");
-  s.add("--core", member(&C::agent, &A::core), "lstm (default, the paper's) or relu");
-  s.add("--core-size", member(&C::agent, &A::core_size), "Core size (default 256)");
-  s.add("--glimpse-hidden", member(&C::agent, &A::glimpse_hidden), "h_g size (default 128)");
-  s.add("--location-hidden", member(&C::agent, &A::location_hidden), "h_l size (default 128)");
-  s.add("--glimpse-features", member(&C::agent, &A::glimpse_features), "g size (default 256)");
-  s.add("--init-range", member(&C::init_range), "Weights start uniform in [-r, r] (default 0.3)");
+  s.add("--core", member(&C::agent, &A::core), "lstm (the paper's) or relu");
+  s.add("--core-size", member(&C::agent, &A::core_size), "Core size");
+  s.add("--glimpse-hidden", member(&C::agent, &A::glimpse_hidden), "h_g size");
+  s.add("--location-hidden", member(&C::agent, &A::location_hidden), "h_l size");
+  s.add("--glimpse-features", member(&C::agent, &A::glimpse_features), "g size");
+  s.add("--init-range", member(&C::init_range), "Weights start uniform in [-r, r]");
   s.group("Optimiser");
-  s.add("--batch", member(&C::batch_size), "Episodes per update (default 32)");
-  s.add("--optimizer", member(&C::optimizer, &O::kind), "adam (default) or sgd");
-  s.add("--lr", member(&C::optimizer, &O::learning_rate), "Initial learning rate (default 0.001)");
+  s.add("--batch", member(&C::batch_size), "Episodes per update");
+  s.add("--optimizer", member(&C::optimizer, &O::kind), "adam or sgd");
+  s.add("--lr", member(&C::optimizer, &O::learning_rate), "Initial learning rate");
   s.add("--final-lr", member(&C::optimizer, &O::final_learning_rate),
-        "Learning rate reached at the end (default 0)");
-  s.add("--momentum", member(&C::optimizer, &O::momentum), "SGD momentum (default 0.9)");
+        "Learning rate reached at the end");
+  s.add("--momentum", member(&C::optimizer, &O::momentum), "SGD momentum");
   s.add("--clip", member(&C::optimizer, &O::clip_norm), "Clip the gradient norm (0 = off)");
   s.group("Loss and policy");
-  s.add("--std", member(&C::agent, &A::location_std), "Location policy std (default 0.1)");
-  s.add("--location-trains-core", member(&C::agent, &A::location_trains_core),
-        "Let the location's REINFORCE gradient reach the core and glimpse net");
-  s.add("--entropy", member(&C::loss, &L::entropy), "Entropy bonus weight (default 0: off)");
-  s.add("--discount", member(&C::loss, &L::discount), "Reward discount per frame (default 1: off)");
-  s.add("--reinforce-weight", member(&C::loss, &L::reinforce), "Weight of REINFORCE (default 1)");
-  s.add("--baseline-weight", member(&C::loss, &L::baseline), "Weight of the baseline (default 1)");
+  s.add("--std", member(&C::agent, &A::location_std), "Location policy std");
+  s.add("--reinforce-trains-core", member(&C::agent, &A::location_trains_core),
+        "Let the location policy's REINFORCE gradient reach the core and glimpse net, as in "
+        "ram train",
+        {"--location-trains-core"});
+  s.add("--entropy", member(&C::loss, &L::entropy), "Entropy bonus weight (0: off)");
+  s.add("--discount", member(&C::loss, &L::discount), "Reward discount per frame (1: off)");
+  s.add("--reinforce-weight", member(&C::loss, &L::reinforce), "Weight of REINFORCE");
+  s.add("--baseline-weight", member(&C::loss, &L::baseline), "Weight of the baseline");
+  s.show_defaults(CatchTrainingConfig{});
+  train->footer("Values in [brackets] are the defaults.");
   train->callback([train, tf, reach] { run_catch_train(*train, *tf, reach); });
 
   auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");
   auto ef = std::make_shared<CatchEvalFlags>();
   eval->add_option("model", ef->model, "Agent file (DIR/model.ram)")->required();
-  eval->add_option("--episodes", ef->episodes, "Episodes (default 10000)");
+  eval->add_option("--episodes", ef->episodes, "Episodes");
   eval->add_flag("--greedy", ef->greedy, "Mean location and most likely action, no sampling");
-  eval->add_option("--threads", ef->threads, "Threads (default 2)");
+  eval->add_option("--threads", ef->threads, "Threads");
   eval->add_option("--seed", ef->seed, "Seed of the evaluation games");
   eval->callback([ef, reach] { run_catch_eval(*ef, reach); });
 
@@ -258,9 +267,9 @@ void add_catch_command(CLI::App& app, Reach reach) {
   auto pf = std::make_shared<CatchPlayFlags>();
   play->add_option("model", pf->model, "Agent file (DIR/model.ram)")->required();
   play->add_option("--out", pf->out, "GIF file to write (required)");
-  play->add_option("--episodes", pf->episodes, "Episodes (default 3)");
+  play->add_option("--episodes", pf->episodes, "Episodes");
   play->add_flag("--greedy", pf->greedy, "Mean location and most likely action");
-  play->add_option("--scale", pf->scale, "Pixels per screen pixel (default 8)");
+  play->add_option("--scale", pf->scale, "Pixels per screen pixel");
   play->add_option("--frame-png", pf->frame_png, "Also write one frame as a PNG");
   play->add_option("--seed", pf->seed, "Seed of the games");
   play->callback([pf, reach] { run_catch_play(*pf, reach); });

@@ -20,6 +20,7 @@ void add_commands(CLI::App& app, Reach reach);
 void add_train_command(CLI::App& app, Reach reach);
 void add_eval_command(CLI::App& app, Reach reach);
 void add_info_command(CLI::App& app, Reach reach);
+void add_presets_command(CLI::App& app, Reach reach);
 void add_bench_command(CLI::App& app, Reach reach);
 void add_glimpses_command(CLI::App& app, Reach reach);
 void add_report_command(CLI::App& app, Reach reach);

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "model_argument.h"
 #include "ram/train/train.h"
 
 namespace ram::cli {
@@ -9,12 +10,13 @@ namespace ram::cli {
 void add_info_command(CLI::App& app, Reach reach) {
   auto* cmd = app.add_subcommand("info", "Show a model's configuration, parameters and FLOPs");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("MODEL", *path, "Model file")->required();
+  cmd->add_option("MODEL", *path, "Model file, or a run directory of ram train")->required();
   cmd->callback([path, reach] {
     if (reach == Reach::settings) return;
-    const SavedModel saved = load_model(*path);
+    const std::string file = model_file(*path);
+    const SavedModel saved = load_model(file);
     const ParamLayout layout = parameter_layout(saved.config);
-    std::printf("model: %s\n", path->c_str());
+    std::printf("model: %s\n", file.c_str());
     std::printf("trained: %llu epochs, %llu steps\n", static_cast<unsigned long long>(saved.epoch),
                 static_cast<unsigned long long>(saved.step));
     std::printf("configuration:\n%s\n", to_json(saved.config).dump(2).c_str());

@@ -40,8 +40,9 @@ void ProgressBar::draw(const std::string& prefix, double fraction, const std::st
 void ProgressBar::update(const Progress& p) {
   if (!due(p.batch == p.batches)) return;
   char text[200];
-  std::snprintf(text, sizeof text, "%.0f img/s  ETA %s  loss %.4f  acc %.1f%%", p.images_per_second,
-                format_duration(p.eta_seconds).c_str(), p.loss, 100 * p.train_accuracy);
+  std::snprintf(text, sizeof text, "%.0f img/s  ETA %s  loss %.4f  train error %.2f%%",
+                p.images_per_second, format_duration(p.eta_seconds).c_str(), p.loss,
+                100 * p.train_error);
   const std::string prefix =
       "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + " ";
   draw(prefix, static_cast<double>(p.batch) / static_cast<double>(p.batches), text);

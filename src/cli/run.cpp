@@ -3,9 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "ram/util/error.h"
+#include "suggest.h"
+#include "version.h"
 
 namespace ram::cli {
 
@@ -13,6 +17,7 @@ void add_commands(CLI::App& app, Reach reach) {
   add_train_command(app, reach);
   add_eval_command(app, reach);
   add_info_command(app, reach);
+  add_presets_command(app, reach);
   add_bench_command(app, reach);
   add_glimpses_command(app, reach);
   add_reproduce_command(app, reach);
@@ -21,19 +26,123 @@ void add_commands(CLI::App& app, Reach reach) {
   add_tradeoff_command(app, reach);
 }
 
+namespace {
+
+// "ram train", "ram catch train": how a command is typed, for messages and --help pointers.
+std::string command_path(const CLI::App* command) {
+  std::string path;
+  for (; command != nullptr; command = command->get_parent())
+    path = command->get_name() + (path.empty() ? "" : " " + path);
+  return path;
+}
+
+// The deepest command the parser selected (the app itself when none was).
+CLI::App* selected_command(CLI::App& app) {
+  CLI::App* command = &app;
+  for (;;) {
+    const std::vector<CLI::App*> chosen = command->get_subcommands();
+    if (chosen.empty()) return command;
+    command = chosen.front();
+  }
+}
+
+std::vector<std::string> subcommand_names(const CLI::App& command) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : command.get_subcommands([](const CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  return names;
+}
+
+std::vector<std::string> flag_names(const CLI::App& command) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : command.get_options())
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+  return names;
+}
+
+// Every error is one line starting "ram: error: " (scripts and tests rely on it), ending with
+// the help to read.
+int fail(const CLI::App& command, const std::string& message) {
+  std::fprintf(stderr, "ram: error: %s (see %s --help)\n", message.c_str(),
+               command_path(&command).c_str());
+  return 2;
+}
+
+std::string did_you_mean(const std::string& typed, const std::vector<std::string>& candidates) {
+  const std::vector<std::string> close = suggestions(typed, candidates);
+  return close.empty() ? "" : "; did you mean " + or_list(close) + "?";
+}
+
+// Follows the command words at the start of argv ("catch", "train") down the command tree.
+// Returns an exit code when a word is not a command where one is needed, or -1 to go on.
+int check_command_words(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* command = &app;
+  for (const std::string& word : args) {
+    const std::vector<std::string> names = subcommand_names(*command);
+    if (names.empty() || word.starts_with("-")) return -1;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->check_name(word)) next = sub;
+    if (next == nullptr)
+      return fail(*command, "'" + word + "' is not a " + command_path(command) + " command" +
+                                did_you_mean(word, names));
+    command = next;
+  }
+  return -1;
+}
+
+// An argument the selected command does not know: name the first flag among them (a misspelt
+// flag leaves its value behind as a stray argument too) and what it probably meant.
+int unexpected_arguments(CLI::App& app) {
+  const CLI::App* command = selected_command(app);
+  const std::vector<std::string> extras = command->remaining();
+  for (const std::string& extra : extras) {
+    if (!extra.starts_with("-")) continue;
+    const std::string flag = extra.substr(0, extra.find('='));
+    return fail(*command, "unknown flag " + flag + " for " + command_path(command) +
+                              did_you_mean(flag, flag_names(*command)));
+  }
+  std::string words;
+  for (const std::string& extra : extras) words += (words.empty() ? "" : " ") + extra;
+  return fail(*command, "unexpected argument(s) for " + command_path(command) + ": " + words);
+}
+
+}  // namespace
+
 int run(int argc, const char* const* argv, Reach reach) {
-  CLI::App app{"ram: the Recurrent Attention Model (Mnih et al., NIPS 2014)"};
+  CLI::App app{"ram: the Recurrent Attention Model (Mnih et al., NIPS 2014)", "ram"};
   app.require_subcommand(1);
+  app.footer("Run `ram COMMAND --help` (or `ram help COMMAND`) for a command's flags.");
+  app.set_version_flag("--version", version_text(),
+                       "Print the version, commit and build, then exit");
   add_commands(app, reach);
+
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  if (args.empty()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  // `ram help [COMMAND...]` is `ram [COMMAND...] --help`.
+  if (args.front() == "help") {
+    args.erase(args.begin());
+    args.push_back("--help");
+  }
+  if (const int code = check_command_words(app, args); code >= 0) return code;
+
   try {
-    app.parse(argc, argv);
+    // CLI11 takes the arguments last first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ExtrasError&) {
+    return unexpected_arguments(app);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "ram: error: %s (see ram --help)\n", e.what());
-    return 2;
+    return fail(*selected_command(app), e.what());
   } catch (const ExitRequest& e) {
     return e.code;
   } catch (const Error& e) {

@@ -1,5 +1,8 @@
 #include "run_flags.h"
 
+#include <ctime>
+#include <filesystem>
+
 #include "ram/util/error.h"
 
 namespace ram::cli {
@@ -23,6 +26,19 @@ void require_only(const CLI::App& cmd, std::string_view command,
                 "with (it accepts " +
                 list + ")");
   }
+}
+
+std::string new_run_directory_name(const std::string& name) {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+  const std::string base = "runs/" + name + "-" + stamp;
+  std::string candidate = base;
+  for (int n = 2; std::filesystem::exists(candidate); ++n)
+    candidate = base + "-" + std::to_string(n);
+  return candidate;
 }
 
 RunStart run_start(bool resume, bool overwrite) {

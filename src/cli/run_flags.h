@@ -18,6 +18,10 @@ bool given(const CLI::App& cmd, const std::string& name);
 void require_only(const CLI::App& cmd, std::string_view command,
                   std::initializer_list<std::string_view> allowed);
 
+// Where a run goes when --out is not given: runs/NAME-YYYYMMDD-HHMMSS (local time), with a
+// suffix if that exists already.
+std::string new_run_directory_name(const std::string& name);
+
 // --resume and --overwrite, checked against each other.
 RunStart run_start(bool resume, bool overwrite);
 

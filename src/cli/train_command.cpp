@@ -44,7 +44,7 @@ void apply_overrides(const CLI::App& cmd, const TrainFlags& f, TrainingConfig& c
 }
 
 void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
-  if (f.out.empty() && !f.dry_run) throw Error("train: --out DIR is required");
+  if (f.out.empty() && f.resume) throw Error("train: --resume needs --out DIR, the run to resume");
   const RunStart start = run_start(f.resume, f.overwrite);
   TrainingConfig config;
   // Held to the end of training, and opened before the data is loaded, so that a busy or wrong
@@ -86,16 +86,17 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
     std::printf("%s\n", to_json(config).dump(2).c_str());
     return;
   }
-  if (!directory) directory.emplace(f.out, start);
+  const std::string out = f.out.empty() ? new_run_directory_name(f.preset) : f.out;
+  if (f.out.empty()) std::printf("ram train: writing the run to %s (--out chooses)\n", out.c_str());
+  if (!directory) directory.emplace(out, start);
   if (config.architecture != "ram")
     std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
-                f.resume ? "resumed run of " : "preset ",
-                f.resume ? f.out.c_str() : f.preset.c_str(), config.architecture.c_str(),
-                parameter_count(config));
+                f.resume ? "resumed run of " : "preset ", f.resume ? out.c_str() : f.preset.c_str(),
+                config.architecture.c_str(), parameter_count(config));
   std::printf(
       "ram train: %s%s, %s %dx%d, %d glimpses of %dx%d at %d scale(s), std %.3g, "
       "%s lr %.3g, batch %d, %d epochs, %d threads, data %s\n",
-      f.resume ? "resumed run of " : "preset ", f.resume ? f.out.c_str() : f.preset.c_str(),
+      f.resume ? "resumed run of " : "preset ", f.resume ? out.c_str() : f.preset.c_str(),
       to_string(config.task.kind).c_str(), config.task.canvas, config.task.canvas,
       config.model.glimpses, config.model.retina.glimpse_size, config.model.retina.glimpse_size,
       config.model.retina.scales, config.model.location_std, config.optimizer.kind.c_str(),
@@ -143,23 +144,23 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   if (result.interrupted) {
     std::printf(
         "interrupted: checkpoint written to %s; continue with: ram train --out %s --resume\n",
-        (std::filesystem::path(f.out) / kCheckpointFile).c_str(), f.out.c_str());
+        (std::filesystem::path(out) / kCheckpointFile).c_str(), out.c_str());
     throw ExitRequest{130};  // the shell's code for a program ended by SIGINT
   }
   const EpochMetrics& last = result.epochs.back();
   std::printf("validation error: %.2f%% (single sample, %zu images) after %d epochs, %.1f s\n",
               100 * last.validation_error, data.validation.size(), last.epoch, result.seconds);
-  std::printf("model saved to %s\n", (std::filesystem::path(f.out) / kModelFile).c_str());
+  std::printf("model saved to %s\n", (std::filesystem::path(out) / kModelFile).c_str());
   std::fflush(stdout);
   // The pictures of the run cost about one more validation pass.
   if (config.architecture == "ram") {  // the report shows glimpses, which baselines lack
-    const std::string report = (std::filesystem::path(f.out) / viz::kReportFile).string();
+    const std::string report = (std::filesystem::path(out) / viz::kReportFile).string();
     viz::ReportOptions report_options;
     report_options.threads = config.threads;
-    viz::write_run_report(f.out, report, data.validation, "validation split of " + config.data,
+    viz::write_run_report(out, report, data.validation, "validation split of " + config.data,
                           report_options);
     std::printf("training curves in %s, report in %s\n",
-                (std::filesystem::path(f.out) / viz::kCurvesFile).c_str(), report.c_str());
+                (std::filesystem::path(out) / viz::kCurvesFile).c_str(), report.c_str());
   }
 }
 
@@ -174,12 +175,15 @@ void add_train_command(CLI::App& app, Reach reach) {
   for (const Preset& p : presets()) preset_names += "\n  " + p.name + ": " + p.description;
   const std::string run = "Run";
   cmd->add_option("--preset", f->preset,
-                  "Paper setting to start from (default " + std::string(kDefaultPreset) +
-                      "); other flags override it:" + preset_names)
+                  "A row of the paper's tables with our recipe, to start from; other flags "
+                  "override it (ram presets shows them all):" +
+                      preset_names)
       ->group(run);
   // Checked in run_train rather than by CLI11, whose missing-option error would hide a
   // misspelt flag.
-  cmd->add_option("--out", f->out, "Output directory (required)")->group(run);
+  cmd->add_option("--out", f->out,
+                  "Run directory (default: runs/PRESET-DATE-TIME; required with --resume)")
+      ->group(run);
   cmd->add_flag("--resume", f->resume,
                 "Continue from DIR/checkpoint.ram with the settings the run started with (only "
                 "--threads, --checkpoint-every and --epochs may be given: more epochs extend "
@@ -196,8 +200,8 @@ void add_train_command(CLI::App& app, Reach reach) {
 
   ConfigFlags<TrainingConfig>& s = f->settings;
   s.group(run);
-  s.add("--threads", member(&TrainingConfig::threads), "Threads (default 2)");
-  s.add("--seed", member(&TrainingConfig::seed), "Random seed (default 1)");
+  s.add("--threads", member(&TrainingConfig::threads), "Threads");
+  s.add("--seed", member(&TrainingConfig::seed), "Random seed");
   s.add("--checkpoint-every", member(&TrainingConfig::checkpoint_every),
         "Also checkpoint every N optimiser steps within an epoch (default 0: after each epoch "
         "only)");
@@ -222,51 +226,49 @@ void add_train_command(CLI::App& app, Reach reach) {
         "Location policy standard deviation");
   s.add("--core", member(&TrainingConfig::model, &ModelConfig::core),
         "Recurrent core: lstm (the presets') or relu (the paper's for classification)");
-  s.add("--core-size", member(&TrainingConfig::model, &ModelConfig::core_size),
-        "Core state size (default 256)");
+  s.add("--core-size", member(&TrainingConfig::model, &ModelConfig::core_size), "Core state size");
   s.add("--glimpse-hidden", member(&TrainingConfig::model, &ModelConfig::glimpse_hidden),
-        "h_g size (default 128)");
+        "h_g size");
   s.add("--location-hidden", member(&TrainingConfig::model, &ModelConfig::location_hidden),
-        "h_l size (default 128)");
+        "h_l size");
   s.add("--glimpse-features", member(&TrainingConfig::model, &ModelConfig::glimpse_features),
-        "g size (default 256)");
+        "g size");
   s.add("--reward-baseline", member(&TrainingConfig::model, &ModelConfig::reward_baseline),
         "The reward baseline b_t read from the core: linear (default, the paper's) or sigmoid "
         "(bounded to the reward's range)");
   s.add("--init-range", member(&TrainingConfig::init_range), "Weights start uniform in [-r, r]");
 
   s.group("Optimiser");
-  s.add("--epochs", member(&TrainingConfig::epochs), "Epochs (default: the preset's budget)");
-  s.add("--batch", member(&TrainingConfig::batch_size), "Images per mini-batch (default 20)");
+  s.add("--epochs", member(&TrainingConfig::epochs), "Epochs (the preset's budget)");
+  s.add("--batch", member(&TrainingConfig::batch_size), "Images per mini-batch");
   s.add("--optimizer", member(&TrainingConfig::optimizer, &OptimizerConfig::kind),
         "adam (default) or sgd (with momentum)");
   s.add("--lr", member(&TrainingConfig::optimizer, &OptimizerConfig::learning_rate),
-        "Initial learning rate (default 0.001 for adam, 0.01 for sgd)");
+        "Initial learning rate (0.01 when --optimizer sgd is given without --lr)");
   s.add("--final-lr", member(&TrainingConfig::optimizer, &OptimizerConfig::final_learning_rate),
-        "Learning rate reached at the end of the run (default 0)");
+        "Learning rate reached at the end of the run");
   s.add("--lr-schedule", member(&TrainingConfig::optimizer, &OptimizerConfig::schedule),
         "How the learning rate goes to --final-lr: linear (default, the paper's) or "
         "exponential (a constant factor per step; needs --final-lr above 0)");
   s.add("--momentum", member(&TrainingConfig::optimizer, &OptimizerConfig::momentum),
-        "SGD momentum (default 0.9)");
+        "SGD momentum");
   s.add("--clip", member(&TrainingConfig::optimizer, &OptimizerConfig::clip_norm),
-        "Clip the gradient norm to this (presets: 5; 0 = off, the paper's)");
+        "Clip the gradient norm to this (0 = off, the paper's)");
   s.add("--skip-nonfinite", member(&TrainingConfig::skip_nonfinite_batches),
         "Skip (and count) a batch whose loss or gradient is not finite, instead of stopping");
 
   s.group("Loss and policy");
   s.add("--reinforce-weight", member(&TrainingConfig::loss, &LossWeights::reinforce),
-        "Weight of the REINFORCE term (presets: 0.125; the paper's model: 1)");
+        "Weight of the REINFORCE term (the paper's model: 1)");
   s.add("--baseline-weight", member(&TrainingConfig::loss, &LossWeights::baseline),
         "Weight of the baseline's squared error");
   s.add("--reinforce-trains-core",
         member(&TrainingConfig::model, &ModelConfig::reinforce_trains_core),
         "Let the REINFORCE gradient reach the core too (on in the presets; "
         "--reinforce-trains-core=false gives the paper's model)");
-  s.add("--monte-carlo", member(&TrainingConfig::monte_carlo),
-        "Episodes per image in training (default 1)");
-  s.add("--eval-samples", member(&TrainingConfig::eval_samples),
-        "Episodes averaged per image at validation (default 1)");
+  s.add("--monte-carlo", member(&TrainingConfig::monte_carlo), "Episodes per image in training");
+  s.add("--samples", member(&TrainingConfig::eval_samples),
+        "Episodes averaged per image at validation, as ram eval --samples", {"--eval-samples"});
   s.add("--random-glimpses", member(&TrainingConfig::random_glimpses),
         "Control: glimpse at uniformly random locations instead of a learned policy");
 
@@ -275,7 +277,7 @@ void add_train_command(CLI::App& app, Reach reach) {
         "Learn when to stop: after each glimpse a stop policy may end the episode (--glimpses "
         "is then the maximum)");
   s.add("--glimpse-cost", member(&TrainingConfig::model, &ModelConfig::glimpse_cost),
-        "Reward cost per glimpse taken (default 0)");
+        "Reward cost per glimpse taken");
   s.add("--classifier-every-step",
         member(&TrainingConfig::model, &ModelConfig::classifier_at_every_step),
         "Train the classifier at every step, not only where the episode stops");
@@ -285,7 +287,10 @@ void add_train_command(CLI::App& app, Reach reach) {
         "ram (default), or a baseline on the preset's task: fc64, fc256 (two fully connected "
         "ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");
   s.add("--conv-filters", member(&TrainingConfig::conv_filters),
-        "Filters of the conv baseline (default 16, as in the paper's text; its caption says 8)");
+        "Filters of the conv baseline (16 as in the paper's text; its caption says 8)");
+  s.show_defaults(find_preset(kDefaultPreset).config);
+  cmd->footer("Values in [brackets] are the default preset's (" + std::string(kDefaultPreset) +
+              "); `ram presets` lists every preset and `ram presets NAME` shows one in full.");
   cmd->callback([cmd, f, reach] { run_train(*cmd, *f, reach); });
 }
 

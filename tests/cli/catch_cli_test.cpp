@@ -87,7 +87,7 @@ TEST(CatchCli, EveryTrainFlagReachesTheConfiguration) {
       "--frames 480 --report-every 1 --threads 1 --seed 7 --core relu --core-size 9 "
       "--glimpse-hidden 5 --location-hidden 6 --glimpse-features 7 --init-range 0.2 --batch 10 "
       "--optimizer sgd --lr 0.02 --final-lr 0.001 --momentum 0.8 --clip 3 --std 0.15 "
-      "--location-trains-core --entropy 0.01 --discount 0.9 --reinforce-weight 0.7 "
+      "--reinforce-trains-core --entropy 0.01 --discount 0.9 --reinforce-weight 0.7 "
       "--baseline-weight 0.6";
   const std::string run = dir.sub("run");
   const CliRun train = ram_catch("train --out '" + run + "' --quiet " + settings, dir);
@@ -111,7 +111,7 @@ TEST(CatchCli, ErrorsAreOneLine) {
   { std::ofstream(dir.sub("junk.ram")) << "junk"; }
   for (const std::string& args : std::initializer_list<std::string>{
            "eval '" + dir.sub("junk.ram") + "'", "eval '" + dir.sub("none.ram") + "'",
-           "play '" + dir.sub("junk.ram") + "' --out x.gif", "train --frames 10",
+           "play '" + dir.sub("junk.ram") + "' --out x.gif", "train --resume --frames 10",
            "train --out '" + dir.sub("r") + "' --discount 2"}) {
     const CliRun r = ram_catch(args, dir);
     EXPECT_EQ(r.code, 1) << args << "\n" << r.output;

@@ -186,11 +186,10 @@ TEST_F(RamCliEndToEnd, EvalSplitChoosesTheValidationSplitOrTheSourcesTestSet) {
   const CliRun both = run_ram(base + " --split test --data " + quote(data_), root_->str());
   EXPECT_EQ(both.output, with_data.output);
 
-  // --data is a test set: asking for the validation split with it is a contradiction.
-  const CliRun contradiction =
+  // --split validation with --data evaluates that source's validation split: here the model's.
+  const CliRun data_validation =
       run_ram(base + " --split validation --data " + quote(data_), root_->str());
-  expect_clean_error(contradiction);
-  EXPECT_TRUE(contains(contradiction.output, "--split validation")) << describe(contradiction);
+  EXPECT_EQ(data_validation.output, plain.output);
   const CliRun bogus = run_ram(base + " --split bogus", root_->str());
   expect_clean_error(bogus);
   EXPECT_EQ(bogus.code, 2);
@@ -199,10 +198,11 @@ TEST_F(RamCliEndToEnd, EvalSplitChoosesTheValidationSplitOrTheSourcesTestSet) {
 
 TEST_F(RamCliEndToEnd, EvalMeanLocationAndSamples) {
   const std::string base = "eval " + quote(model()) + " --data " + quote(data_);
-  const CliRun mean = run_ram(base + " --mean-location", root_->str());
+  const CliRun mean = run_ram(base + " --greedy", root_->str());
   ASSERT_TRUE(mean.exited && mean.code == 0) << describe(mean);
   EXPECT_TRUE(contains(mean.output, "mean locations")) << describe(mean);
-  const CliRun mean_again = run_ram(base + " --mean-location --threads 1", root_->str());
+  const CliRun mean_again =
+      run_ram(base + " --mean-location --threads 1", root_->str());  // old name
   EXPECT_EQ(mean.output, mean_again.output);  // deterministic, whatever the thread count
 
   const CliRun samples = run_ram(base + " --samples 3", root_->str());

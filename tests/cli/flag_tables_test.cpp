@@ -96,7 +96,7 @@ TEST(FlagTables, BadSettingsAreRefusedBeforeAnyWork) {
   EXPECT_EQ(run_settings({"catch", "train", "--out", "x", "--std", "0"}), 1);
   EXPECT_EQ(run_settings({"catch", "eval", "m.ram", "--episodes", "0"}), 1);
   EXPECT_EQ(run_settings({"catch", "play", "m.ram"}), 1);  // no --out
-  EXPECT_EQ(run_settings({"eval", "m.ram", "--data", "d", "--split", "validation"}), 1);
+  EXPECT_EQ(run_settings({"presets", "no-such-preset"}), 1);
   EXPECT_EQ(run_settings({"glimpses", "m.ram"}), 1);  // no --out
   EXPECT_EQ(run_settings({"reproduce", "2a", "--rows", "no-such-row"}), 1);
   EXPECT_EQ(run_settings({"reproduce", "2a", "--epochs", "2", "--minutes", "1"}), 1);

@@ -68,7 +68,7 @@ TEST(RamCli, HelpExitsZeroAndListsFlags) {
   const CliRun eval = run_ram("eval --help", dir.str());
   EXPECT_TRUE(eval.exited && eval.code == 0) << describe(eval);
   for (const char* flag :
-       {"MODEL", "--data", "--split", "--samples", "--mean-location", "--threads"})
+       {"MODEL", "--data", "--split", "--samples", "--greedy", "--threads", "--json"})
     EXPECT_TRUE(contains(eval.output, flag)) << flag;
 
   const CliRun info = run_ram("info --help", dir.str());
@@ -86,11 +86,10 @@ TEST(RamCli, BadCommandLinesFailWithOneErrorLine) {
   TempDir dir;
   const std::string out = quote(dir.sub("out"));
   const std::vector<std::string> cases = {
-      "",
       "frobnicate",
       "train --bogus",
       "train --out " + out + " --bogus",
-      "train --epochs 1",  // no --out
+      "train --resume --epochs 2",  // no --out to resume
       "train --out " + out + " --epochs",
       "train --preset nope --out " + out,
       "train --epochs abc --out " + out,
@@ -127,7 +126,7 @@ TEST(RamCli, BadValuesNameTheProblem) {
     std::string args, mentions;
   };
   for (const Case& c :
-       {Case{"train --out x --bogus", "--bogus"}, Case{"train --epochs 1", "--out"},
+       {Case{"train --out x --bogus", "--bogus"}, Case{"train --resume --epochs 2", "--out"},
         Case{"train --preset nope" + out, "nope"}, Case{"train --epochs abc" + out, "--epochs"},
         Case{"train --batch 0" + out, "batch"}, Case{"train --std -1" + out, "std"},
         Case{"train --optimizer foo" + out, "foo"}, Case{"train --task nonsense" + out, "nonsense"},
@@ -321,7 +320,8 @@ TEST(RamCli, EveryTrainFlagReachesTheConfiguration) {
       {"--baseline-weight 0.25", "/loss/baseline", 0.25},
       {"--reinforce-trains-core=false", "/model/reinforce_trains_core", false},
       {"--monte-carlo 2", "/monte_carlo", 2},
-      {"--eval-samples 4", "/eval_samples", 4},
+      {"--samples 4", "/eval_samples", 4},
+      {"--eval-samples 5", "/eval_samples", 5},  // the old name, hidden
       {"--random-glimpses", "/random_glimpses", true},
       {"--adaptive-stopping", "/model/adaptive_stopping", true},
       {"--adaptive-stopping --glimpse-cost 0.01", "/model/glimpse_cost", 0.01},

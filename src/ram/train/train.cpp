@@ -192,7 +192,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
             static_cast<double>((batches - b - 1) + batches * (config.epochs - epoch - 1)) * B;
         p.eta_seconds = p.images_per_second > 0 ? remaining_images / p.images_per_second : 0;
         p.loss = epoch_sums.images > 0 ? epoch_sums.total(config.loss) / epoch_sums.images : 0;
-        p.train_accuracy = epoch_sums.images > 0 ? epoch_sums.correct / epoch_sums.images : 0;
+        p.train_error = epoch_sums.images > 0 ? 1 - epoch_sums.correct / epoch_sums.images : 0;
         callbacks.batch_done(p);
       }
       if (callbacks.stop_requested && callbacks.stop_requested()) {

@@ -22,7 +22,7 @@ struct Progress {
   int epoch = 0, epochs = 0;  // epoch is 1-based
   std::uint64_t batch = 0, batches = 0;
   double images_per_second = 0, eta_seconds = 0;
-  double loss = 0, train_accuracy = 0;  // running means over the epoch so far
+  double loss = 0, train_error = 0;  // running means over the epoch so far
 };
 
 struct TrainCallbacks {
