@@ -98,6 +98,7 @@ def main():
         ["catch", "play", "model.ram", "--out", "a.gif", "--scale", "33", "--frame-png", "f.png"],
         ["tradeoff", "a.ram", "b.ram", "--plot", "p.png", "--examples", "e.png", "--examples-model",
          "b.ram", "--title", "t", "--threads", "2"],
+        ["compare", "run-a", "run-b/metrics.csv", "--out", "c.svg"],
     ]
     for i, flag_list in enumerate(flags):
         write("flags", "args-%d" % i, b"\0".join(a.encode() for a in flag_list))

@@ -9,6 +9,7 @@
 #include "progress_bar.h"
 #include "ram/train/catch_train.h"
 #include "ram/util/error.h"
+#include "ram/viz/canvas.h"
 #include "ram/viz/catch_curves.h"
 #include "ram/viz/catch_frames.h"
 #include "ram/viz/image.h"
@@ -110,7 +111,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     const CatchEvalResult random = evaluate_catch_reference(
         CatchReference::random, kCatchCurveReferenceEpisodes, kCatchEvalSeed);
     const std::string curves = (std::filesystem::path(f.out) / viz::kCurvesFile).string();
-    viz::write_png(viz::catch_curves(result.history, random.rate()), curves);
+    viz::write_figure(viz::catch_curves(result.history, random.rate()), curves);
     std::printf("learning curve in %s\n", curves.c_str());
   }
 }

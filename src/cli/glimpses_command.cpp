@@ -8,6 +8,7 @@
 #include "ram/env/source.h"
 #include "ram/train/train.h"
 #include "ram/util/error.h"
+#include "ram/viz/canvas.h"
 #include "ram/viz/glimpse_figure.h"
 
 namespace ram::cli {
@@ -20,6 +21,7 @@ struct GlimpsesFlags {
   std::string out;
   int count = 8;
   bool mean_location = false;
+  viz::GlimpseFigureOptions figure;
 };
 
 void run_glimpses(const GlimpsesFlags& f, Reach reach) {
@@ -45,8 +47,8 @@ void run_glimpses(const GlimpsesFlags& f, Reach reach) {
   for (const viz::Episode& e : episodes) {
     char stem[32];
     std::snprintf(stem, sizeof stem, "glimpses-%04zu", e.index);
-    viz::write_png(viz::glimpse_figure(e), out / (std::string(stem) + ".png"));
-    const std::vector<viz::RgbImage> frames = viz::glimpse_frames(e);
+    viz::write_figure(viz::glimpse_figure(e, f.figure), out / (std::string(stem) + ".png"));
+    const std::vector<viz::RgbImage> frames = viz::glimpse_frames(e, f.figure);
     viz::write_gif(frames, viz::glimpse_frame_delays(frames.size()),
                    out / (std::string(stem) + ".gif"));
     correct += e.predicted == e.label;
@@ -79,6 +81,8 @@ void add_glimpses_command(CLI::App& app, Reach reach) {
   cmd->add_flag("--mean-location", f->mean_location,
                 "Glimpse at the policy's mean instead of a sample (default: sampled, as the "
                 "headline error)");
+  cmd->add_flag("--finest-only", f->figure.finest_only,
+                "Draw one box per glimpse, the finest scale's, instead of every scale's");
   cmd->callback([f, reach] { run_glimpses(*f, reach); });
 }
 

@@ -17,6 +17,7 @@ void add_commands(CLI::App& app, Reach reach) {
   add_glimpses_command(app, reach);
   add_reproduce_command(app, reach);
   add_report_command(app, reach);
+  add_compare_command(app, reach);
   add_catch_command(app, reach);
   add_tradeoff_command(app, reach);
 }
