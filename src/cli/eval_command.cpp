@@ -97,10 +97,10 @@ nlohmann::json result_json(const EvalSubject& subject, const TrainingConfig& con
   return j;
 }
 
-// RUN/eval.json keeps the latest evaluation of each split of the run's own data, so that
-// `ram report` can show the test error next to the validation curve.
+// RUN/eval.json (kEvalFile) keeps the latest evaluation of each split of the run's own data, so
+// that `ram report` can show the test error next to the validation curve.
 void record_in_run_directory(const std::filesystem::path& run, const nlohmann::json& result) {
-  const std::filesystem::path file = run / "eval.json";
+  const std::filesystem::path file = run / kEvalFile;
   nlohmann::json record = nlohmann::json::object();
   if (std::ifstream in(file); in) {
     try {
@@ -143,13 +143,13 @@ void run_eval(const EvalFlags& f, Reach reach) {
                 "use --split validation, or --data with a source that has t10k files");
   const ImageSet digits =
       subject.test ? load_test_data(subject.data) : load_training_data(subject.data).validation;
-  if (!own_data)
-    std::fprintf(stderr, "ram eval: note: %s was trained on %s; evaluating on %s\n", model.c_str(),
-                 config.data.c_str(), subject.data.c_str());
   const ImageSet images = render_evaluation_set(config, digits);
   ThreadPool pool(f.threads);
   const EvalOptions options = evaluation_options(config, f.greedy, f.samples);
   const EvalResult result = evaluate_trained(config, saved.parameters, images, options, pool);
+  if (!own_data)
+    std::fprintf(stderr, "ram eval: note: %s was trained on %s; evaluated on %s\n", model.c_str(),
+                 config.data.c_str(), subject.data.c_str());
   const nlohmann::json json = result_json(subject, config, f, result);
   if (own_data)
     if (const auto run = run_directory_of(model)) record_in_run_directory(*run, json);

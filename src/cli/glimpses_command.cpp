@@ -4,10 +4,12 @@
 #include <memory>
 
 #include "commands.h"
+#include "model_argument.h"
 #include "ram/env/idx.h"
 #include "ram/env/source.h"
 #include "ram/train/train.h"
 #include "ram/util/error.h"
+#include "ram/viz/canvas.h"
 #include "ram/viz/glimpse_figure.h"
 
 namespace ram::cli {
@@ -20,12 +22,13 @@ struct GlimpsesFlags {
   std::string out;
   int count = 8;
   bool mean_location = false;
+  viz::GlimpseFigureOptions figure;
 };
 
 void run_glimpses(const GlimpsesFlags& f, Reach reach) {
   if (f.out.empty()) throw Error("glimpses: --out DIR is required");
   if (reach == Reach::settings) return;
-  const SavedModel saved = load_model(f.model_path);
+  const SavedModel saved = load_model(model_file(f.model_path));
   const TrainingConfig& config = saved.config;
   const ImageSet digits = f.data_dir.empty() ? load_training_data(config.data).validation
                                              : load_idx_dir(f.data_dir, "t10k");
@@ -45,8 +48,8 @@ void run_glimpses(const GlimpsesFlags& f, Reach reach) {
   for (const viz::Episode& e : episodes) {
     char stem[32];
     std::snprintf(stem, sizeof stem, "glimpses-%04zu", e.index);
-    viz::write_png(viz::glimpse_figure(e), out / (std::string(stem) + ".png"));
-    const std::vector<viz::RgbImage> frames = viz::glimpse_frames(e);
+    viz::write_figure(viz::glimpse_figure(e, f.figure), out / (std::string(stem) + ".png"));
+    const std::vector<viz::RgbImage> frames = viz::glimpse_frames(e, f.figure);
     viz::write_gif(frames, viz::glimpse_frame_delays(frames.size()),
                    out / (std::string(stem) + ".gif"));
     correct += e.predicted == e.label;
@@ -68,7 +71,9 @@ void add_glimpses_command(CLI::App& app, Reach reach) {
       "Draw where a model looks: per image a figure (DIR/glimpses-NNNN.png: the glimpse path on "
       "the image, then what the retina saw at each step) and an animation (.gif)");
   auto f = std::make_shared<GlimpsesFlags>();
-  cmd->add_option("MODEL", f->model_path, "Model file (model.ram or checkpoint.ram)")->required();
+  cmd->add_option("MODEL", f->model_path,
+                  "Model file (model.ram or checkpoint.ram) or a run directory of ram train")
+      ->required();
   cmd->add_option("--out", f->out, "Output directory (required)");
   cmd->add_option("--data", f->data_dir,
                   "Directory with MNIST-format t10k files; default: the validation split of the "
@@ -76,9 +81,11 @@ void add_glimpses_command(CLI::App& app, Reach reach) {
   cmd->add_option("--count", f->count,
                   "Images to draw, spread evenly over the evaluation set (default 8)")
       ->check(CLI::Range(1, 1000));
-  cmd->add_flag("--mean-location", f->mean_location,
-                "Glimpse at the policy's mean instead of a sample (default: sampled, as the "
-                "headline error)");
+  cmd->add_flag("--greedy", f->mean_location,
+                "Deterministic policy: glimpse at the policy's mean instead of a sample");
+  cmd->add_flag("--mean-location", f->mean_location)->group("");  // the old name
+  cmd->add_flag("--finest-only", f->figure.finest_only,
+                "Draw one box per glimpse, the finest scale's, instead of every scale's");
   cmd->callback([f, reach] { run_glimpses(*f, reach); });
 }
 

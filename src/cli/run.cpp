@@ -22,11 +22,17 @@ void add_commands(CLI::App& app, Reach reach) {
   add_glimpses_command(app, reach);
   add_reproduce_command(app, reach);
   add_report_command(app, reach);
+  add_compare_command(app, reach);
   add_catch_command(app, reach);
   add_tradeoff_command(app, reach);
 }
 
 namespace {
+
+std::string& typed_command_line() {
+  static std::string text;
+  return text;
+}
 
 // "ram train", "ram catch train": how a command is typed, for messages and --help pointers.
 std::string command_path(const CLI::App* command) {
@@ -109,6 +115,10 @@ int unexpected_arguments(CLI::App& app) {
 
 }  // namespace
 
+const std::string& command_line() {
+  return typed_command_line();
+}
+
 int run(int argc, const char* const* argv, Reach reach) {
   CLI::App app{"ram: the Recurrent Attention Model (Mnih et al., NIPS 2014)", "ram"};
   app.require_subcommand(1);
@@ -118,6 +128,11 @@ int run(int argc, const char* const* argv, Reach reach) {
   add_commands(app, reach);
 
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  typed_command_line() = "ram";
+  for (const std::string& arg : args) {
+    const bool plain = !arg.empty() && arg.find_first_of(" \t\"'\\$`") == std::string::npos;
+    typed_command_line() += " " + (plain ? arg : "'" + arg + "'");
+  }
   if (args.empty()) {
     std::fputs(app.help().c_str(), stdout);
     return 0;

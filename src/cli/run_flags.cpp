@@ -2,8 +2,11 @@
 
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "ram/util/error.h"
+#include "run.h"
+#include "version.h"
 
 namespace ram::cli {
 
@@ -39,6 +42,15 @@ std::string new_run_directory_name(const std::string& name) {
   for (int n = 2; std::filesystem::exists(candidate); ++n)
     candidate = base + "-" + std::to_string(n);
   return candidate;
+}
+
+std::string start_record() {
+  const std::time_t now = std::time(nullptr);
+  char started[32];
+  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const nlohmann::json record = {
+      {"command", command_line()}, {"commit", git_commit()}, {"started", started}};
+  return record.dump(2);
 }
 
 RunStart run_start(bool resume, bool overwrite) {

@@ -22,6 +22,10 @@ void require_only(const CLI::App& cmd, std::string_view command,
 // suffix if that exists already.
 std::string new_run_directory_name(const std::string& name);
 
+// What a new run directory keeps of how the run was started (run.json): the command line, the
+// commit and version of the program, the time.
+std::string start_record();
+
 // --resume and --overwrite, checked against each other.
 RunStart run_start(bool resume, bool overwrite);
 

@@ -13,7 +13,7 @@
 #include "ram/train/evaluate.h"
 #include "ram/train/train.h"
 #include "ram/util/error.h"
-#include "ram/viz/image.h"
+#include "ram/viz/canvas.h"
 #include "ram/viz/scatter_plot.h"
 #include "ram/viz/stopping_examples.h"
 
@@ -127,7 +127,7 @@ void run_tradeoff(const TradeoffFlags& f) {
         by_x(*s);
         series.push_back(*s);
       }
-    viz::write_png(
+    viz::write_figure(
         viz::scatter_plot(series, {f.title, "mean glimpses per image", "validation error (%)"}),
         f.plot);
     std::printf("plot written to %s\n", f.plot.c_str());
@@ -139,7 +139,7 @@ void run_tradeoff(const TradeoffFlags& f) {
     const RamModel<float> model(r.config.model);
     EvalOptions options = evaluation_options(r.config, /*mean_location=*/true, 1);
     options.stop = StopMode::threshold;
-    viz::write_png(
+    viz::write_figure(
         viz::stopping_examples(model, models[k].parameters, evaluation_sets[key], options, 8, pool),
         f.examples);
     std::printf("examples of %s written to %s\n", r.path.c_str(), f.examples.c_str());

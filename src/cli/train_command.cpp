@@ -89,6 +89,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   const std::string out = f.out.empty() ? new_run_directory_name(f.preset) : f.out;
   if (f.out.empty()) std::printf("ram train: writing the run to %s (--out chooses)\n", out.c_str());
   if (!directory) directory.emplace(out, start);
+  directory->set_start_record(start_record());
   if (config.architecture != "ram")
     std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
                 f.resume ? "resumed run of " : "preset ", f.resume ? out.c_str() : f.preset.c_str(),

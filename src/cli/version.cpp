@@ -22,6 +22,10 @@ const char* instruction_set() {
 
 }  // namespace
 
+std::string git_commit() {
+  return RAM_GIT_COMMIT;
+}
+
 std::string version_text() {
   std::string text = "ram " RAM_VERSION "\ncommit: " RAM_GIT_COMMIT "\nbuild: " RAM_BUILD_TYPE;
   text += ", -march=" RAM_ARCH_FLAG ", vector instructions up to ";

@@ -6,4 +6,7 @@ namespace ram::cli {
 
 std::string version_text();
 
+// The commit the program was built from (with " with uncommitted changes" if so), or "unknown".
+std::string git_commit();
+
 }  // namespace ram::cli

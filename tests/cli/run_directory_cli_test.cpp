@@ -82,6 +82,14 @@ TEST_F(RunDirectoryCli, TrainWithoutOutWritesUnderRunsNamedAfterThePresetAndTime
   expect_clean_error(ram("train --resume"));
 }
 
+TEST_F(RunDirectoryCli, TheRunRecordsHowItWasStarted) {
+  const nlohmann::json record =
+      nlohmann::json::parse(read_text((fs::path(run()) / ram::kRunInfoFile).string()));
+  EXPECT_EQ(record.at("command"), "ram train " + std::string(kTinyFlags) + " --data " + data_);
+  EXPECT_GE(record.at("commit").get<std::string>().size(), 7u);
+  EXPECT_EQ(record.at("started").get<std::string>().size(), 20u);  // 2026-12-03T19:30:00Z
+}
+
 TEST_F(RunDirectoryCli, EvalAndInfoTakeTheRunDirectory) {
   const std::string model = (fs::path(run()) / ram::kModelFile).string();
   const CliRun by_directory = ram("eval " + quote(run()) + " --threads 1");
@@ -131,7 +139,7 @@ TEST_F(RunDirectoryCli, EvalJsonIsTheTextsResultAndTheRunKeepsEachSplit) {
   write_idx_dir(other, 300, 100);
   const CliRun elsewhere = ram("eval " + quote(run()) + " --data " + quote(other));
   ASSERT_TRUE(elsewhere.exited && elsewhere.code == 0) << describe(elsewhere);
-  EXPECT_TRUE(contains(elsewhere.output, "was trained on " + data_ + "; evaluating on " + other))
+  EXPECT_TRUE(contains(elsewhere.output, "was trained on " + data_ + "; evaluated on " + other))
       << describe(elsewhere);
   EXPECT_EQ(read_text(record_file.string()), before);
 }

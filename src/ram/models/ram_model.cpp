@@ -134,6 +134,18 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
 }
 
 template <typename T>
+void RamModel<T>::step_probabilities(const T* params, const Workspace<T>& ws, int n,
+                                     Mat<T>& probs) const {
+  if (n < 1 || n > config_.glimpses || static_cast<int>(ws.state.size()) <= n)
+    throw Error("step probabilities: glimpse " + std::to_string(n) + " of an episode of " +
+                std::to_string(config_.glimpses));
+  Mat<T> logits(ws.rows, config_.classes);
+  body_.action_logits(params, ws, n, logits);
+  probs.resize(ws.rows, config_.classes);
+  softmax_forward(logits, probs);
+}
+
+template <typename T>
 void RamModel<T>::forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const {
   const int B = ws.rows, Tn = config_.glimpses, H = body_.output_size();
   const std::size_t draws_per_image = static_cast<std::size_t>(this->draws_per_image());

@@ -187,6 +187,12 @@ class RamModel : public AttentionAgent<T, ModelConfig> {
   void backward(const T* params, const std::uint8_t* labels, const LossWeights& weights, T scale,
                 Workspace<T>& ws, T* grads) const;
 
+  // The classifier's probabilities [rows x C] read from the state after glimpse n (1..T) of the
+  // episode in ws: the answer the model would give had it stopped there. For pictures of when
+  // the model becomes sure; the loss reads only the answering step (or, with adaptive stopping,
+  // ws.step_probs).
+  void step_probabilities(const T* params, const Workspace<T>& ws, int n, Mat<T>& probs) const;
+
   // Multiply-adds x2 of one image's forward pass (the backward pass costs about twice that).
   double forward_flops() const;
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "ram/util/error.h"
@@ -30,7 +31,7 @@ bool exists_in(const std::string& dir, const char* file) {
 void remove_stale_temporaries(const std::string& out_dir) {
   for (const auto& entry : std::filesystem::directory_iterator(out_dir)) {
     const std::string name = entry.path().filename().string();
-    for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile}) {
+    for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile, kEvalFile, kRunInfoFile}) {
       if (name.starts_with(std::string(file) + ".tmp")) {
         std::error_code ignored;
         std::filesystem::remove(entry.path(), ignored);
@@ -161,9 +162,19 @@ RunDirectory::~RunDirectory() {
 }
 
 void RunDirectory::begin_run() const {
-  if (start_ != RunStart::overwrite || out_dir_.empty()) return;
-  for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile})
-    std::filesystem::remove(std::filesystem::path(out_dir_) / file);
+  if (start_ == RunStart::resume || out_dir_.empty()) return;
+  const std::filesystem::path dir(out_dir_);
+  if (start_ == RunStart::overwrite)
+    for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile, kEvalFile, kRunInfoFile})
+      std::filesystem::remove(dir / file);
+  if (start_record_.empty()) return;
+  const std::filesystem::path file = dir / kRunInfoFile, temporary = dir / "run.json.tmp";
+  {
+    std::ofstream out(temporary);
+    out << start_record_ << "\n";
+    if (!out) throw Error("cannot write " + temporary.string());
+  }
+  std::filesystem::rename(temporary, file);
 }
 
 }  // namespace ram

@@ -16,6 +16,10 @@ namespace ram {
 inline constexpr const char* kCheckpointFile = "checkpoint.ram";  // after every epoch / report
 inline constexpr const char* kModelFile = "model.ram";            // the final model
 inline constexpr const char* kMetricsFile = "metrics.csv";
+// `ram eval`'s latest result of each split of the run's own data (see viz/report.h).
+inline constexpr const char* kEvalFile = "eval.json";
+// The command line and commit that started the run.
+inline constexpr const char* kRunInfoFile = "run.json";
 inline constexpr const char* kLockFile = ".lock";  // exists only while a run holds the directory
 
 enum class RunStart {
@@ -70,9 +74,12 @@ class RunDirectory {
   // For RunStart::resume, the checkpoint read once the directory was held; otherwise empty.
   const std::optional<Checkpoint>& resumed() const { return resumed_; }
 
-  // For RunStart::overwrite, removes the old run's files. Called by the trainer once it is ready
-  // to write, so that a run which fails before (bad data, a wrong setting) leaves the old run
-  // whole.
+  // What begin_run() writes to kRunInfoFile for a new run (JSON text: how it was started).
+  void set_start_record(std::string json_text) { start_record_ = std::move(json_text); }
+
+  // For RunStart::overwrite, removes the old run's files; for a new run, writes the start record
+  // if one was set. Called by the trainer once it is ready to write, so that a run which fails
+  // before (bad data, a wrong setting) leaves the old run whole.
   void begin_run() const;
 
  private:
@@ -82,6 +89,7 @@ class RunDirectory {
   std::string checkpoint_path_;
   std::string lock_path_;
   int fd_ = -1;
+  std::string start_record_;
 };
 
 }  // namespace ram

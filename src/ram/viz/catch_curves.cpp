@@ -7,12 +7,12 @@
 
 namespace ram::viz {
 
-RgbImage catch_curves(const std::vector<CatchMetrics>& history, double random_agent_rate) {
+Canvas catch_curves(const std::vector<CatchMetrics>& history, double random_agent_rate) {
   if (history.empty()) throw Error("catch curves: no metrics lines to plot");
-  LinePlot rate{"catch rate (%)", "million frames", {}, {}, 0};
-  LinePlot entropy{"action entropy (nats per frame)", "million frames", {}, {}, 0};
-  Series caught{"training episodes", kBlue, {}}, random{"random agent", kRed, {}};
-  Series nats{"entropy", kBlue, {}}, uniform{"uniform policy", kRed, {}};
+  LinePlot rate{"catch rate (%)", "million frames", {}, {}, 0, false, {}};
+  LinePlot entropy{"action entropy (nats per frame)", "million frames", {}, {}, 0, false, {}};
+  Series caught{"training episodes", kBlue, {}}, random{"random agent", kRed, {}, true};
+  Series nats{"entropy", kBlue, {}}, uniform{"uniform policy", kRed, {}, true};
   for (const CatchMetrics& m : history) {
     const double millions = static_cast<double>(m.frames) / 1e6;
     rate.x.push_back(millions);
@@ -25,10 +25,10 @@ RgbImage catch_curves(const std::vector<CatchMetrics>& history, double random_ag
   }
   rate.series = {caught, random};
   entropy.series = {nats, uniform};
-  constexpr int kWidth = 520, kHeight = 340;
-  RgbImage out(2 * kWidth, kHeight, kWhite);
-  out.paste(draw_line_plot(rate, kWidth, kHeight), 0, 0);
-  out.paste(draw_line_plot(entropy, kWidth, kHeight), kWidth, 0);
+  constexpr double kWidth = 520, kHeight = 340;
+  Canvas out(2 * kWidth, kHeight, kWhite);
+  out.paste(draw_line_plot(rate, kWidth, kHeight), {0, 0});
+  out.paste(draw_line_plot(entropy, kWidth, kHeight), {kWidth, 0});
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "ram/nn/parameters.h"
 #include "ram/util/error.h"
@@ -13,97 +14,138 @@ namespace {
 constexpr Rgb kBackground{32, 32, 32};
 constexpr Rgb kOutside{64, 64, 64};  // around the image: the retina reads zeros there
 constexpr Rgb kPath{80, 200, 255};
-constexpr int kPad = 10;
-constexpr int kTextScale = 2;
+constexpr Rgb kLabelGrey{190, 190, 190};
+constexpr Rgb kBarGrey{150, 150, 150};
+constexpr int kPad = 12;
+constexpr double kCaptionFont = 18, kCaptionHeight = 32;
+constexpr double kSmallFont = 11, kStepFont = 14;
 constexpr int kPanelTarget = 440;  // the image panel's side in pixels, roughly
 constexpr int kPatchTarget = 60;   // a retina patch's side in pixels, roughly
 constexpr int kPatchGap = 6;
+constexpr double kStepHeader = 22;  // the step number above each column of patches
+constexpr double kBarRow = 11, kBarHeight = 8;
+constexpr double kPanelFrame = 3;
 
-int largest_patch(const Episode& e) {
-  return e.retina.glimpse_size << (e.retina.scales - 1);
+int drawn_scales(const Episode& e, const GlimpseFigureOptions& options) {
+  return options.finest_only ? 1 : e.retina.scales;
 }
 
-// Image pixels of grey around the image, enough to show every box whole (a centre is never
-// outside the image, so a box leaves it by at most half its side).
-int margin(const Episode& e) {
-  return largest_patch(e) / 2;
+// Image pixels of grey on each side of the image: as far as any drawn box leaves it.
+struct Margins {
+  int left = 0, top = 0, right = 0, bottom = 0;
+};
+Margins margins(const Episode& e, const GlimpseFigureOptions& options) {
+  Margins m;
+  for (const GlimpseStep& step : e.steps)
+    for (int s = 0; s < drawn_scales(e, options); ++s) {
+      const PixelBox box = glimpse_box(e, step, s);
+      m.left = std::max(m.left, -box.col);
+      m.top = std::max(m.top, -box.row);
+      m.right = std::max(m.right, box.col + box.side - e.cols);
+      m.bottom = std::max(m.bottom, box.row + box.side - e.rows);
+    }
+  return m;
 }
 
-int panel_width(const Episode& e) {
-  return (e.cols + 2 * margin(e)) * image_placement(e).pixel_scale;
+struct Panel {
+  ImagePlacement at;
+  double x = 0, y = 0, width = 0, height = 0;  // the image and its grey margin
+};
+Panel panel_at(const Episode& e, const GlimpseFigureOptions& options, ImagePlacement at) {
+  const Margins m = margins(e, options);
+  return {at, static_cast<double>(at.x - m.left * at.pixel_scale),
+          static_cast<double>(at.y - m.top * at.pixel_scale),
+          static_cast<double>((e.cols + m.left + m.right) * at.pixel_scale),
+          static_cast<double>((e.rows + m.top + m.bottom) * at.pixel_scale)};
 }
 
-int panel_height(const Episode& e) {
-  return (e.rows + 2 * margin(e)) * image_placement(e).pixel_scale;
+// The image's placement for a panel of about `target` pixels whose frame starts at (x, y).
+ImagePlacement placement_for(const Episode& e, const GlimpseFigureOptions& options, int target,
+                             int min_scale, int x, int y) {
+  const Margins m = margins(e, options);
+  const int side = std::max(e.rows + m.top + m.bottom, e.cols + m.left + m.right);
+  const int scale = std::max(min_scale, target / side);
+  const int frame = static_cast<int>(kPanelFrame);
+  return {x + frame + m.left * scale, y + frame + m.top * scale, scale};
+}
+
+Panel panel(const Episode& e, const GlimpseFigureOptions& options) {
+  return panel_at(e, options, image_placement(e, options));
 }
 
 int patch_scale(const Episode& e) {
   return std::max(1, kPatchTarget / e.retina.glimpse_size);
 }
 
-int patch_pixels(const Episode& e) {
+double patch_pixels(const Episode& e) {
   return e.retina.glimpse_size * patch_scale(e);
 }
 
-int text_line() {
-  return RgbImage::text_height(kTextScale) + kPad;
+int classes(const Episode& e) {
+  return static_cast<int>(e.steps.front().probabilities.size());
 }
 
-// The centre of a step's glimpse in figure pixels, for an image placed at `at`.
-std::pair<int, int> centre_pixels(const Episode& e, const GlimpseStep& s, ImagePlacement at) {
-  const double cx = location_to_pixel(s.x, e.cols), cy = location_to_pixel(s.y, e.rows);
-  return {at.x + static_cast<int>(std::lround(cx * at.pixel_scale)),
-          at.y + static_cast<int>(std::lround(cy * at.pixel_scale))};
+// The height of a column: step number, the retina's scales, and the probability bars.
+double column_height(const Episode& e) {
+  const double patches = kStepHeader + e.retina.scales * (patch_pixels(e) + kPatchGap);
+  return classes(e) == 0 ? patches : patches + 8 + 18 + classes(e) * kBarRow + 16;
 }
 
-void draw_boxes(RgbImage& out, const Episode& e, int t, ImagePlacement at, bool numbered) {
+// The centre of a step's glimpse in figure pixels.
+Point centre(const Episode& e, const GlimpseStep& s, ImagePlacement at) {
+  return {at.x + location_to_pixel(s.x, e.cols) * at.pixel_scale,
+          at.y + location_to_pixel(s.y, e.rows) * at.pixel_scale};
+}
+
+bool right_answer(const Episode& e) {
+  return e.predicted == e.label;
+}
+
+void draw_boxes(Canvas& out, const Episode& e, int t, ImagePlacement at,
+                const GlimpseFigureOptions& options, bool numbered) {
   const GlimpseStep& step = e.steps[static_cast<std::size_t>(t)];
   const Rgb colour = step_colour(t, static_cast<int>(e.steps.size()));
+  const double ps = at.pixel_scale;
   // The finest scale drawn bolder: it marks where the glimpse is centred.
-  const int thickness = at.pixel_scale >= 3 ? 2 : 1;
-  for (int s = 0; s < e.retina.scales; ++s) {
+  for (int s = drawn_scales(e, options) - 1; s >= 0; --s) {
     const PixelBox box = glimpse_box(e, step, s);
-    out.draw_rect(at.x + box.col * at.pixel_scale, at.y + box.row * at.pixel_scale,
-                  box.side * at.pixel_scale, box.side * at.pixel_scale, colour,
-                  s == 0 ? thickness : 1);
+    out.stroke_rect(at.x + box.col * ps, at.y + box.row * ps, box.side * ps, box.side * ps, colour,
+                    s == 0 ? 2.5 : 1.2);
   }
   if (numbered) {
     const PixelBox inner = glimpse_box(e, step, 0);
-    out.draw_text(std::to_string(t + 1), at.x + inner.col * at.pixel_scale + thickness + 1,
-                  at.y + inner.row * at.pixel_scale + thickness + 1, colour, 1);
+    out.text({at.x + inner.col * ps + 4, at.y + inner.row * ps + 4 + kSmallFont},
+             std::to_string(t + 1), colour, {kSmallFont, true});
   }
 }
 
 // The path through the centres of steps 0..last, with a dot at each centre.
-void draw_path(RgbImage& out, const Episode& e, int last, ImagePlacement at) {
+void draw_path(Canvas& out, const Episode& e, int last, ImagePlacement at) {
   const int steps = static_cast<int>(e.steps.size());
-  for (int t = 0; t <= last; ++t) {
-    const auto [x, y] = centre_pixels(e, e.steps[static_cast<std::size_t>(t)], at);
-    if (t > 0) {
-      const auto [px, py] = centre_pixels(e, e.steps[static_cast<std::size_t>(t - 1)], at);
-      for (int dx = -1; dx <= 1; ++dx)
-        for (int dy = -1; dy <= 1; ++dy) out.draw_line(px + dx, py + dy, x + dx, y + dy, kPath);
-    }
-  }
-  for (int t = 0; t <= last; ++t) {
-    const auto [x, y] = centre_pixels(e, e.steps[static_cast<std::size_t>(t)], at);
-    out.fill_rect(x - 2, y - 2, 5, 5, step_colour(t, steps));
-  }
+  std::vector<Point> centres;
+  for (int t = 0; t <= last; ++t)
+    centres.push_back(centre(e, e.steps[static_cast<std::size_t>(t)], at));
+  out.polyline(centres, kPath, 2);
+  for (int t = 0; t <= last; ++t)
+    out.circle(centres[static_cast<std::size_t>(t)], 3, step_colour(t, steps));
 }
 
-void draw_image(RgbImage& out, const Episode& e, ImagePlacement at) {
-  const int m = margin(e) * at.pixel_scale;
-  out.fill_rect(at.x - m, at.y - m, panel_width(e), panel_height(e), kOutside);
-  out.draw_grey(e.image, e.rows, e.cols, at.x, at.y, at.pixel_scale);
+// The image on its grey margin, framed in `frame` (the answer's colour once it is known).
+void draw_image(Canvas& out, const Episode& e, const Panel& p, Rgb frame) {
+  out.fill_rect(p.x, p.y, p.width, p.height, kOutside);
+  out.grey(e.image, e.rows, e.cols, {static_cast<double>(p.at.x), static_cast<double>(p.at.y)},
+           p.at.pixel_scale);
+  out.stroke_rect(p.x - kPanelFrame, p.y - kPanelFrame, p.width + 2 * kPanelFrame,
+                  p.height + 2 * kPanelFrame, frame, kPanelFrame);
 }
 
 // Scale s of the retina view of step t, with its top-left corner at (x, y).
-void draw_patch(RgbImage& out, const Episode& e, int t, int s, int x, int y) {
+void draw_patch(Canvas& out, const Episode& e, int t, int s, double x, double y) {
   const int gw = e.retina.glimpse_size;
   const auto size = static_cast<std::size_t>(gw) * gw;
   const std::span<const float> patch(e.steps[static_cast<std::size_t>(t)].retina.data() + s * size,
                                      size);
-  out.draw_grey(patch, gw, gw, x, y, patch_scale(e));
+  out.grey(patch, gw, gw, {x, y}, patch_scale(e));
 }
 
 // Each scale's row of retina patches is labelled with the side of the square it covers.
@@ -111,15 +153,90 @@ std::string scale_label(const Episode& e, int scale) {
   return std::to_string(e.retina.glimpse_size << scale) + "px";
 }
 
-int scale_labels_width(const Episode& e) {
-  return RgbImage::text_width(scale_label(e, e.retina.scales - 1)) + kPad;
+double labels_width(const Episode& e) {
+  return text_width(scale_label(e, e.retina.scales - 1), {kSmallFont}) + 10;
 }
 
-void draw_scale_labels(RgbImage& out, const Episode& e, int x, int top) {
-  const int patch = patch_pixels(e);
+// Row labels left of the columns starting at `top`: the scales, then the classes.
+void draw_row_labels(Canvas& out, const Episode& e, double x, double top) {
+  const double patch = patch_pixels(e);
   for (int s = 0; s < e.retina.scales; ++s)
-    out.draw_text(scale_label(e, s), x,
-                  top + s * (patch + kPatchGap) + (patch - RgbImage::text_height()) / 2, kWhite);
+    out.text({x, top + kStepHeader + s * (patch + kPatchGap) + patch / 2 + 4}, scale_label(e, s),
+             kLabelGrey, {kSmallFont});
+  const double bars = top + kStepHeader + e.retina.scales * (patch + kPatchGap) + 8;
+  if (classes(e) > 0) {
+    out.text({x, bars + kSmallFont}, "class probability after each glimpse", kLabelGrey,
+             {kSmallFont});
+    for (int c = 0; c < classes(e); ++c)
+      out.text({x, bars + 18 + c * kBarRow + kBarHeight}, std::to_string(c), kLabelGrey,
+               {kSmallFont - 1});
+  }
+}
+
+// Step t's column at x: its number, the retina's scales, and the class probabilities.
+void draw_column(Canvas& out, const Episode& e, int t, double x, double top, bool framed) {
+  const int steps = static_cast<int>(e.steps.size());
+  const double patch = patch_pixels(e);
+  out.text({x, top + kStepFont}, std::to_string(t + 1), step_colour(t, steps), {kStepFont, true});
+  for (int s = 0; s < e.retina.scales; ++s) {
+    const double y = top + kStepHeader + s * (patch + kPatchGap);
+    draw_patch(out, e, t, s, x, y);
+    if (framed) out.stroke_rect(x - 2, y - 2, patch + 4, patch + 4, step_colour(t, steps), 2);
+  }
+  const std::vector<float>& p = e.steps[static_cast<std::size_t>(t)].probabilities;
+  if (p.empty()) return;
+  const double bars = top + kStepHeader + e.retina.scales * (patch + kPatchGap) + 8 + 18;
+  const bool last = t + 1 == steps;
+  for (int c = 0; c < static_cast<int>(p.size()); ++c) {
+    const Rgb colour = c == e.label ? kGreen : last && c == e.predicted ? kRed : kBarGrey;
+    const double y = bars + c * kBarRow;
+    out.fill_rect(x, y, patch, kBarHeight, kOutside);
+    out.fill_rect(x, y,
+                  std::clamp(static_cast<double>(p[static_cast<std::size_t>(c)]), 0.0, 1.0) * patch,
+                  kBarHeight, colour);
+  }
+  const auto top_class = std::max_element(p.begin(), p.end()) - p.begin();
+  char text[32];
+  std::snprintf(text, sizeof text, "%d: %.0f%%", static_cast<int>(top_class),
+                100.0 * static_cast<double>(p[static_cast<std::size_t>(top_class)]));
+  out.text({x, bars + static_cast<double>(p.size()) * kBarRow + 12}, text,
+           top_class == e.label ? kGreen : kLabelGrey, {kSmallFont - 1});
+}
+
+// What the colours mean, in one or more lines from (x, y) within `width`; returns the height.
+double draw_legend(Canvas& out, const Episode& e, double x, double y, double width) {
+  const int steps = static_cast<int>(e.steps.size());
+  struct Entry {
+    std::vector<Rgb> swatch;
+    bool outline;
+    std::string text;
+  };
+  std::vector<Rgb> gradient;
+  for (int t = 0; t < steps; ++t) gradient.push_back(step_colour(t, steps));
+  const std::vector<Entry> entries = {{gradient, false, "glimpse 1 to " + std::to_string(steps)},
+                                      {{kPath}, false, "path of the glimpse centres"},
+                                      {{kGreen}, true, "right answer"},
+                                      {{kRed}, true, "wrong answer"},
+                                      {{kGreen}, false, "true class"},
+                                      {{kRed}, false, "wrong answer's class"}};
+  const double swatch = 10, line = 18;
+  double cx = x, cy = y;
+  for (const Entry& entry : entries) {
+    const double w = static_cast<double>(entry.swatch.size()) * swatch + 6 +
+                     text_width(entry.text, {kSmallFont}) + 18;
+    if (cx > x && cx + w > x + width) cx = x, cy += line;
+    for (std::size_t i = 0; i < entry.swatch.size(); ++i) {
+      const double sx = cx + static_cast<double>(i) * swatch;
+      if (entry.outline)
+        out.stroke_rect(sx, cy, swatch, swatch, entry.swatch[i], 2);
+      else
+        out.fill_rect(sx, cy, swatch, swatch, entry.swatch[i]);
+    }
+    out.text({cx + static_cast<double>(entry.swatch.size()) * swatch + 6, cy + swatch - 1},
+             entry.text, kLabelGrey, {kSmallFont});
+    cx += w;
+  }
+  return cy + line - y;
 }
 
 void check(const Episode& e) {
@@ -128,10 +245,13 @@ void check(const Episode& e) {
   if (e.image.size() != static_cast<std::size_t>(e.rows) * e.cols)
     throw Error("glimpse figure: image has " + std::to_string(e.image.size()) +
                 " values, not rows x cols");
-  for (const GlimpseStep& s : e.steps)
+  for (const GlimpseStep& s : e.steps) {
     if (s.retina.size() != values)
       throw Error("glimpse figure: a step has " + std::to_string(s.retina.size()) +
                   " retina values, the retina gives " + std::to_string(values));
+    if (s.probabilities.size() != e.steps.front().probabilities.size())
+      throw Error("glimpse figure: the steps have different numbers of class probabilities");
+  }
 }
 
 }  // namespace
@@ -154,6 +274,7 @@ std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<con
   const auto chunk = static_cast<std::size_t>(kEvaluationChunk);
   std::vector<float> draws;
   Workspace<float> ws;
+  std::vector<Mat<float>> step_probs(static_cast<std::size_t>(config.glimpses));
   std::size_t chunk_done = images.size();  // the first image of the chunk in ws, if any
   std::vector<Episode> episodes;
   for (std::size_t index : indices) {
@@ -167,6 +288,9 @@ std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<con
                          draws.data() + i * static_cast<std::size_t>(draws_per_image));
       model.forward(aligned.data(), images.image(lo).data(), static_cast<int>(rows), options.mode,
                     draws.data(), ws, options.stop);
+      for (int n = 1; n <= config.glimpses; ++n)
+        model.step_probabilities(aligned.data(), ws, n,
+                                 step_probs[static_cast<std::size_t>(n - 1)]);
       chunk_done = lo;
     }
     const auto row = static_cast<Eigen::Index>(index - lo);
@@ -185,6 +309,8 @@ std::vector<Episode> record_episodes(const RamModel<float>& model, std::span<con
       step.y = static_cast<double>(ws.location[t](row, 1));
       const auto glimpse = ws.glimpse[t].row(row);
       step.retina.assign(glimpse.data(), glimpse.data() + glimpse.size());
+      const auto probs = step_probs[static_cast<std::size_t>(t)].row(row);
+      for (Eigen::Index c = 0; c < probs.size(); ++c) step.probabilities.push_back(probs(c));
       e.steps.push_back(std::move(step));
     }
     Eigen::Index predicted;
@@ -209,10 +335,8 @@ PixelBox glimpse_box(const Episode& episode, const GlimpseStep& step, int scale)
           patch_origin(location_to_pixel(step.y, episode.rows), side), side};
 }
 
-ImagePlacement image_placement(const Episode& e) {
-  const int m = margin(e);
-  const int scale = std::max(2, kPanelTarget / (std::max(e.rows, e.cols) + 2 * m));
-  return {kPad + m * scale, kPad + text_line() + m * scale, scale};
+ImagePlacement image_placement(const Episode& e, const GlimpseFigureOptions& options) {
+  return placement_for(e, options, kPanelTarget, 2, kPad, kPad + static_cast<int>(kCaptionHeight));
 }
 
 Rgb step_colour(int t, int steps) {
@@ -232,69 +356,80 @@ std::string caption(const Episode& episode) {
   return "pred " + std::to_string(episode.predicted) + " / true " + std::to_string(episode.label);
 }
 
-RgbImage glimpse_figure(const Episode& e) {
+Canvas glimpse_figure(const Episode& e, const GlimpseFigureOptions& options) {
   check(e);
   const int steps = static_cast<int>(e.steps.size());
-  const int patch = patch_pixels(e);
-  const int column = patch + kPad;
-  const int labels_x = kPad + panel_width(e) + 2 * kPad;
-  const int columns_x = labels_x + scale_labels_width(e);
-  const int columns_height = text_line() + e.retina.scales * (patch + kPatchGap);
+  const Panel p = panel(e, options);
+  const double column = patch_pixels(e) + kPad;
+  const double labels_x = p.x + p.width + kPanelFrame + 2 * kPad;
+  // The probability header runs across the columns from the labels' left edge.
+  const double columns_x = labels_x + labels_width(e);
+  const double top = kPad + kCaptionHeight;
   const std::string text = caption(e);
-  const int width =
-      std::max(columns_x + steps * column, kPad + RgbImage::text_width(text, kTextScale) + kPad);
-  const int height = kPad + text_line() + std::max(panel_height(e), columns_height) + kPad;
-  RgbImage out(width, height, kBackground);
+  const double width =
+      std::max(columns_x + steps * column, kPad + text_width(text, {kCaptionFont, true}) + kPad);
+  const double body = std::max(p.height + 2 * kPanelFrame, column_height(e));
+  Canvas measure(width, 1);
+  const double legend_height = draw_legend(measure, e, kPad, 0, width - 2 * kPad);
+  Canvas out(width, top + body + 12 + legend_height + kPad, kBackground);
 
-  out.draw_text(text, kPad, kPad, e.predicted == e.label ? kGreen : kRed, kTextScale);
-  const ImagePlacement at = image_placement(e);
-  draw_image(out, e, at);
-  draw_path(out, e, steps - 1, at);
-  for (int t = 0; t < steps; ++t) draw_boxes(out, e, t, at, true);
-
-  const int top = kPad + text_line();
-  draw_scale_labels(out, e, labels_x, top + text_line());
-  for (int t = 0; t < steps; ++t) {
-    const int x = columns_x + t * column;
-    out.draw_text(std::to_string(t + 1), x, top, step_colour(t, steps), kTextScale);
-    for (int s = 0; s < e.retina.scales; ++s)
-      draw_patch(out, e, t, s, x, top + text_line() + s * (patch + kPatchGap));
-  }
+  out.text({kPad, kPad + kCaptionFont}, text, right_answer(e) ? kGreen : kRed,
+           {kCaptionFont, true});
+  draw_image(out, e, p, right_answer(e) ? kGreen : kRed);
+  draw_path(out, e, steps - 1, p.at);
+  for (int t = 0; t < steps; ++t) draw_boxes(out, e, t, p.at, options, true);
+  draw_row_labels(out, e, labels_x, top);
+  for (int t = 0; t < steps; ++t) draw_column(out, e, t, columns_x + t * column, top, false);
+  draw_legend(out, e, kPad, top + body + 12, width - 2 * kPad);
   return out;
 }
 
-std::vector<RgbImage> glimpse_frames(const Episode& e) {
+Canvas glimpse_thumbnail(const Episode& e, int size) {
+  check(e);
+  const GlimpseFigureOptions finest{true};
+  const int caption_height = 20;
+  const Panel p = panel_at(e, finest, placement_for(e, finest, size, 1, 4, caption_height));
+  Canvas out(p.x + p.width + kPanelFrame + 4, p.y + p.height + kPanelFrame + 4, kBackground);
+  out.text({4, 15}, "image " + std::to_string(e.index) + ": " + caption(e),
+           right_answer(e) ? kGreen : kRed, {12, true});
+  draw_image(out, e, p, right_answer(e) ? kGreen : kRed);
+  draw_path(out, e, static_cast<int>(e.steps.size()) - 1, p.at);
+  for (int t = 0; t < static_cast<int>(e.steps.size()); ++t)
+    draw_boxes(out, e, t, p.at, finest, false);
+  return out;
+}
+
+std::vector<RgbImage> glimpse_frames(const Episode& e, const GlimpseFigureOptions& options) {
   check(e);
   const int steps = static_cast<int>(e.steps.size());
-  const int patch = patch_pixels(e);
-  const int labels_x = kPad + panel_width(e) + 2 * kPad;
-  const int view_x = labels_x + scale_labels_width(e);
+  const Panel p = panel(e, options);
+  const double labels_x = p.x + p.width + kPanelFrame + 2 * kPad;
+  const double view_x = labels_x + labels_width(e);
+  const double top = kPad + kCaptionHeight;
   const std::string last_text =
       "glimpse " + std::to_string(steps) + "/" + std::to_string(steps) + "  " + caption(e);
-  const int width =
-      std::max(view_x + patch + kPad, kPad + RgbImage::text_width(last_text, kTextScale) + kPad);
-  const int height =
-      kPad + text_line() + std::max(panel_height(e), e.retina.scales * (patch + kPatchGap)) + kPad;
-  const ImagePlacement at = image_placement(e);
+  // The probability header is as wide as the widest thing right of the image.
+  const double header =
+      classes(e) > 0
+          ? text_width("class probability after each glimpse", {kSmallFont}) - labels_width(e)
+          : 0;
+  const double width = std::max({view_x + std::max(patch_pixels(e), header) + kPad,
+                                 kPad + text_width(last_text, {kCaptionFont, true}) + kPad});
+  const double height = top + std::max(p.height + 2 * kPanelFrame, column_height(e)) + kPad;
   std::vector<RgbImage> frames;
   for (int t = 0; t < steps; ++t) {
-    RgbImage frame(width, height, kBackground);
+    Canvas frame(width, height, kBackground);
     const bool last = t == steps - 1;
     const std::string text = "glimpse " + std::to_string(t + 1) + "/" + std::to_string(steps) +
                              "  " + (last ? caption(e) : "true " + std::to_string(e.label));
-    const Rgb text_colour = !last ? kWhite : e.predicted == e.label ? kGreen : kRed;
-    frame.draw_text(text, kPad, kPad, text_colour, kTextScale);
-    draw_image(frame, e, at);
-    draw_path(frame, e, t, at);
-    draw_boxes(frame, e, t, at, false);
-    const int top = kPad + text_line();
-    draw_scale_labels(frame, e, labels_x, top);
-    for (int s = 0; s < e.retina.scales; ++s) {
-      const int y = top + s * (patch + kPatchGap);
-      draw_patch(frame, e, t, s, view_x, y);
-      frame.draw_rect(view_x - 2, y - 2, patch + 4, patch + 4, step_colour(t, steps));
-    }
-    frames.push_back(std::move(frame));
+    const Rgb answer = right_answer(e) ? kGreen : kRed;
+    frame.text({kPad, kPad + kCaptionFont}, text, last ? answer : kWhite, {kCaptionFont, true});
+    draw_image(frame, e, p, last ? answer : kOutside);
+    draw_path(frame, e, t, p.at);
+    draw_boxes(frame, e, t, p.at, options, false);
+    draw_row_labels(frame, e, labels_x, top);
+    draw_column(frame, e, t, view_x, top, true);
+    frames.push_back(rasterize(frame));
   }
   return frames;
 }

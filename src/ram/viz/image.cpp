@@ -16,63 +16,6 @@
 namespace ram::viz {
 namespace {
 
-// 5x7 glyphs, one byte a row, bit 4 the leftmost pixel.
-using Glyph = std::array<std::uint8_t, 7>;
-
-Glyph glyph_for(char c) {
-  static constexpr Glyph kDigits[10] = {
-      {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E},
-      {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E},
-      {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E},
-      {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},
-      {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}};
-  static constexpr Glyph kLetters[26] = {
-      {0x0E, 0x11, 0x11, 0x11, 0x1F, 0x11, 0x11}, {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E},
-      {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E}, {0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C},
-      {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}, {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10},
-      {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F}, {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11},
-      {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}, {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C},
-      {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11}, {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F},
-      {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11}, {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11},
-      {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}, {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10},
-      {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}, {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11},
-      {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E}, {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04},
-      {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}, {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04},
-      {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A}, {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11},
-      {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04}, {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}};
-  if (c >= '0' && c <= '9') return kDigits[c - '0'];
-  if (c >= 'A' && c <= 'Z') return kLetters[c - 'A'];
-  if (c >= 'a' && c <= 'z') return kLetters[c - 'a'];
-  switch (c) {
-    case ' ':
-      return {0, 0, 0, 0, 0, 0, 0};
-    case '.':
-      return {0, 0, 0, 0, 0, 0x0C, 0x0C};
-    case ':':
-      return {0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0};
-    case '%':
-      return {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03};
-    case '-':
-      return {0, 0, 0, 0x1F, 0, 0, 0};
-    case '/':
-      return {0, 0x01, 0x02, 0x04, 0x08, 0x10, 0};
-    case '=':
-      return {0, 0, 0x1F, 0, 0x1F, 0, 0};
-    case '(':
-      return {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02};
-    case ')':
-      return {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08};
-    case '#':
-      return {0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A};
-    default:
-      return {0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F};
-  }
-}
-
-constexpr int kGlyphWidth = 5;
-constexpr int kGlyphHeight = 7;
-constexpr int kGlyphAdvance = kGlyphWidth + 1;
-
 // The GIF palette: entries 0..215 are the 6x6x6 cube (levels 0, 51, ..., 255), 216..255 are
 // greys between the cube's six grey levels.
 constexpr int kCubeLevels = 6;
@@ -144,74 +87,6 @@ void RgbImage::fill_rect(int x, int y, int w, int h, Rgb colour) {
   for (int row = std::max(y, 0); row < y_end; ++row) {
     for (int col = std::max(x, 0); col < x_end; ++col) set(col, row, colour);
   }
-}
-
-void RgbImage::draw_rect(int x, int y, int w, int h, Rgb colour, int thickness) {
-  fill_rect(x, y, w, thickness, colour);
-  fill_rect(x, y + h - thickness, w, thickness, colour);
-  fill_rect(x, y, thickness, h, colour);
-  fill_rect(x + w - thickness, y, thickness, h, colour);
-}
-
-void RgbImage::draw_line(int x0, int y0, int x1, int y1, Rgb colour) {
-  // Bresenham: exact integer steps, every pixel of the line set once.
-  const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
-  const int step_x = x0 < x1 ? 1 : -1, step_y = y0 < y1 ? 1 : -1;
-  int error = dx + dy;
-  while (true) {
-    set(x0, y0, colour);
-    if (x0 == x1 && y0 == y1) return;
-    const int twice = 2 * error;
-    if (twice >= dy) {
-      error += dy;
-      x0 += step_x;
-    }
-    if (twice <= dx) {
-      error += dx;
-      y0 += step_y;
-    }
-  }
-}
-
-void RgbImage::draw_grey(std::span<const float> grey, int rows, int cols, int x, int y, int scale) {
-  if (grey.size() != static_cast<std::size_t>(rows) * cols) {
-    throw Error("draw_grey: " + std::to_string(grey.size()) + " values for a " +
-                std::to_string(rows) + "x" + std::to_string(cols) + " image");
-  }
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < cols; ++c) {
-      const float v = std::clamp(grey[static_cast<std::size_t>(r) * cols + c], 0.0f, 1.0f);
-      const auto level = static_cast<std::uint8_t>(std::lround(v * 255.0f));
-      fill_rect(x + c * scale, y + r * scale, scale, scale, {level, level, level});
-    }
-  }
-}
-
-void RgbImage::paste(const RgbImage& other, int x, int y) {
-  for (int r = 0; r < other.height(); ++r) {
-    for (int c = 0; c < other.width(); ++c) set(x + c, y + r, other.at(c, r));
-  }
-}
-
-void RgbImage::draw_text(std::string_view text, int x, int y, Rgb colour, int scale) {
-  for (char c : text) {
-    const Glyph glyph = glyph_for(c);
-    for (int r = 0; r < kGlyphHeight; ++r) {
-      for (int col = 0; col < kGlyphWidth; ++col) {
-        if (glyph[r] & (0x10 >> col))
-          fill_rect(x + col * scale, y + r * scale, scale, scale, colour);
-      }
-    }
-    x += kGlyphAdvance * scale;
-  }
-}
-
-int RgbImage::text_width(std::string_view text, int scale) {
-  return text.empty() ? 0 : (static_cast<int>(text.size()) * kGlyphAdvance - 1) * scale;
-}
-
-int RgbImage::text_height(int scale) {
-  return kGlyphHeight * scale;
 }
 
 std::vector<std::uint8_t> encode_png(const RgbImage& image) {
@@ -339,6 +214,29 @@ void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
                const std::filesystem::path& path) {
   const std::vector<int> delays(frames.size(), delay_centiseconds);
   write_gif(frames, delays, path);
+}
+
+std::string base64(std::span<const std::uint8_t> bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v =
+        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = std::uint32_t{bytes[i]} << 16;
+    if (rest == 2) v |= std::uint32_t{bytes[i + 1]} << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
 }
 
 void write_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,

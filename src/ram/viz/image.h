@@ -1,10 +1,11 @@
 #pragma once
-// An 8-bit RGB raster with the few drawing operations the pictures need (grey images scaled up,
-// boxes, lines, small text), and writers for PNG (libpng) and animated GIF (giflib).
+// An 8-bit RGB raster (what a GIF frame or a PNG holds, pixel for pixel; figures are drawn on a
+// Canvas and rasterised), and writers for PNG (libpng) and animated GIF (giflib).
 // Pictures are for people: the writers report a failure as a ram::Error naming the file.
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,22 +34,9 @@ class RgbImage {
   const std::vector<std::uint8_t>& bytes() const { return bytes_; }
 
   Rgb at(int x, int y) const;
-  // Drawing clips to the image: callers may draw boxes that leave it (a glimpse near the edge).
+  // Writes outside the image are ignored.
   void set(int x, int y, Rgb colour);
   void fill_rect(int x, int y, int w, int h, Rgb colour);
-  // A rectangle outline `thickness` pixels wide, drawn inside [x, x+w) x [y, y+h).
-  void draw_rect(int x, int y, int w, int h, Rgb colour, int thickness = 1);
-  void draw_line(int x0, int y0, int x1, int y1, Rgb colour);
-  // Grey levels in [0,1] (row-major, rows x cols), each pixel drawn as a scale x scale block
-  // with its top-left corner at (x, y). Values outside [0,1] are clamped.
-  void draw_grey(std::span<const float> grey, int rows, int cols, int x, int y, int scale);
-  // Copies `other` with its top-left corner at (x, y).
-  void paste(const RgbImage& other, int x, int y);
-  // Text in a built-in 5x7 font (digits, letters, space and ".:%-/=()#"; letters are drawn
-  // upper case; other characters as a box), each font pixel a scale x scale block.
-  void draw_text(std::string_view text, int x, int y, Rgb colour, int scale = 1);
-  static int text_width(std::string_view text, int scale = 1);
-  static int text_height(int scale = 1);
 
  private:
   int width_ = 0;
@@ -71,6 +59,9 @@ void write_gif(std::span<const RgbImage> frames, std::span<const int> delays_cen
 // The same with one delay for every frame.
 void write_gif(std::span<const RgbImage> frames, int delay_centiseconds,
                const std::filesystem::path& path);
+
+// Standard base64 with padding (for data: URIs).
+std::string base64(std::span<const std::uint8_t> bytes);
 
 // Writes bytes to path (replacing it); a failure is a ram::Error naming the file and `kind`
 // (what the file holds, e.g. "PNG").

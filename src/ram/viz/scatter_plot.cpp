@@ -12,7 +12,8 @@ namespace ram::viz {
 namespace {
 
 constexpr Rgb kAxis{40, 40, 40};
-constexpr Rgb kGrid{225, 225, 225};
+constexpr Rgb kGrid{228, 228, 228};
+constexpr double kFont = 12;
 
 // About `count` round tick values (1, 2 or 5 times a power of ten apart) inside [lo, hi].
 std::vector<double> ticks(double lo, double hi, int count) {
@@ -38,8 +39,8 @@ std::string format_tick(double v) {
 
 }  // namespace
 
-RgbImage scatter_plot(const std::vector<PlotSeries>& series, const PlotText& text, int width,
-                      int height) {
+Canvas scatter_plot(const std::vector<PlotSeries>& series, const PlotText& text, double width,
+                    double height) {
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   for (const PlotSeries& s : series)
     for (const PlotPoint& p : s.points) {
@@ -59,47 +60,42 @@ RgbImage scatter_plot(const std::vector<PlotSeries>& series, const PlotText& tex
   pad(x_lo, x_hi);
   pad(y_lo, y_hi);
 
-  RgbImage image(width, height, kWhite);
-  const int left = 80, right = width - 20, top = 50, bottom = height - 60;
-  auto px = [&](double x) {
-    return left + static_cast<int>(std::lround((x - x_lo) / (x_hi - x_lo) * (right - left)));
-  };
-  auto py = [&](double y) {
-    return bottom - static_cast<int>(std::lround((y - y_lo) / (y_hi - y_lo) * (bottom - top)));
-  };
+  Canvas canvas(width, height, kWhite);
+  const double left = 80, right = width - 20, top = 50, bottom = height - 60;
+  auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
+  auto py = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
   for (double v : ticks(x_lo, x_hi, 8)) {
-    image.draw_line(px(v), top, px(v), bottom, kGrid);
-    const std::string s = format_tick(v);
-    image.draw_text(s, px(v) - RgbImage::text_width(s) / 2, bottom + 8, kAxis);
+    canvas.line({px(v), top}, {px(v), bottom}, kGrid);
+    canvas.text({px(v), bottom + 8 + kFont}, format_tick(v), kAxis, {kFont, false, Anchor::middle});
   }
   for (double v : ticks(y_lo, y_hi, 6)) {
-    image.draw_line(left, py(v), right, py(v), kGrid);
-    const std::string s = format_tick(v);
-    image.draw_text(s, left - 8 - RgbImage::text_width(s), py(v) - 3, kAxis);
+    canvas.line({left, py(v)}, {right, py(v)}, kGrid);
+    canvas.text({left - 8, py(v) + kFont * 0.35}, format_tick(v), kAxis,
+                {kFont, false, Anchor::end});
   }
-  image.draw_line(left, top, left, bottom, kAxis);
-  image.draw_line(left, bottom, right, bottom, kAxis);
-  image.draw_text(text.title, (width - RgbImage::text_width(text.title, 2)) / 2, 12, kAxis, 2);
-  image.draw_text(text.x_label, (left + right - RgbImage::text_width(text.x_label)) / 2,
-                  bottom + 28, kAxis);
-  image.draw_text(text.y_label, 8, top - 16, kAxis);
+  canvas.line({left, top}, {left, bottom}, kAxis);
+  canvas.line({left, bottom}, {right, bottom}, kAxis);
+  canvas.text({width / 2, 28}, text.title, kAxis, {16, true, Anchor::middle});
+  canvas.text({(left + right) / 2, bottom + 44}, text.x_label, kAxis,
+              {kFont + 1, false, Anchor::middle});
+  canvas.text({22, (top + bottom) / 2}, text.y_label, kAxis,
+              {kFont + 1, false, Anchor::middle, true});
 
-  int legend_y = top + 8;
+  double legend_y = top + 10;
   for (const PlotSeries& s : series) {
+    std::vector<Point> line;
+    for (const PlotPoint& p : s.points) line.push_back({px(p.x), py(p.y)});
+    if (s.joined) canvas.polyline(line, s.colour, 2);
     for (std::size_t i = 0; i < s.points.size(); ++i) {
-      const int x = px(s.points[i].x), y = py(s.points[i].y);
-      if (s.joined && i > 0) {
-        const int x0 = px(s.points[i - 1].x), y0 = py(s.points[i - 1].y);
-        for (int d = -1; d <= 1; ++d) image.draw_line(x0, y0 + d, x, y + d, s.colour);
-      }
-      image.fill_rect(x - 4, y - 4, 9, 9, s.colour);
-      if (!s.points[i].label.empty()) image.draw_text(s.points[i].label, x + 7, y - 12, s.colour);
+      canvas.circle(line[i], 4.5, s.colour);
+      if (!s.points[i].label.empty())
+        canvas.text({line[i].x + 8, line[i].y - 8}, s.points[i].label, s.colour, {kFont - 1});
     }
-    image.fill_rect(right - 230, legend_y, 14, 9, s.colour);
-    image.draw_text(s.name, right - 210, legend_y + 1, kAxis);
-    legend_y += 16;
+    canvas.fill_rect(right - 230, legend_y - 5, 14, 10, s.colour);
+    canvas.text({right - 210, legend_y + kFont * 0.35}, s.name, kAxis, {kFont});
+    legend_y += 18;
   }
-  return image;
+  return canvas;
 }
 
 }  // namespace ram::viz

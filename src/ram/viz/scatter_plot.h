@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ram/viz/image.h"
+#include "ram/viz/canvas.h"
 
 namespace ram::viz {
 
@@ -25,7 +25,7 @@ struct PlotText {
 };
 
 // Axes span the data (padded by 5%); throws ram::Error for no points or a non-finite value.
-RgbImage scatter_plot(const std::vector<PlotSeries>& series, const PlotText& text, int width = 800,
-                      int height = 560);
+Canvas scatter_plot(const std::vector<PlotSeries>& series, const PlotText& text, double width = 800,
+                    double height = 560);
 
 }  // namespace ram::viz

@@ -10,9 +10,9 @@
 
 namespace ram::viz {
 
-RgbImage stopping_examples(const RamModel<float>& model, std::span<const float> params,
-                           const ImageSet& images, const EvalOptions& options, int per_row,
-                           ThreadPool& pool) {
+Canvas stopping_examples(const RamModel<float>& model, std::span<const float> params,
+                         const ImageSet& images, const EvalOptions& options, int per_row,
+                         ThreadPool& pool) {
   const std::vector<int> taken = evaluate(model, params, images, options, pool).glimpses_taken;
   const std::size_t n = taken.size();
   std::vector<std::size_t> order(n);
@@ -26,25 +26,25 @@ RgbImage stopping_examples(const RamModel<float>& model, std::span<const float> 
   picked.insert(picked.end(), order.end() - static_cast<long>(shown), order.end());
   const std::vector<Episode> episodes = record_episodes(model, params, images, picked, options);
 
-  const int scale = 2, side = images.cols * scale, cell = side + 8, label_h = 24;
-  RgbImage grid(per_row * cell + 8, 2 * (cell + label_h) + 8, kWhite);
+  const double scale = 2, side = images.cols * scale, cell = side + 10, label_h = 26;
+  Canvas grid(per_row * cell + 10, 2 * (cell + label_h) + 10, kWhite);
   for (std::size_t k = 0; k < episodes.size(); ++k) {
     const Episode& e = episodes[k];
     const int r = k < shown ? 0 : 1, c = static_cast<int>(k < shown ? k : k - shown);
-    const int x = 8 + c * cell, y = 8 + r * (cell + label_h);
-    grid.draw_grey(e.image, e.rows, e.cols, x, y, scale);
+    const double x = 10 + c * cell, y = 10 + r * (cell + label_h);
+    grid.grey(e.image, e.rows, e.cols, {x, y}, scale);
     for (std::size_t t = 0; t < e.steps.size(); ++t) {
       const PixelBox box = glimpse_box(e, e.steps[t], 0);
       const Rgb colour = t + 1 == e.steps.size() ? kRed : kYellow;
-      const int bx = x + box.col * scale, by = y + box.row * scale;
-      grid.draw_rect(bx, by, box.side * scale, box.side * scale, colour);
-      grid.draw_text(std::to_string(t + 1), bx + 2, by + 2, colour);
+      const double bx = x + box.col * scale, by = y + box.row * scale;
+      grid.stroke_rect(bx, by, box.side * scale, box.side * scale, colour, 1.5);
+      grid.text({bx + 3, by + 11}, std::to_string(t + 1), colour, {10, true});
     }
     const std::size_t count = e.steps.size();
     const bool right = e.predicted == e.label;
     const std::string caption =
-        std::to_string(count) + " GLIMPSE" + (count > 1 ? "S" : "") + (right ? "" : " (WRONG)");
-    grid.draw_text(caption, x, y + side + 6, right ? kBlack : kRed);
+        std::to_string(count) + " glimpse" + (count > 1 ? "s" : "") + (right ? "" : " (wrong)");
+    grid.text({x, y + side + 16}, caption, right ? kBlack : kRed, {12, !right});
   }
   return grid;
 }

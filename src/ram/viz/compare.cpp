@@ -1,0 +1,79 @@
+#include "ram/viz/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "ram/util/error.h"
+#include "ram/viz/curves.h"
+
+namespace ram::viz {
+
+namespace {
+
+// Distinct on white and for the common colour blindnesses (Okabe and Ito), then darker repeats.
+constexpr Rgb kRunColours[] = {{0, 114, 178}, {213, 94, 0},   {0, 158, 115}, {204, 121, 167},
+                               {230, 159, 0}, {86, 180, 233}, {0, 0, 0},     {120, 60, 20}};
+
+std::string minutes(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f min", seconds / 60);
+  return text;
+}
+
+}  // namespace
+
+ComparedRun load_compared_run(const std::string& run) {
+  const std::string path = metrics_file(run);
+  ComparedRun r{run_name(run), read_metrics(path)};
+  if (r.metrics.empty()) throw Error(path + ": no epochs in the file");
+  return r;
+}
+
+Canvas compare_curves(const std::vector<ComparedRun>& runs) {
+  if (runs.empty()) throw Error("compare: no runs to plot");
+  int last_epoch = 1;
+  for (const ComparedRun& r : runs)
+    for (const EpochMetrics& m : r.metrics) last_epoch = std::max(last_epoch, m.epoch);
+  LinePlot plot{"validation error (%), log scale", "epoch", {}, {}, 1, true, {}};
+  for (int epoch = 1; epoch <= last_epoch; ++epoch) plot.x.push_back(epoch);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const ComparedRun& r = runs[i];
+    const RunFigures f = run_figures(r.metrics);
+    const Rgb colour = kRunColours[i % std::size(kRunColours)];
+    Series s{r.name + ": best " + percent_label(f.best_validation_error) + " (epoch " +
+                 std::to_string(f.best_epoch) + "), final " +
+                 percent_label(f.final_validation_error),
+             colour, std::vector<double>(plot.x.size(), std::numeric_limits<double>::quiet_NaN()),
+             i >= std::size(kRunColours)};
+    for (const EpochMetrics& m : r.metrics)
+      if (m.epoch >= 1 && m.epoch <= last_epoch)
+        s.values[static_cast<std::size_t>(m.epoch - 1)] = 100 * m.validation_error;
+    plot.series.push_back(std::move(s));
+    plot.markers.push_back({static_cast<double>(f.best_epoch), 100 * f.best_validation_error, "",
+                            colour, false, false});
+  }
+  constexpr double kWidth = 960, kHeight = 560, kTitleHeight = 34;
+  Canvas out(kWidth, kTitleHeight + kHeight, kWhite);
+  std::string title = "validation error of " + std::to_string(runs.size()) + " run";
+  if (runs.size() > 1) title += "s";
+  out.text({58, 23}, title, kAxisColour, {16, true});
+  out.paste(draw_line_plot(plot, kWidth, kHeight), {0, kTitleHeight});
+  return out;
+}
+
+std::string compare_table(const std::vector<ComparedRun>& runs) {
+  std::string t =
+      "| run | epochs | final validation error | best validation error | wall time |\n"
+      "|---|---|---|---|---|\n";
+  for (const ComparedRun& r : runs) {
+    const RunFigures f = run_figures(r.metrics);
+    t += "| " + r.name + " | " + std::to_string(f.epochs) + " | " +
+         percent_label(f.final_validation_error) + " | " + percent_label(f.best_validation_error) +
+         " (epoch " + std::to_string(f.best_epoch) + ") | " + minutes(f.seconds) + " |\n";
+  }
+  return t;
+}
+
+}  // namespace ram::viz

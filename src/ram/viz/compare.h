@@ -1,0 +1,29 @@
+#pragma once
+// Several runs side by side (`ram compare`): their validation curves on one log axis, and a
+// table of their headline figures, from each run's metrics.csv.
+#include <string>
+#include <vector>
+
+#include "ram/train/train.h"
+#include "ram/viz/canvas.h"
+
+namespace ram::viz {
+
+struct ComparedRun {
+  std::string name;  // run_name() of the path it was read from
+  std::vector<EpochMetrics> metrics;
+};
+
+// The metrics of a run directory (its metrics.csv) or of a metrics .csv file; a missing,
+// corrupt or empty table is a ram::Error naming the file.
+ComparedRun load_compared_run(const std::string& run);
+
+// Validation error (%) by epoch, one line per run, each run's best epoch ringed; the legend
+// gives each run's best and final figures. Throws ram::Error for no runs.
+Canvas compare_curves(const std::vector<ComparedRun>& runs);
+
+// A Markdown table, one row per run: epochs, final and best validation error (with its epoch),
+// and the wall time summed over the epochs.
+std::string compare_table(const std::vector<ComparedRun>& runs);
+
+}  // namespace ram::viz
