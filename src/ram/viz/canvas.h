@@ -102,6 +102,9 @@ double text_width(std::string_view text, const TextStyle& style);
 std::vector<std::uint8_t> encode_png(const Canvas& canvas, double scale = kPngScale);
 // An SVG document whose text stays text.
 std::string encode_svg(const Canvas& canvas);
+
+// Text made safe inside XML or HTML markup and attribute values (& < > " ').
+std::string xml_escape(std::string_view text);
 // The canvas as pixels (for GIF frames): width x height times scale, rounded up.
 RgbImage rasterize(const Canvas& canvas, double scale = 1);
 // PNG (at kPngScale) or SVG by the file's extension; anything else is a ram::Error naming the
