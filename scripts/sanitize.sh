@@ -18,6 +18,8 @@ CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # halt_on_error: the first report fails the test instead of scrolling by.
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1"
+# Leaks are ours to fix, except the global caches of fontconfig (see the file).
+export LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan-suppressions.txt:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 (cd "$BUILD_DIR" && ctest --output-on-failure -j"$(nproc)" -LE slow)
 RAM_BUILD_DIR="$BUILD_DIR" bash "$ROOT/scripts/fuzz.sh" "${RAM_FUZZ_SECONDS:-30}"
