@@ -1,6 +1,4 @@
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -12,6 +10,8 @@
 #include "ram/train/evaluate.h"
 #include "ram/train/train.h"
 #include "ram/util/error.h"
+#include "ram/util/files.h"
+#include "run_flags.h"
 
 namespace ram::cli {
 
@@ -57,19 +57,6 @@ void print_glimpses(const char* what, const EvalResult& r) {
   std::printf("\n");
 }
 
-std::string policy_name(const TrainingConfig& config, bool greedy) {
-  if (config.architecture != "ram") return "the " + config.architecture + " baseline";
-  if (config.random_glimpses) return "random glimpses";
-  return greedy ? "mean locations" : "sampled locations";
-}
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
-
 nlohmann::json result_json(const EvalSubject& subject, const TrainingConfig& config,
                            const EvalFlags& f, const EvalResult& r) {
   nlohmann::json per_class = nlohmann::json::array(), confusion = nlohmann::json::array();
@@ -89,10 +76,10 @@ nlohmann::json result_json(const EvalSubject& subject, const TrainingConfig& con
                       {"error", r.error()},
                       {"cross_entropy", r.cross_entropy},
                       {"samples", f.samples},
-                      {"policy", policy_name(config, f.greedy)},
+                      {"policy", location_policy_name(config, f.greedy)},
                       {"per_class_error", per_class},
                       {"confusion", confusion},
-                      {"evaluated_at", utc_now()}};
+                      {"evaluated_at", utc_time_now()}};
   if (config.model.adaptive_stopping) j["mean_glimpses"] = r.mean_glimpses();
   return j;
 }
@@ -111,13 +98,7 @@ void record_in_run_directory(const std::filesystem::path& run, const nlohmann::j
     if (!record.is_object()) record = nlohmann::json::object();
   }
   record[result["split"].get<std::string>()] = result;
-  const std::filesystem::path temporary = file.string() + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << record.dump(2) << "\n";
-    if (!out) throw Error("cannot write " + temporary.string());
-  }
-  std::filesystem::rename(temporary, file);
+  write_file_atomically(file, record.dump(2) + "\n", "the evaluation record");
 }
 
 EvalSubject choose_subject(const EvalFlags& f, const TrainingConfig& config,
@@ -161,7 +142,7 @@ void run_eval(const EvalFlags& f, Reach reach) {
   std::printf("%s error: %.2f%%\n", subject.test ? "test" : "validation", 100 * result.error());
   std::printf("%zu images (%s, task %s %dx%d), %s, %d sample(s) per image\n", result.images,
               subject.description.c_str(), to_string(config.task.kind).c_str(), config.task.canvas,
-              config.task.canvas, policy_name(config, f.greedy).c_str(), f.samples);
+              config.task.canvas, location_policy_name(config, f.greedy).c_str(), f.samples);
   if (config.model.adaptive_stopping) {
     print_glimpses("sampled stopping", result);
     EvalOptions thresholded = options;

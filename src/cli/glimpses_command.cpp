@@ -58,9 +58,9 @@ void run_glimpses(const GlimpsesFlags& f, Reach reach) {
       "wrote glimpses-NNNN.png and .gif (NNNN: the image's index in the evaluation set) for %zu "
       "of its %zu images into %s; %zu classified correctly (%s)\n",
       episodes.size(), images.size(), f.out.c_str(), correct,
-      config.random_glimpses ? "random glimpses"
-      : f.mean_location      ? "mean locations"
-                             : "sampled locations, as ram eval");
+      (location_policy_name(config, f.mean_location) +
+       (config.random_glimpses || f.mean_location ? "" : ", as ram eval"))
+          .c_str());
 }
 
 }  // namespace

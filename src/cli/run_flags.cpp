@@ -44,12 +44,18 @@ std::string new_run_directory_name(const std::string& name) {
   return candidate;
 }
 
-std::string start_record() {
+std::string utc_time_now() {
   const std::time_t now = std::time(nullptr);
-  char started[32];
-  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string start_record() {
   const nlohmann::json record = {
-      {"command", command_line()}, {"commit", git_commit()}, {"started", started}};
+      {"command", command_line()}, {"commit", git_commit()}, {"started", utc_time_now()}};
   return record.dump(2);
 }
 

@@ -22,6 +22,9 @@ void require_only(const CLI::App& cmd, std::string_view command,
 // suffix if that exists already.
 std::string new_run_directory_name(const std::string& name);
 
+// Now in UTC, as 2026-12-03T19:30:00Z, for the records runs and evaluations keep.
+std::string utc_time_now();
+
 // What a new run directory keeps of how the run was started (run.json): the command line, the
 // commit and version of the program, the time.
 std::string start_record();

@@ -1,7 +1,8 @@
 #include "ram/run/metrics_table.h"
 
 #include <charconv>
-#include <filesystem>
+
+#include "ram/util/files.h"
 
 namespace ram::metrics_detail {
 
@@ -29,13 +30,7 @@ template std::optional<std::uint64_t> parse_number<std::uint64_t>(const std::str
 template std::optional<double> parse_number<double>(const std::string&);
 
 void write_csv(const std::string& path, const std::string& header, const std::string& lines) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << header << '\n' << lines;
-    if (!out) throw Error(path + ": cannot write the metrics file");
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, header + '\n' + lines, "the metrics file");
 }
 
 }  // namespace ram::metrics_detail

@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 #include "ram/util/error.h"
+#include "ram/util/files.h"
 
 namespace ram {
 
@@ -168,13 +168,7 @@ void RunDirectory::begin_run() const {
     for (const char* file : {kCheckpointFile, kModelFile, kMetricsFile, kEvalFile, kRunInfoFile})
       std::filesystem::remove(dir / file);
   if (start_record_.empty()) return;
-  const std::filesystem::path file = dir / kRunInfoFile, temporary = dir / "run.json.tmp";
-  {
-    std::ofstream out(temporary);
-    out << start_record_ << "\n";
-    if (!out) throw Error("cannot write " + temporary.string());
-  }
-  std::filesystem::rename(temporary, file);
+  write_file_atomically(dir / kRunInfoFile, start_record_ + "\n", "the run's start record");
 }
 
 }  // namespace ram

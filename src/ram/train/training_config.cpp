@@ -147,4 +147,10 @@ EvalOptions evaluation_options(const TrainingConfig& config, bool mean_location,
   return o;
 }
 
+std::string location_policy_name(const TrainingConfig& config, bool mean_location) {
+  if (config.architecture != "ram") return "the " + config.architecture + " baseline";
+  if (config.random_glimpses) return "random glimpses";
+  return mean_location ? "mean locations" : "sampled locations";
+}
+
 }  // namespace ram

@@ -63,6 +63,9 @@ EvalResult evaluate_trained(const TrainingConfig& config, std::span<const float>
 // The evaluation set for a task: the digits rendered once from the fixed validation seed.
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits);
 EvalOptions evaluation_options(const TrainingConfig& config, bool mean_location, int samples);
+// How such an evaluation chooses its glimpses, in words: "sampled locations", "mean locations",
+// "random glimpses", or "the conv baseline" for a model without a policy.
+std::string location_policy_name(const TrainingConfig& config, bool mean_location);
 
 // Calls f with the model a configuration describes.
 template <typename F>

@@ -187,9 +187,7 @@ RunReport make_run_report(const std::string& run_dir, const ImageSet& digits,
   r.evaluation_set = evaluation_set;
   const TrainingConfig& config = r.model.config;
   const EvalOptions eval_options = evaluation_options(config, options.mean_location, 1);
-  r.location_mode = config.random_glimpses  ? "random glimpses"
-                    : options.mean_location ? "mean locations"
-                                            : "sampled locations";
+  r.location_mode = location_policy_name(config, options.mean_location);
 
   const ImageSet images = render_evaluation_set(config, digits);
   if (config.architecture != "ram")
