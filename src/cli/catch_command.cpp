@@ -2,6 +2,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "config_flags.h"
@@ -32,6 +35,26 @@ struct CatchTrainFlags {
   // The settings a flag overrides on top of the defaults.
   ConfigFlags<CatchTrainingConfig> settings;
 };
+
+// Said once when the progress lines show a collapsed action policy, naming the flag that helps.
+std::string collapse_warning(const CatchCollapse& c, const CatchTrainingConfig& config) {
+  char what[256];
+  std::snprintf(what, sizeof what,
+                "warning: the action policy looks collapsed: action entropy at most %.3f "
+                "nats/frame and catch rate at most %.1f%% (a random agent's is about 8%%) over "
+                "the last %.2fM frames; ",
+                c.entropy, 100 * c.catch_rate, static_cast<double>(c.frames) / 1e6);
+  char remedy[256];
+  if (config.loss.entropy <= 0)
+    std::snprintf(remedy, sizeof remedy,
+                  "an entropy bonus usually helps (--entropy %.2g, the default)",
+                  kCatchDefaultEntropy);
+  else
+    std::snprintf(remedy, sizeof remedy,
+                  "a larger entropy bonus usually helps (--entropy %.2g, now %.2g)",
+                  2 * config.loss.entropy, config.loss.entropy);
+  return std::string(what) + remedy;
+}
 
 void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach) {
   if (f.out.empty() && f.resume)
@@ -87,6 +110,8 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
   ProgressBar bar(!f.quiet);
   CatchTrainCallbacks callbacks;
   callbacks.update_done = [&](const CatchProgress& p) { bar.update(p); };
+  std::vector<CatchMetrics> lines;  // of this process
+  bool collapse_said = false;
   callbacks.report_done = [&](const CatchMetrics& m) {
     bar.clear();
     std::printf(
@@ -95,6 +120,11 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
         static_cast<unsigned long long>(m.frames), 100 * m.catch_rate,
         -m.entropy / CatchGames::kFrames, m.baseline, m.learning_rate, m.frames_per_second,
         m.seconds);
+    lines.push_back(m);
+    const std::optional<CatchCollapse> collapse = catch_collapse(lines);
+    if (collapse && !collapse_said)
+      std::printf("%s\n", collapse_warning(*collapse, config).c_str());
+    collapse_said = collapse.has_value();
     std::fflush(stdout);
   };
   callbacks.stop_requested = [] { return interrupt_requested(); };
@@ -248,7 +278,9 @@ void add_catch_command(CLI::App& app, Reach reach) {
         "Let the location policy's REINFORCE gradient reach the core and glimpse net, as in "
         "ram train",
         {"--location-trains-core"});
-  s.add("--entropy", member(&C::loss, &L::entropy), "Entropy bonus weight (0: off)");
+  s.add("--entropy", member(&C::loss, &L::entropy),
+        "Entropy bonus weight of the action policy (0: off, the paper's; without it the "
+        "policy collapsed in every run tried, docs/catch.md)");
   s.add("--discount", member(&C::loss, &L::discount), "Reward discount per frame (1: off)");
   s.add("--reinforce-weight", member(&C::loss, &L::reinforce), "Weight of REINFORCE");
   s.add("--baseline-weight", member(&C::loss, &L::baseline), "Weight of the baseline");

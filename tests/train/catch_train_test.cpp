@@ -180,3 +180,46 @@ TEST(CatchTrain, BadFilesAndSettingsGiveClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Progress lines every 100k frames with the given entropy per frame (nats) and catch rate.
+std::vector<ram::CatchMetrics> lines(const std::vector<std::pair<double, double>>& values) {
+  std::vector<ram::CatchMetrics> history;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    ram::CatchMetrics m;
+    m.frames = 100'000 * (i + 1);
+    m.entropy = -values[i].first * ram::CatchGames::kFrames;  // the loss term: minus H
+    m.catch_rate = values[i].second;
+    history.push_back(m);
+  }
+  return history;
+}
+
+TEST(CatchCollapse, SaidAfterAMillionFramesOfLowEntropyAtTheRandomRate) {
+  std::vector<std::pair<double, double>> v(9, {0.002, 0.08});
+  EXPECT_FALSE(ram::catch_collapse(lines(v)));  // 0.9M frames: not yet
+  v.push_back({0.004, 0.09});
+  const auto c = ram::catch_collapse(lines(v));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->frames, 1'000'000u);
+  EXPECT_DOUBLE_EQ(c->entropy, 0.004);
+  EXPECT_DOUBLE_EQ(c->catch_rate, 0.09);
+}
+
+TEST(CatchCollapse, TheStretchStartsAfterTheLastHealthyLine) {
+  std::vector<std::pair<double, double>> v(5, {1.0, 0.08});  // exploring at the random rate
+  v.insert(v.end(), 10, {0.01, 0.08});
+  EXPECT_EQ(ram::catch_collapse(lines(v))->frames, 1'000'000u);
+  v.back() = {0.5, 0.08};  // the entropy came back
+  EXPECT_FALSE(ram::catch_collapse(lines(v)));
+}
+
+TEST(CatchCollapse, NotSaidWhileExploringOrWhenCatching) {
+  EXPECT_FALSE(ram::catch_collapse(lines(std::vector<std::pair<double, double>>(30, {0.9, 0.08}))));
+  // A good deterministic player has a low entropy too.
+  EXPECT_FALSE(ram::catch_collapse(lines(std::vector<std::pair<double, double>>(30, {0.02, 0.9}))));
+  EXPECT_FALSE(ram::catch_collapse({}));
+}
+
+}  // namespace

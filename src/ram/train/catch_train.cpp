@@ -332,6 +332,23 @@ std::vector<float> evaluation_draws(int first, int count, std::uint64_t seed) {
 
 }  // namespace
 
+std::optional<CatchCollapse> catch_collapse(std::span<const CatchMetrics> history) {
+  CatchCollapse c;
+  std::size_t first = history.size();
+  while (first > 0) {
+    const CatchMetrics& m = history[first - 1];
+    const double entropy = -m.entropy / kFrames;
+    if (entropy >= kCollapseEntropy || m.catch_rate >= kCollapseCatchRate) break;
+    c.entropy = std::max(c.entropy, entropy);
+    c.catch_rate = std::max(c.catch_rate, m.catch_rate);
+    --first;
+  }
+  if (first == history.size()) return std::nullopt;
+  c.frames = history.back().frames - (first > 0 ? history[first - 1].frames : 0);
+  if (c.frames < kCollapseFrames) return std::nullopt;
+  return c;
+}
+
 CatchEvalResult evaluate_catch(const CatchAgent<float>& agent, std::span<const float> params,
                                int episodes, CatchPolicy policy, std::uint64_t seed,
                                ThreadPool& pool) {

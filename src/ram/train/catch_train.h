@@ -27,10 +27,14 @@
 
 namespace ram {
 
+inline constexpr double kCatchDefaultEntropy = 0.01;
+
 struct CatchTrainingConfig {
   CatchAgentConfig agent;
   OptimizerConfig optimizer;
-  CatchLossWeights loss;
+  // An entropy bonus of 0.01 where the paper has none: without it the action policy collapsed
+  // (entropy near 0, catch rate at the random agent's) in every run tried (docs/catch.md).
+  CatchLossWeights loss{.entropy = kCatchDefaultEntropy};
   int batch_size = 32;                // episodes per update
   std::uint64_t frames = 20'000'000;  // budget (the paper's); rounded up to whole updates
   int report_every = 100;             // updates per metrics line and checkpoint
@@ -104,7 +108,23 @@ struct CatchTrainResult {
   bool interrupted = false;
 };
 
-inline constexpr int kCatchRecentEpisodes = 1000;  // window of the progress bar's catch rate
+inline constexpr int kCatchRecentEpisodes = 1000;
+
+// A collapsed action policy: almost deterministic actions (entropy below kCollapseEntropy nats
+// per frame; uniform is log 3 = 1.10) while catching little more than a random agent (8%) for a
+// long stretch. Runs that learn keep an entropy above 0.6 while they climb out of the random
+// agent's rate (docs/catch.md); collapsed ones fell below 0.01 within 200k frames and stayed.
+struct CatchCollapse {
+  std::uint64_t frames = 0;  // length of the stretch, ending at the last line
+  double entropy = 0;        // highest entropy per frame (nats) over the stretch
+  double catch_rate = 0;     // highest catch rate over the stretch
+};
+inline constexpr double kCollapseEntropy = 0.1;
+inline constexpr double kCollapseCatchRate = 0.15;
+inline constexpr std::uint64_t kCollapseFrames = 1'000'000;
+// The collapse that the last lines of `history` show, if they show one.
+std::optional<CatchCollapse> catch_collapse(
+    std::span<const CatchMetrics> history);  // window of the progress bar's catch rate
 
 // Writes checkpoint.ram and metrics.csv into `directory` every report_every updates and
 // model.ram at the end (file names of run_directory.h; a directory opened with an empty path
