@@ -285,7 +285,7 @@ void add_catch_command(CLI::App& app, Reach reach) {
   s.add("--reinforce-weight", member(&C::loss, &L::reinforce), "Weight of REINFORCE");
   s.add("--baseline-weight", member(&C::loss, &L::baseline), "Weight of the baseline");
   s.show_defaults(CatchTrainingConfig{});
-  train->footer("Values in [brackets] are the defaults.");
+  train->footer("Values after = and in [brackets] are the defaults.");
   train->callback([train, tf, reach] { run_catch_train(*train, *tf, reach); });
 
   auto* eval = cmd->add_subcommand("eval", "Catch rate of a trained agent, with references");

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "commands.h"
 #include "config_flags.h"
@@ -165,6 +167,20 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   }
 }
 
+bool is_preset(const std::string& name) {
+  return std::ranges::any_of(presets(), [&](const Preset& p) { return p.name == name; });
+}
+
+// --help shows each flag's value in the preset `name` (a known preset).
+void show_preset_values(CLI::App& cmd, const ConfigFlags<TrainingConfig>& settings,
+                        const std::string& name) {
+  settings.show_defaults(find_preset(name).config);
+  const std::string whose = name == kDefaultPreset ? "the default preset, " + name : name;
+  cmd.footer("Values after = and in [brackets] are those of " + whose +
+             " (--preset P --help shows P's); `ram presets` lists every preset and `ram presets "
+             "NAME` shows one in full.");
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app, Reach reach) {
@@ -179,7 +195,11 @@ void add_train_command(CLI::App& app, Reach reach) {
                   "A row of the paper's tables with our recipe, to start from; other flags "
                   "override it (ram presets shows them all):" +
                       preset_names)
-      ->group(run);
+      ->group(run)
+      // CLI11 stores option values before it answers --help, so `--preset P --help` shows P's.
+      ->each([cmd, f](const std::string& name) {
+        if (is_preset(name)) show_preset_values(*cmd, f->settings, name);
+      });
   // Checked in run_train rather than by CLI11, whose missing-option error would hide a
   // misspelt flag.
   cmd->add_option("--out", f->out,
@@ -289,9 +309,7 @@ void add_train_command(CLI::App& app, Reach reach) {
         "ReLU layers), conv (10x10 conv at stride 5, then 256 ReLU units)");
   s.add("--conv-filters", member(&TrainingConfig::conv_filters),
         "Filters of the conv baseline (16 as in the paper's text; its caption says 8)");
-  s.show_defaults(find_preset(kDefaultPreset).config);
-  cmd->footer("Values in [brackets] are the default preset's (" + std::string(kDefaultPreset) +
-              "); `ram presets` lists every preset and `ram presets NAME` shows one in full.");
+  show_preset_values(*cmd, f->settings, kDefaultPreset);
   cmd->callback([cmd, f, reach] { run_train(*cmd, *f, reach); });
 }
 

@@ -118,6 +118,24 @@ TEST(CommandLine, PresetsListsEveryPresetAndShowsOneInFull) {
   EXPECT_TRUE(contains(unknown.output, "cluttered60-8g")) << describe(unknown);
 }
 
+// Each flag's value is shown in the help: the default preset's, or that of the preset given.
+TEST(CommandLine, TrainHelpShowsThePresetsValues) {
+  TempDir dir;
+  const CliRun plain = run_ram("train --help", dir.str());
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  EXPECT_TRUE(contains(plain.output, "--canvas INT=60 ")) << plain.output;
+  EXPECT_TRUE(contains(plain.output, "--epochs INT=180 ")) << plain.output;
+  EXPECT_TRUE(contains(plain.output, "the default preset, translated60-8g")) << plain.output;
+  for (const char* args :
+       {"train --preset cluttered100-8g --help", "train --help --preset cluttered100-8g"}) {
+    const CliRun chosen = run_ram(args, dir.str());
+    ASSERT_EQ(chosen.code, 0) << args << "\n" << chosen.output;
+    EXPECT_TRUE(contains(chosen.output, "--canvas INT=100 ")) << args << "\n" << chosen.output;
+    EXPECT_TRUE(contains(chosen.output, "--epochs INT=170 ")) << args << "\n" << chosen.output;
+    EXPECT_TRUE(contains(chosen.output, "are those of cluttered100-8g")) << chosen.output;
+  }
+}
+
 TEST(CommandLine, OldFlagNamesStillWork) {
   TempDir dir;
   const CliRun old_name = run_ram("train --eval-samples 3 --dry-run", dir.str());
