@@ -23,9 +23,6 @@ namespace ram::cli {
 
 namespace {
 
-// Games the random agent plays for the reference line of the learning curve.
-constexpr int kCatchCurveReferenceEpisodes = 10000;
-
 struct CatchTrainFlags {
   explicit CatchTrainFlags(CLI::App& cmd) : settings(cmd) {}
   std::string out;
@@ -143,10 +140,8 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
       static_cast<unsigned long long>(config.updates() * config.batch_size * CatchGames::kFrames),
       result.seconds, (std::filesystem::path(out) / kModelFile).c_str());
   if (!result.history.empty()) {
-    const CatchEvalResult random = evaluate_catch_reference(
-        CatchReference::random, kCatchCurveReferenceEpisodes, kCatchEvalSeed);
     const std::string curves = (std::filesystem::path(out) / viz::kCurvesFile).string();
-    viz::write_figure(viz::catch_curves(result.history, random.rate()), curves);
+    viz::write_figure(viz::catch_curves(result.history, viz::random_agent_catch_rate()), curves);
     std::printf("learning curve in %s\n", curves.c_str());
   }
 }

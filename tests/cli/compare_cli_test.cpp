@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ram/train/catch_train.h"
 #include "support/cli_support.h"
 #include "support/test_support.h"
 
@@ -74,6 +75,43 @@ TEST(RamCompare, BadInputIsOneErrorLineNamingTheFile) {
   EXPECT_TRUE(contains(format.output, ".png or .svg")) << describe(format);
   EXPECT_FALSE(fs::exists(root.sub("c.png")));
   expect_clean_error(run_ram("compare " + quote(good), root.str()));  // no --out
+}
+
+// Catch runs (metrics every 100 updates) compare by their catch rate; kinds do not mix.
+TEST(RamCompare, CatchRunsCompareByTheirCatchRate) {
+  TempDir root;
+  auto catch_run = [&](const std::string& name, const std::vector<double>& rates) {
+    const std::string dir = root.sub(name);
+    fs::create_directories(dir);
+    std::vector<ram::CatchMetrics> rows;
+    for (std::size_t i = 0; i < rates.size(); ++i) {
+      ram::CatchMetrics m;
+      m.updates = 100 * (i + 1);
+      m.frames = 73'600 * (i + 1);
+      m.catch_rate = rates[i];
+      m.entropy = -0.7 * ram::CatchGames::kFrames;
+      m.seconds = 30.0 * static_cast<double>(i + 1);
+      rows.push_back(m);
+    }
+    ram::write_metrics_csv((fs::path(dir) / ram::kMetricsFile).string(), rows);
+    return dir;
+  };
+  const std::string a = catch_run("catch-a", {0.08, 0.5, 0.93, 0.91});
+  const std::string b = catch_run("catch-b", {0.08, 0.3});
+  const std::string out = root.sub("catch.svg");
+  const CliRun r =
+      run_ram("compare " + quote(a) + " " + quote(b) + " --out " + quote(out), root.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.output, "| catch-a | 0.29M | 91.00% | 93.00% (0.22M) | 0.22M | 2.0 min |"))
+      << describe(r);
+  EXPECT_TRUE(contains(r.output, "| catch-b | 0.15M | 30.00% | 30.00% (0.15M) | not reached |"))
+      << describe(r);
+  EXPECT_TRUE(contains(read_text(out), ">catch rate (%)</text>"));
+  const std::string classifier = write_run(root, "classifier", {0.5}, 1);
+  const CliRun mixed =
+      run_ram("compare " + quote(a) + " " + quote(classifier) + " --out c.png", root.str());
+  expect_clean_error(mixed);
+  EXPECT_TRUE(contains(mixed.output, "runs of one kind")) << describe(mixed);
 }
 
 TEST(RamReport, CurvesOnlyNeedNoModelButAFullReportDoes) {

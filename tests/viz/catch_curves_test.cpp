@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ram/viz/curves.h"
 #include "support/test_support.h"
 
 namespace ram::viz {
@@ -29,17 +30,44 @@ TEST(CatchCurves, PlotsTheCatchRateAgainstTheRandomAgentAndTheEntropy) {
   const Canvas canvas = catch_curves(history, 0.08);
   std::vector<std::string> texts;
   for (const TextItem& t : canvas.texts()) texts.push_back(t.text);
-  for (const char* text : {"training episodes", "random agent", "entropy", "uniform policy",
-                           "million frames", "catch rate (%)"})
+  for (const char* text : {"training episodes", "random agent", "action entropy (nats per frame)",
+                           "uniform policy", "million frames", "catch rate (%)"})
     EXPECT_NE(std::find(texts.begin(), texts.end(), text), texts.end()) << text;
   // In the catch-rate plot the random agent's line lies below every point of the learning curve
   // (larger y is lower).
   const std::vector<Point> random = left_series(canvas, kRed);
-  const std::vector<Point> learning = left_series(canvas, kBlue);
+  const std::vector<Point> learning = left_series(canvas, kRunColours[0]);
   ASSERT_EQ(random.size(), 4u);
   ASSERT_EQ(learning.size(), 4u);
   for (const Point& p : learning) EXPECT_LT(p.y, random[0].y);
-  test::expect_error([] { catch_curves({}, 0.08); }, {"no metrics"});
+  test::expect_error([] { catch_curves(std::vector<CatchMetrics>{}, 0.08); }, {"no metrics"});
+}
+
+// Several runs (ram compare of Catch runs): one colour and legend line each; a shorter run's
+// line ends where its metrics end.
+TEST(CatchCurves, OneLinePerRunEachInItsColour) {
+  std::vector<CatchCurve> runs{{"seed-1", {}}, {"seed-2", {}}};
+  for (int i = 0; i < 6; ++i) {
+    CatchMetrics m;
+    m.frames = static_cast<std::uint64_t>(i + 1) * 100'000;
+    m.catch_rate = 0.2 + 0.1 * i;
+    m.entropy = -CatchGames::kFrames * 0.8;
+    runs[0].metrics.push_back(m);
+    if (i < 3) runs[1].metrics.push_back(m);
+  }
+  const Canvas canvas = catch_curves(runs, 0.08);
+  std::vector<std::string> texts;
+  for (const TextItem& t : canvas.texts()) texts.push_back(t.text);
+  EXPECT_EQ(std::count(texts.begin(), texts.end(), "seed-1"), 2);  // both plots' legends
+  EXPECT_EQ(std::count(texts.begin(), texts.end(), "seed-2"), 2);
+  EXPECT_EQ(left_series(canvas, kRunColours[0]).size(), 6u);
+  EXPECT_EQ(left_series(canvas, kRunColours[1]).size(), 3u);
+  test::expect_error([] { catch_curves(std::vector<CatchCurve>{}, 0.08); }, {"no runs"});
+  test::expect_error(
+      [] {
+        catch_curves(std::vector<CatchCurve>{{"empty", {}}}, 0.08);
+      },
+      {"empty", "no metrics lines"});
 }
 
 }  // namespace

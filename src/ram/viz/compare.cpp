@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 
 #include "ram/util/error.h"
@@ -12,17 +13,55 @@ namespace ram::viz {
 
 namespace {
 
-// Distinct on white and for the common colour blindnesses (Okabe and Ito), then darker repeats.
-constexpr Rgb kRunColours[] = {{0, 114, 178}, {213, 94, 0},   {0, 158, 115}, {204, 121, 167},
-                               {230, 159, 0}, {86, 180, 233}, {0, 0, 0},     {120, 60, 20}};
-
 std::string minutes(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f min", seconds / 60);
   return text;
 }
 
+std::string millions(std::uint64_t frames) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2fM", static_cast<double>(frames) / 1e6);
+  return text;
+}
+
 }  // namespace
+
+bool is_catch_run(const std::string& run) {
+  const std::string path = metrics_file(run);
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open the metrics file");
+  std::string header;
+  std::getline(in, header);
+  return header.rfind("updates,frames,catch_rate", 0) == 0;
+}
+
+CatchCurve load_compared_catch_run(const std::string& run) {
+  const std::string path = metrics_file(run);
+  CatchCurve r{run_name(run), read_metrics_csv<CatchMetrics>(path)};
+  if (r.metrics.empty()) throw Error(path + ": no metrics lines in the file");
+  return r;
+}
+
+std::string compare_catch_table(const std::vector<CatchCurve>& runs) {
+  std::string t =
+      "| run | frames | catch rate, last line | best line (frames) | first line at 90% | wall "
+      "time |\n|---|---|---|---|---|---|\n";
+  for (const CatchCurve& r : runs) {
+    const CatchMetrics* best = &r.metrics.front();
+    const CatchMetrics* ninety = nullptr;
+    for (const CatchMetrics& m : r.metrics) {
+      if (m.catch_rate > best->catch_rate) best = &m;
+      if (!ninety && m.catch_rate >= 0.9) ninety = &m;
+    }
+    const CatchMetrics& last = r.metrics.back();
+    t += "| " + r.name + " | " + millions(last.frames) + " | " + percent_label(last.catch_rate) +
+         " | " + percent_label(best->catch_rate) + " (" + millions(best->frames) + ") | " +
+         (ninety ? millions(ninety->frames) : std::string("not reached")) + " | " +
+         minutes(last.seconds) + " |\n";
+  }
+  return t;
+}
 
 ComparedRun load_compared_run(const std::string& run) {
   const std::string path = metrics_file(run);

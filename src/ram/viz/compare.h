@@ -6,6 +6,7 @@
 
 #include "ram/train/train.h"
 #include "ram/viz/canvas.h"
+#include "ram/viz/catch_curves.h"
 
 namespace ram::viz {
 
@@ -25,5 +26,13 @@ Canvas compare_curves(const std::vector<ComparedRun>& runs);
 // A Markdown table, one row per run: epochs, final and best validation error (with its epoch),
 // and the wall time summed over the epochs.
 std::string compare_table(const std::vector<ComparedRun>& runs);
+
+// Catch runs (ram catch train) compare by their catch rate; their metrics.csv starts with the
+// columns updates, frames, catch_rate. Throws ram::Error naming an unreadable file.
+bool is_catch_run(const std::string& run);
+CatchCurve load_compared_catch_run(const std::string& run);
+// One row per run: frames, the catch rate of the last and the best metrics line, the first
+// line at 90% or more, and the wall time of the last line (of the run's last process).
+std::string compare_catch_table(const std::vector<CatchCurve>& runs);
 
 }  // namespace ram::viz

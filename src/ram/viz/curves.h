@@ -13,6 +13,10 @@
 namespace ram::viz {
 
 inline constexpr Rgb kAxisColour{40, 40, 40};
+// One colour per run where several share a plot: distinct on white and for the common colour
+// blindnesses (Okabe and Ito), then darker ones; past the end, repeats are drawn dashed.
+inline constexpr Rgb kRunColours[] = {{0, 114, 178}, {213, 94, 0},   {0, 158, 115}, {204, 121, 167},
+                                      {230, 159, 0}, {86, 180, 233}, {0, 0, 0},     {120, 60, 20}};
 
 struct Series {
   std::string name;
