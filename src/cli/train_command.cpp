@@ -105,6 +105,8 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
       config.model.retina.scales, config.model.location_std, config.optimizer.kind.c_str(),
       config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
       config.data.c_str());
+  if (config.model.classifier_at_every_step && !config.model.adaptive_stopping)
+    std::printf("classifier trained at every step\n");
   if (config.model.adaptive_stopping)
     std::printf(
         "adaptive stopping: at most %d glimpses, cost %.4g per glimpse, classifier "
@@ -127,6 +129,8 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
         "%.0f img/s  %.1f s",
         m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
         m.learning_rate, m.images_per_second, m.seconds);
+    if (config.model.classifier_at_every_step && !config.model.adaptive_stopping)
+      std::printf("classifier trained at every step\n");
     if (config.model.adaptive_stopping)
       std::printf("  glimpses train %.2f val %.2f", m.train_glimpses, m.validation_glimpses);
     std::printf("\n");
@@ -301,7 +305,8 @@ void add_train_command(CLI::App& app, Reach reach) {
         "Reward cost per glimpse taken");
   s.add("--classifier-every-step",
         member(&TrainingConfig::model, &ModelConfig::classifier_at_every_step),
-        "Train the classifier at every step, not only where the episode stops");
+        "Train the classifier at every step (the mean cross-entropy over the glimpses), not only "
+        "at the last glimpse or where the episode stops");
 
   s.group("Baselines (not RAM)");
   s.add("--architecture", member(&TrainingConfig::architecture),

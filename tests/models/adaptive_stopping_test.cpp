@@ -218,6 +218,16 @@ TEST(StoppingConfigJson, RoundTripOldConfigsAndValidation) {
     partial.erase(field);
     EXPECT_THROW(ram::model_config_from_json(partial), ram::Error) << field;
   }
+  // The classifier at every step without adaptive stopping: the fields are written, and read
+  // back as that fixed-length model.
+  ModelConfig every_step = small_config();
+  every_step.classifier_at_every_step = true;
+  const auto every_step_json = ram::to_json(every_step);
+  EXPECT_EQ(every_step_json.at("adaptive_stopping"), false);
+  EXPECT_EQ(every_step_json.at("classifier_at_every_step"), true);
+  const ModelConfig every_step_back = ram::model_config_from_json(every_step_json);
+  EXPECT_FALSE(every_step_back.adaptive_stopping);
+  EXPECT_TRUE(every_step_back.classifier_at_every_step);
   ModelConfig bad = small_config();
   bad.glimpse_cost = 0.1;  // without adaptive stopping
   EXPECT_THROW(RamModel<float>{bad}, ram::Error);

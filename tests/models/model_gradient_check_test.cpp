@@ -104,6 +104,11 @@ ModelConfig with_lstm_core(ModelConfig c) {
   return c;
 }
 
+ModelConfig with_classifier_at_every_step(ModelConfig c) {
+  c.classifier_at_every_step = true;  // the fixed-length model: the mean CE over the T steps
+  return c;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The Catch agent.
 
@@ -248,6 +253,16 @@ const GradientCaseEntry kModelCases[] = {
     {"ram_model_lstm_core",
      [] {
        return classifier_case(with_lstm_core(small_config(true)), {0.7, 0.3}, 101, 3);
+     }},
+    {"ram_model_classifier_at_every_step",
+     [] {
+       return classifier_case(with_classifier_at_every_step(small_config(false)), {0.7, 0.3}, 101,
+                              3);
+     }},
+    {"ram_model_classifier_at_every_step_reinforce_trains_core",
+     [] {
+       return classifier_case(with_classifier_at_every_step(with_lstm_core(small_config(true))),
+                              {0.7, 0.3}, 101, 3);
      }},
     {"stopping_classifier_at_stopping_step",
      [] {

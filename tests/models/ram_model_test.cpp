@@ -56,6 +56,37 @@ TEST(ModelTerms, SigmoidBaselineIsBoundedToTheRewardsRange) {
   }
 }
 
+// The classifier trained at every step: the same episode and answer (step T's), and a
+// cross-entropy that is the mean of every step's.
+TEST(ModelTerms, ClassifierAtEveryStepAveragesTheStepsCrossEntropy) {
+  const ModelConfig last_only = small_config();
+  ModelConfig every_step = last_only;
+  every_step.classifier_at_every_step = true;
+  const RamModel<double> a(last_only), b(every_step);
+  ASSERT_EQ(a.parameter_count(), b.parameter_count());
+  const int B = 5;
+  const auto params = random_params(a, 8, 1.0);
+  const auto images = random_images(last_only, B, 8);
+  const auto draws = normal_draws(a, B, 8);
+  const std::vector<std::uint8_t> labels{0, 1, 2, 3, 1};
+  Workspace<double> wa, wb;
+  a.forward(params.data(), images.data(), B, LocationMode::sample, draws.data(), wa);
+  b.forward(params.data(), images.data(), B, LocationMode::sample, draws.data(), wb);
+  EXPECT_EQ(wa.probs, wb.probs);
+  a.assign_rewards(labels.data(), wa);
+  b.assign_rewards(labels.data(), wb);
+  double mean_ce = 0;
+  for (int n = 1; n <= last_only.glimpses; ++n) {
+    Mat<double> probs;
+    a.step_probabilities(params.data(), wa, n, probs);
+    for (int i = 0; i < B; ++i) mean_ce += -std::log(probs(i, labels[i])) / last_only.glimpses;
+  }
+  const LossSums sa = a.loss_sums(labels.data(), wa), sb = b.loss_sums(labels.data(), wb);
+  EXPECT_NEAR(sb.cross_entropy, mean_ce, 1e-12);
+  EXPECT_GT(std::abs(sa.cross_entropy - sb.cross_entropy), 1e-3);  // the last step's alone
+  EXPECT_EQ(sa.correct, sb.correct);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Which loss term reaches which parameters.
 

@@ -30,8 +30,7 @@ void validate(const ModelConfig& c) {
           "unknown reward baseline '" + c.reward_baseline + "' (known: linear, sigmoid)");
   require(std::isfinite(c.glimpse_cost) && c.glimpse_cost >= 0 && c.glimpse_cost <= 1,
           "glimpse cost must be in [0, 1]");
-  require(c.adaptive_stopping || (c.glimpse_cost == 0 && !c.classifier_at_every_step),
-          "glimpse cost and classifier at every step need adaptive stopping");
+  require(c.adaptive_stopping || c.glimpse_cost == 0, "a glimpse cost needs adaptive stopping");
 }
 
 nlohmann::json to_json(const ModelConfig& c) {
@@ -44,8 +43,8 @@ nlohmann::json to_json(const ModelConfig& c) {
   // Only when not the default, so that such configurations read exactly as before (and by
   // readers that know nothing of them, such as the PyTorch reference).
   if (c.reward_baseline != "linear") j["reward_baseline"] = c.reward_baseline;
-  if (c.adaptive_stopping) {
-    j["adaptive_stopping"] = true;
+  if (c.adaptive_stopping || c.classifier_at_every_step) {
+    j["adaptive_stopping"] = c.adaptive_stopping;
     j["glimpse_cost"] = c.glimpse_cost;
     j["classifier_at_every_step"] = c.classifier_at_every_step;
   }
@@ -129,8 +128,27 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
     return;
   }
   ws.glimpses_taken.assign(static_cast<std::size_t>(B), Tn);
+  if (config_.classifier_at_every_step) {
+    forward_step_classifiers(params, ws);
+    ws.logits = ws.step_logits[static_cast<std::size_t>(Tn - 1)];
+    ws.probs = ws.step_probs[static_cast<std::size_t>(Tn - 1)];
+    return;
+  }
   body_.action_logits(params, ws, Tn, ws.logits);
   softmax_forward(ws.logits, ws.probs);
+}
+
+template <typename T>
+void RamModel<T>::forward_step_classifiers(const T* params, Workspace<T>& ws) const {
+  const int B = ws.rows, Tn = config_.glimpses;
+  ws.step_logits.resize(static_cast<std::size_t>(Tn));
+  ws.step_probs.resize(static_cast<std::size_t>(Tn));
+  for (int t = 0; t < Tn; ++t) {
+    ws.step_logits[t].resize(B, config_.classes);
+    ws.step_probs[t].resize(B, config_.classes);
+    body_.action_logits(params, ws, t + 1, ws.step_logits[t]);
+    softmax_forward(ws.step_logits[t], ws.step_probs[t]);
+  }
 }
 
 template <typename T>
@@ -149,14 +167,7 @@ template <typename T>
 void RamModel<T>::forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const {
   const int B = ws.rows, Tn = config_.glimpses, H = body_.output_size();
   const std::size_t draws_per_image = static_cast<std::size_t>(this->draws_per_image());
-  ws.step_logits.resize(static_cast<std::size_t>(Tn));
-  ws.step_probs.resize(static_cast<std::size_t>(Tn));
-  for (int t = 0; t < Tn; ++t) {
-    ws.step_logits[t].resize(B, config_.classes);
-    ws.step_probs[t].resize(B, config_.classes);
-    body_.action_logits(params, ws, t + 1, ws.step_logits[t]);
-    softmax_forward(ws.step_logits[t], ws.step_probs[t]);
-  }
+  forward_step_classifiers(params, ws);
   ws.stop_logit.resize(B, Tn - 1);
   ws.stop_prob.resize(B, Tn - 1);
   ws.stop.setZero(B, Tn - 1);
@@ -234,7 +245,7 @@ LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& 
   const int Tn = config_.glimpses, H = body_.output_size();
   for (int i = 0; i < ws.rows; ++i) {
     const int N = ws.glimpses_taken[static_cast<std::size_t>(i)];
-    if (config_.adaptive_stopping && config_.classifier_at_every_step) {
+    if (config_.classifier_at_every_step) {
       double ce = 0;
       for (int t = 0; t < Tn; ++t)
         ce += static_cast<double>(cross_entropy(ws.step_probs[t](i, labels[i])));
@@ -287,9 +298,12 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
       (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
   const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
 
-  // Action net: dlogits [B x C] = scale * (p - onehot(y)).
+  // Action net: dlogits [B x C] = scale * (p - onehot(y)), divided by T when the classifier is
+  // trained at every step (CE is then the mean over the T steps).
+  const bool every_step = config_.classifier_at_every_step;
+  const T ce_scale = every_step ? scale / T(Tn) : scale;
   ws.dlogits.resize(B, config_.classes);
-  softmax_cross_entropy_backward(ws.probs, labels, scale, ws.dlogits);
+  softmax_cross_entropy_backward(ws.probs, labels, ce_scale, ws.dlogits);
   body_.start_backward(ws, B);
   body_.action_backward(params, ws, Tn, ws.dlogits, grads, /*accumulate=*/false);
 
@@ -309,6 +323,10 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   }
 
   for (int t = Tn - 1; t >= 0; --t) {
+    if (every_step && t + 1 < Tn) {  // the classifier at state t + 1 (step T's is done above)
+      softmax_cross_entropy_backward(ws.step_probs[t], labels, ce_scale, ws.dlogits);
+      body_.action_backward(params, ws, t + 1, ws.dlogits, grads, /*accumulate=*/true);
+    }
     if (policy && config_.reinforce_trains_core && t + 1 < Tn)
       body_.location_into_state(params, dpolicy[t + 1], ws);
     body_.backward_step(params, t, ws, grads);

@@ -17,7 +17,9 @@
 // The location after the last glimpse is never sampled (it would never be used).
 //
 // Loss (hybrid, per image; the trainer divides by the batch size):
-//   CE = -log p[y]                      trains action, core and glimpse nets
+//   CE = -log p[y]                      trains action, core and glimpse nets; with
+//        classifier_at_every_step the mean over t = 1..T of -log softmax(h_t W_act + b_act)[y]
+//        (the answer and the reward still come from step T)
 //   RF = -sum_t log N(l_t; mu_t, std^2) * (R - b_t)   with (R - b_t) a constant; trains the
 //        location net only, unless reinforce_trains_core lets it reach the core as well
 //   BL = sum_t (b_t - R)^2              trains the baseline only
@@ -80,7 +82,7 @@ struct ModelConfig : AttentionConfig {
   // as false / 0: the fixed-length model.
   bool adaptive_stopping = false;
   double glimpse_cost = 0;                // c in R = correct - c * N; needs adaptive_stopping
-  bool classifier_at_every_step = false;  // CE at every step instead of at the stopping step
+  bool classifier_at_every_step = false;  // CE at every step, not only at the last (or stopping)
 };
 
 void validate(const ModelConfig& config);
@@ -201,6 +203,8 @@ class RamModel : public AttentionAgent<T, ModelConfig> {
   using AttentionAgent<T, ModelConfig>::body_;
   using AttentionAgent<T, ModelConfig>::layout_;
   void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
+  // step_logits and step_probs: the classifier read from every state h_1 .. h_T.
+  void forward_step_classifiers(const T* params, Workspace<T>& ws) const;
   void backward_stopping(const T* params, const std::uint8_t* labels, const LossWeights& weights,
                          T scale, Workspace<T>& ws, T* grads) const;
   // The lowest reward: 0, or -c T with adaptive stopping (R = correct - c N).
