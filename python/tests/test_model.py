@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +138,13 @@ def test_config_is_the_json_of_the_file(tiny_model):
     config["epochs"] = 99  # a copy: the model keeps its own
     assert tiny_model.config["epochs"] == 1
     assert tiny_model.image_shape == (28, 28)
+
+
+def test_the_quickstart_example_draws_its_figure(tiny_model_path, scratch):
+    script = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
+    result = subprocess.run([sys.executable, str(script), tiny_model_path, "--out",
+                             str(scratch / "g.png")], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "validation error" in result.stdout
+    assert (scratch / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
