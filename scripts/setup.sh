@@ -15,7 +15,9 @@ as_root() {
 PACKAGES=(g++ cmake make pkg-config libeigen3-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
           libpng-dev libgif-dev libcairo2-dev chromium clang libclang-rt-14-dev
           libgtest-dev libgmock-dev dataset-fashion-mnist python3-torch
-          libopenblas0-pthread)
+          libopenblas0-pthread
+          pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest
+          python3-matplotlib python3-setuptools python3-pip python3-venv)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh"
 (cd "${RAM_BUILD_DIR:-$ROOT/build}" && ctest --output-on-failure -j"$(nproc)")
+# The Python module installed with pip, offline, into a fresh virtual environment.
+bash "$ROOT/scripts/pip_install_check.sh" "${RAM_BUILD_DIR:-$ROOT/build}"
 # The portable build: its own build folder, every test.
 RAM_BUILD_DIR="${RAM_PORTABLE_BUILD_DIR:-$ROOT/build-portable}" RAM_ARCH=x86-64-v2 \
   bash "$ROOT/scripts/setup.sh"

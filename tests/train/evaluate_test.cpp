@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -84,6 +85,38 @@ TEST(Evaluate, IndependentOfThreadCountAndConsistent) {
     expect_same_eval(r2, r2again);
     expect_consistent(r1, images);
   }
+}
+
+// The kept probabilities are the ones counted: each row sums to 1, its arg max fills the
+// confusion matrix, its label's entry gives the cross-entropy; and keeping them changes nothing.
+TEST(Evaluate, KeptProbabilitiesAreTheOnesCounted) {
+  const ram::TrainingConfig config = tiny_training_config();
+  const ram::RamModel<float> model(config.model);
+  std::vector<float> params(model.parameter_count());
+  model.initialize(params, 3, 0.5);
+  const ram::ImageSet images = random_digits(150, 21);
+  ram::ThreadPool two(2);
+  ram::EvalOptions options;
+  options.samples = 2;
+  const ram::EvalResult plain = ram::evaluate(model, params, images, options, two);
+  EXPECT_TRUE(plain.probabilities.empty());
+  options.keep_probabilities = true;
+  const ram::EvalResult kept = ram::evaluate(model, params, images, options, two);
+  expect_same_eval(plain, kept);
+  ASSERT_EQ(kept.probabilities.size(), images.size() * 10);
+  std::vector<std::size_t> confusion(100, 0);
+  double cross_entropy = 0;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const float* p = kept.probabilities.data() + i * 10;
+    double sum = 0;
+    for (int c = 0; c < 10; ++c) sum += p[c];
+    EXPECT_NEAR(sum, 1.0, 1e-5) << "image " << i;
+    const auto predicted = static_cast<std::size_t>(std::max_element(p, p + 10) - p);
+    confusion[images.labels[i] * 10u + predicted]++;
+    cross_entropy -= std::log(static_cast<double>(p[images.labels[i]]));
+  }
+  EXPECT_EQ(confusion, kept.confusion);
+  EXPECT_NEAR(cross_entropy / static_cast<double>(images.size()), kept.cross_entropy, 1e-6);
 }
 
 TEST(Evaluate, AdaptiveStoppingIndependentOfThreadCountWithAHistogram) {

@@ -102,7 +102,16 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
   result.confusion.assign(static_cast<std::size_t>(C) * C, 0);
   result.glimpse_histogram.assign(histogram_size, 0);
   result.glimpses_taken = std::move(glimpses_taken);
+  if (options.keep_probabilities)
+    result.probabilities.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(C));
   for (int c = 0; c < chunks; ++c) {
+    if (options.keep_probabilities)
+      for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i)
+        for (int k = 0; k < C; ++k)
+          result.probabilities[(static_cast<std::size_t>(c) * kEvaluationChunk +
+                                static_cast<std::size_t>(i)) *
+                                   static_cast<std::size_t>(C) +
+                               static_cast<std::size_t>(k)] = chunk_probs[c](i, k);
     for (std::size_t k = 0; k < result.glimpse_histogram.size(); ++k)
       result.glimpse_histogram[k] += chunk_histograms[c][k];
     for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i) {

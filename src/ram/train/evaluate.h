@@ -22,6 +22,7 @@ struct EvalOptions {
   StopMode stop = StopMode::sample;          // adaptive stopping: sampled or thresholded
   int samples = 1;                           // M: class probabilities averaged over M episodes
   std::uint64_t seed = 2014;                 // location noise; fixed so runs are comparable
+  bool keep_probabilities = false;           // fill EvalResult::probabilities
 };
 
 struct EvalResult {
@@ -35,6 +36,9 @@ struct EvalResult {
   // Glimpses taken in each image's first episode, in image order (RAM only; empty for a
   // baseline), e.g. to pick the images an adaptive model stopped on earliest.
   std::vector<int> glimpses_taken;
+  // With EvalOptions::keep_probabilities: images x classes, row-major, the class probabilities
+  // averaged over the M episodes (what the error and the confusion matrix are counted from).
+  std::vector<float> probabilities;
   double mean_glimpses() const;
   double error() const {
     return images ? static_cast<double>(errors) / static_cast<double>(images) : 0.0;
