@@ -11,6 +11,11 @@ after building the C++ targets `ram` and `gemm_ceiling` into build/:
     cmake -S . -B build && cmake --build build --target ram gemm_ceiling -j2
     /usr/bin/python3 bench/side_by_side.py --seconds 3 --out BENCHMARKS.md
 
+PyTorch is compared at its best: its own matrix-product rate is measured first, and the script
+refuses to compare (unless --allow-slow-torch) when it is far below the machine's Eigen GEMM
+ceiling, the sign of a slow BLAS; every row is then measured with each combination of torch and
+BLAS threads (1 or --threads) and the best kept.
+
 Every PyTorch measurement runs in its own subprocess (this script with --worker), so each
 reported peak resident set belongs to one configuration only; likewise each `ram bench` is its own
 process and reports its own peak.
@@ -46,6 +51,11 @@ PRESETS = {
                             glimpses=8, label="100x100 cluttered, 8 x 12x12x4"),
 }
 BATCHES = [20, 128]
+# Torch's own matrix products, measured before anything is compared: a PyTorch on a slow BLAS
+# (Debian's reference libblas, when OpenBLAS is not installed) would make every ratio flatter us.
+TORCH_GEMM_SHAPES = [(128, 256, 256), (1024, 1024, 1024)]
+# Below this share of the machine's Eigen GEMM ceiling, torch's 1024^3 product means a slow BLAS.
+MIN_TORCH_GEMM_SHARE = 0.5
 CANVASES = [60, 128, 256, 512, 1024]
 SCALING_PRESET = "translated60-8g"
 SCALING_BATCH = 20
@@ -122,13 +132,44 @@ def timed_loop(step, seconds: float, warmup_steps: int):
             return steps, elapsed
 
 
+def loaded_blas_libraries() -> str:
+    """The BLAS (or MKL) shared libraries this process has mapped, by their real paths: Debian's
+    torch links libblas.so.3, which the alternatives system points at OpenBLAS or at the slow
+    reference implementation."""
+    found = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6:
+                name = os.path.basename(fields[5])
+                if "blas" in name or "mkl" in name:
+                    found.add(os.path.realpath(fields[5]))
+    return ", ".join(sorted(found)) or "none found"
+
+
+def torch_gemm(job: dict) -> dict:
+    import torch
+    torch.set_num_threads(job["threads"])
+    torch.manual_seed(1)
+    result = {"torch": torch.__version__}
+    for m, k, n in TORCH_GEMM_SHAPES:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        steps, elapsed = timed_loop(lambda: torch.mm(a, b), job["seconds"], 3)
+        result[f"{m}x{k}x{n}"] = 2.0 * m * k * n * steps / elapsed / 1e9
+    result["blas"] = loaded_blas_libraries()
+    return result
+
+
 def worker(job: dict) -> dict:
+    if job["model"] == "gemm":
+        return torch_gemm(job)
     import numpy as np
     import torch
     sys.path.insert(0, str(ROOT / "reference"))
     import ram_reference as ref
 
-    torch.set_num_threads(job["threads"])
+    # Torch's own threads and its BLAS's threads (run_worker sets the latter) may differ.
+    torch.set_num_threads(job.get("torch_threads", job["threads"]))
     torch.manual_seed(1)
     rng = np.random.default_rng(1)
     result = {"torch": torch.__version__, "rss_after_import_mib": peak_rss_mib()}
@@ -204,7 +245,7 @@ def worker(job: dict) -> dict:
 def run_worker(job: dict) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(job["threads"])
+        env[var] = str(job.get("blas_threads", job["threads"]))
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker",
                           json.dumps(job)], capture_output=True, text=True, env=env)
     if out.returncode != 0:
@@ -398,6 +439,9 @@ def main() -> None:
                          "disturbed by them (default 60; 0: don't; --quick: don't)")
     ap.add_argument("--build", type=Path, default=ROOT / "build",
                     help="the CMake build directory (default build/)")
+    ap.add_argument("--allow-slow-torch", action="store_true",
+                    help="compare even when torch's matrix product runs far below the machine's "
+                         "ceiling (a slow BLAS); the report then says so")
     args = ap.parse_args()
     command = "/usr/bin/python3 bench/side_by_side.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
@@ -424,13 +468,36 @@ def main() -> None:
     print(f"GEMM ceiling ({gemm.name}) ...", file=sys.stderr, flush=True)
     quiet = Quiet(0 if args.quick else args.wait_quiet, 0 if args.quick else 2)
     ceiling = quiet(lambda: gemm_ceiling(gemm, threads))
+    print("PyTorch's GEMM ...", file=sys.stderr, flush=True)
+    tgemm = quiet(lambda: run_worker({"model": "gemm", "threads": threads, "seconds": seconds}))
+    big = "x".join(map(str, TORCH_GEMM_SHAPES[-1]))
+    torch_share = tgemm[big] / ceiling["n"]
+    slow_torch = torch_share < MIN_TORCH_GEMM_SHARE
+    if slow_torch and not args.allow_slow_torch:
+        sys.exit(f"PyTorch's {big} matrix product runs at {tgemm[big]:.1f} GFLOP/s on {threads} "
+                 f"threads, {100 * torch_share:.0f}% of this machine's ceiling "
+                 f"({ceiling['n']:.1f} GFLOP/s): it uses {tgemm['blas']}, so a comparison would "
+                 f"flatter ram. Install OpenBLAS (Debian: apt-get install libopenblas0-pthread) "
+                 f"and run again, or pass --allow-slow-torch to compare anyway.")
 
+    # PyTorch at its best: every combination of torch threads and BLAS threads (1 or --threads),
+    # the best training rate and the best evaluation rate kept, each with its setting.
+    settings = sorted({(t, b) for t in (1, threads) for b in (1, threads)})
     rows = []
     for preset, batch in runs:
         print(f"{preset}, batch {batch} ...", file=sys.stderr, flush=True)
         cpp = quiet(lambda: ram_bench(ram, preset, batch, threads, seconds))
-        py = quiet(lambda: run_worker({"model": "ram", "preset": preset, "batch": batch, "threads": threads,
-                         "seconds": seconds, "train": True}))
+        tried = []
+        for torch_threads, blas_threads in settings:
+            r = quiet(lambda: run_worker({
+                "model": "ram", "preset": preset, "batch": batch, "threads": threads,
+                "torch_threads": torch_threads, "blas_threads": blas_threads,
+                "seconds": seconds, "train": True}))
+            tried.append(dict(r, setting=f"{torch_threads}/{blas_threads}"))
+        py = dict(max(tried, key=lambda r: r["train_images_per_second"]))
+        best_eval = max(tried, key=lambda r: r["eval_images_per_second"])
+        py["eval_images_per_second"] = best_eval["eval_images_per_second"]
+        py["eval_setting"] = best_eval["setting"]
         rows.append((preset, batch, cpp, py))
 
     scaling = []
@@ -458,7 +525,8 @@ def main() -> None:
 
     # ---- the tables
     main_header = ["configuration", "batch", "C++ train img/s", "PyTorch train img/s", "ratio",
-                   "C++ eval img/s", "PyTorch eval img/s", "ratio", "MFLOPs/image (train)",
+                   "C++ eval img/s", "PyTorch eval img/s", "ratio",
+                   "PyTorch threads (torch/BLAS): train, eval", "MFLOPs/image (train)",
                    "C++ train GFLOP/s", f"% of {threads}-thread GEMM", "peak MiB C++ / PyTorch"]
     main_rows = []
     for preset, batch, cpp, py in rows:
@@ -469,6 +537,7 @@ def main() -> None:
             f"{cpp['train_images_per_second'] / py['train_images_per_second']:.1f}x",
             fmt(cpp["eval_images_per_second"]), fmt(py["eval_images_per_second"]),
             f"{cpp['eval_images_per_second'] / py['eval_images_per_second']:.1f}x",
+            f"{py['setting']}, {py['eval_setting']}",
             f"{cpp['train_flops'] / 1e6:.2f}", f"{gflops:.1f}",
             f"{100 * gflops / ceiling['n']:.0f}%",
             f"{cpp['train_peak_mib']:.0f} / {py['train_peak_mib']:.0f}"])
@@ -504,17 +573,21 @@ def main() -> None:
 
     targets = []
     for preset in ("translated60-8g", "cluttered100-8g"):
-        for batch, want in ((20, 10), (128, 5)):
+        for batch, want in ((20, 10), (128, 10)):
             r = row(preset, batch)
             if r:
                 got = r[0]["train_images_per_second"] / r[1]["train_images_per_second"]
                 targets.append([f"training speed-up over PyTorch, {preset}, batch {batch}",
                                 f">= {want}x", f"{got:.1f}x", "met" if got >= want else "MISSED"])
+    for batch, want in ((128, 85), (20, 70)):
+        r = row("translated60-8g", batch)
+        if r:
+            pct = 100 * r[0]["train_images_per_second"] * r[0]["train_flops"] / 1e9 / ceiling["n"]
+            targets.append([f"share of the {threads}-thread GEMM ceiling, translated60-8g, batch "
+                            f"{batch}", f">= {want}%", f"{pct:.0f}%",
+                            "met" if pct >= want else "MISSED"])
     r = row("translated60-8g", 128)
     if r:
-        pct = 100 * r[0]["train_images_per_second"] * r[0]["train_flops"] / 1e9 / ceiling["n"]
-        targets.append([f"share of the {threads}-thread GEMM ceiling, translated60-8g, batch 128",
-                        ">= 50%", f"{pct:.0f}%", "met" if pct >= 50 else "MISSED"])
         mib = r[0]["train_peak_mib"]
         targets.append(["peak training memory, translated60-8g, batch 128", "< 200 MiB",
                         f"{mib:.0f} MiB", "met" if mib < 200 else "MISSED"])
@@ -524,6 +597,10 @@ def main() -> None:
     targets_header = ["target", "wanted", "measured", ""]
 
     torch_version = rows[0][3]["torch"]
+    torch_gemm_text = ", ".join(f"{'x'.join(map(str, shape))} {tgemm['x'.join(map(str, shape))]:.1f}"
+                                f" GFLOP/s" for shape in TORCH_GEMM_SHAPES)
+    slow_torch_text = (": a slow BLAS, compared anyway (--allow-slow-torch), so every ratio "
+                       "below flatters ram." if slow_torch else ".")
     import_mib = min(r[3]["rss_after_import_mib"] for r in rows)
     notes = f"""\
 Notes on what is and isn't timed:
@@ -531,7 +608,11 @@ Notes on what is and isn't timed:
 * **Same work on both sides.** Same model (retina, glimpses, hidden sizes 128/128/256/256,
   location std 0.22, ReLU core), same hybrid loss (cross-entropy + REINFORCE with a learned
   baseline), same optimiser (Adam, learning rate 1e-3 annealed linearly, as `ram train`'s
-  default), {threads} threads each (`--threads {threads}` / `torch.set_num_threads({threads})`).
+  default), {threads} threads for C++ (`--threads {threads}`). PyTorch at its best: each row
+  was measured with every combination of torch's threads (`torch.set_num_threads`) and its
+  BLAS's threads (`OPENBLAS_NUM_THREADS` / `OMP_NUM_THREADS`), 1 or {threads} each, and the
+  table keeps the best training rate and the best evaluation rate, each with its setting
+  (torch/BLAS). The scaling study below uses {threads}/{threads} for PyTorch.
   One training step = forward with sampled locations, loss, backward, optimiser step; rates are
   steady state, after a warm-up (a 20-batch epoch for C++, 10 steps for PyTorch).
 * **C++ training includes rendering; PyTorch's does not.** `ram bench` times `train()` itself,
@@ -582,6 +663,8 @@ invocation, same thread count ({threads}) and configuration.
 * Date: {started:%Y-%m-%d %H:%M} UTC; the run took {minutes:.1f} minutes, {seconds:g} s per measurement.
 * Machine: {machine()}. {contention}
 * C++: {compiler(args.build)}, Eigen {ceiling['eigen']}. PyTorch {torch_version} (Debian python3-torch), Python {platform.python_version()}.
+* PyTorch's BLAS: {tgemm['blas']}. Its matrix products on {threads} threads: {torch_gemm_text}
+  ({100 * torch_share:.0f}% of the Eigen ceiling below at 1024^3){slow_torch_text}
 
 ## Training and evaluation throughput
 
@@ -609,6 +692,7 @@ of 3 trials.
     print()
     print(f"GEMM ceiling: {ceiling['one']:.1f} GFLOP/s (1 thread), {ceiling['n']:.1f} GFLOP/s "
           f"({threads} threads)")
+    print(f"PyTorch's GEMM ({tgemm['blas']}): {torch_gemm_text}{slow_torch_text}")
     print()
     print(markdown_table(main_header, main_rows))
     print()
