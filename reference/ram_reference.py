@@ -20,6 +20,7 @@ One episode over a batch of B images and T glimpses (h = the core state, h_0 = 0
 Hybrid loss of a batch, R = 1 if argmax logits == label else 0:
 
     CE = -sum_i log softmax(logits_i)[y_i]
+         or, with classifier_at_every_step, -sum_i (1/T) sum_t log softmax(h_t W_act + b_act)[y_i]
     RF = -sum_i sum_t log N(l_t; mu_t, std^2 I) * (R - b_t).detach()    (log pi at the raw l_t)
     BL =  sum_i sum_t (b_t - R)^2
     loss = (CE + w_rf * RF + w_bl * BL) / B
@@ -63,6 +64,12 @@ class RamConfig:
     location_std: float = 0.22
     reinforce_trains_core: bool = False
     reward_baseline: str = "linear"  # or "sigmoid": b_t = sigmoid(h_t.detach() W_base + b_base)
+    # CE as the mean over the T steps of the classifier read from every h_t (answer: step T's).
+    classifier_at_every_step: bool = False
+    # Written beside classifier_at_every_step by the C++ side; the stopping model itself is
+    # stopping_reference.py's, so here they must say "fixed length".
+    adaptive_stopping: bool = False
+    glimpse_cost: float = 0.0
 
     @classmethod
     def from_dict(cls, d: dict) -> "RamConfig":
@@ -75,6 +82,8 @@ class RamConfig:
             raise ValueError(f"only the ReLU core is implemented, got {cfg.core!r}")
         if cfg.reward_baseline not in ("linear", "sigmoid"):
             raise ValueError(f"unknown reward baseline {cfg.reward_baseline!r}")
+        if cfg.adaptive_stopping or cfg.glimpse_cost != 0:
+            raise ValueError("adaptive stopping is stopping_reference.py's model, not this one")
         return cfg
 
     @property
@@ -194,6 +203,7 @@ class Episode(NamedTuple):
     means: torch.Tensor  # [B, T, 2] policy means mu_t
     samples: torch.Tensor  # [B, T, 2] raw locations l_t (before clipping), detached
     baselines: torch.Tensor  # [B, T]
+    step_logits: Optional[torch.Tensor] = None  # [B, T, C], with classifier_at_every_step
 
 
 class RamModel(nn.Module):
@@ -228,7 +238,7 @@ class RamModel(nn.Module):
         cfg = self.cfg
         B = images.shape[0]
         h = images.new_zeros(B, cfg.core_size)
-        means, samples, baselines = [], [], []
+        means, samples, baselines, step_logits = [], [], [], []
         for t in range(cfg.glimpses):
             policy_input = h if cfg.reinforce_trains_core else h.detach()
             if mode == "uniform":
@@ -252,9 +262,12 @@ class RamModel(nn.Module):
             h = self.core(h, g)
             means.append(mu)
             samples.append(sample)
+            if cfg.classifier_at_every_step:
+                step_logits.append(self.action(h))
         logits = self.action(h)
         return Episode(logits, torch.stack(means, 1), torch.stack(samples, 1),
-                       torch.stack(baselines, 1))
+                       torch.stack(baselines, 1),
+                       torch.stack(step_logits, 1) if step_logits else None)
 
     # Flat I/O by C++ slot name.
     def load_flat(self, tensors: dict):
@@ -283,7 +296,12 @@ class LossParts(NamedTuple):
 
 def hybrid_loss(ep: Episode, labels: torch.Tensor, std: float, weights: LossWeights) -> LossParts:
     B = labels.shape[0]
-    cross_entropy = F.cross_entropy(ep.logits, labels, reduction="sum")
+    if ep.step_logits is None:
+        cross_entropy = F.cross_entropy(ep.logits, labels, reduction="sum")
+    else:
+        T = ep.step_logits.shape[1]
+        cross_entropy = sum(F.cross_entropy(ep.step_logits[:, t], labels, reduction="sum")
+                            for t in range(T)) / T
     reward = (ep.logits.argmax(dim=1) == labels).to(ep.logits.dtype)  # [B]
     advantage = (reward[:, None] - ep.baselines).detach()  # [B, T], a constant
     policy = torch.distributions.Normal(ep.means, std)

@@ -467,4 +467,25 @@ TEST(Parity, ExponentialScheduleAndSigmoidBaseline) {
   run_parity(c);
 }
 
+// (f) The classifier trained at every step (the mean cross-entropy over the glimpses), on the
+// small model of (c) with REINFORCE reaching the core.
+TEST(Parity, ClassifierAtEveryStep) {
+  Case c;
+  c.name = "classifier_at_every_step";
+  c.model = paper_config(28, 6, 2, 4);
+  c.model.glimpse_hidden = 32;
+  c.model.location_hidden = 24;
+  c.model.glimpse_features = 48;
+  c.model.core_size = 40;
+  c.model.reinforce_trains_core = true;
+  c.model.classifier_at_every_step = true;
+  c.task = {ram::TaskKind::centred, 28, 0, 8};
+  c.optimizer.kind = "adam";
+  c.optimizer.learning_rate = 1e-3;
+  c.batch = 6;
+  c.init_range = 0.3;
+  c.seed = 5;
+  run_parity(c);
+}
+
 }  // namespace
