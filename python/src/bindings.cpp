@@ -26,12 +26,12 @@
 #include "ram/run/checkpoint.h"
 #include "ram/run/metrics_table.h"
 #include "ram/run/run_directory.h"
+#include "ram/train/catch_train.h"
 #include "ram/train/evaluate.h"
 #include "ram/train/saved_model.h"
 #include "ram/train/train.h"
 #include "ram/train/training_config.h"
 #include "ram/util/error.h"
-#include "ram/util/rng.h"
 #include "ram/util/thread_pool.h"
 
 namespace py = pybind11;
@@ -360,10 +360,9 @@ void train_run(const std::string& config_json, const std::string& out, bool over
 class CatchGame {
  public:
   CatchGame() : games_(1) {}
+  // Seed s and episode k is game k of `ram catch eval --seed s`.
   void reset(std::uint64_t seed, std::uint64_t episode) {
-    // The key of `ram catch` evaluation games, so that seed s and episode k is its game k.
-    ram::Rng rng(seed, {0xca71, episode});
-    games_.reset(0, rng);
+    ram::reset_evaluation_game(games_, 0, seed, episode);
     frame_ = 0;
   }
   py::array_t<float> screen() const {

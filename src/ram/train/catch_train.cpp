@@ -315,10 +315,8 @@ namespace {
 // Resets the games of episodes [first, first + count) of an evaluation.
 void reset_evaluation_games(CatchGames& games, int first, int count, std::uint64_t seed) {
   games.resize(count);
-  for (int i = 0; i < count; ++i) {
-    Rng rng(seed, {kGameKey, static_cast<std::uint64_t>(first + i)});
-    games.reset(i, rng);
-  }
+  for (int i = 0; i < count; ++i)
+    reset_evaluation_game(games, i, seed, static_cast<std::uint64_t>(first + i));
 }
 
 std::vector<float> evaluation_draws(int first, int count, std::uint64_t seed) {
@@ -331,6 +329,11 @@ std::vector<float> evaluation_draws(int first, int count, std::uint64_t seed) {
 }
 
 }  // namespace
+
+void reset_evaluation_game(CatchGames& games, int slot, std::uint64_t seed, std::uint64_t episode) {
+  Rng rng(seed, {kGameKey, episode});
+  games.reset(slot, rng);
+}
 
 std::optional<CatchCollapse> catch_collapse(std::span<const CatchMetrics> history) {
   CatchCollapse c;

@@ -164,6 +164,10 @@ struct CatchEvalResult {
   double rate() const { return episodes ? double(caught) / double(episodes) : 0.0; }
 };
 
+// Starts game `slot` of `games` as evaluation game `episode` of `seed`: the game that
+// evaluate_catch plays as its episode `episode`.
+void reset_evaluation_game(CatchGames& games, int slot, std::uint64_t seed, std::uint64_t episode);
+
 // The agent over `episodes` games (sampled or greedy policy).
 CatchEvalResult evaluate_catch(const CatchAgent<float>& agent, std::span<const float> params,
                                int episodes, CatchPolicy policy, std::uint64_t seed,
