@@ -103,6 +103,10 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
       config.batch_size, static_cast<double>(config.frames) / 1e6,
       static_cast<unsigned long long>(config.updates()), config.loss.entropy, config.loss.discount,
       config.threads, static_cast<unsigned long long>(config.seed));
+  if (config.initial_std > 0)
+    std::printf("location std annealed from %.3g to %.3g over the first %.3gM frames\n",
+                config.initial_std, config.agent.location_std,
+                static_cast<double>(config.std_anneal_frames) / 1e6);
   std::fflush(stdout);
   ProgressBar bar(!f.quiet);
   CatchTrainCallbacks callbacks;
@@ -269,6 +273,11 @@ void add_catch_command(CLI::App& app, Reach reach) {
   s.add("--clip", member(&C::optimizer, &O::clip_norm), "Clip the gradient norm (0 = off)");
   s.group("Loss and policy");
   s.add("--std", member(&C::agent, &A::location_std), "Location policy std");
+  s.add("--std-start", member(&C::initial_std),
+        "Start the location policy's std here and anneal it linearly to --std over "
+        "--std-anneal-frames (0: --std throughout)");
+  s.add("--std-anneal-frames", member(&C::std_anneal_frames),
+        "Frames over which --std-start anneals to --std");
   s.add("--reinforce-trains-core", member(&C::agent, &A::location_trains_core),
         "Let the location policy's REINFORCE gradient reach the core and glimpse net, as in "
         "ram train",

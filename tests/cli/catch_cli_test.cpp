@@ -79,6 +79,8 @@ TEST(CatchCli, EveryTrainFlagReachesTheConfiguration) {
   expected.optimizer.momentum = 0.8;
   expected.optimizer.clip_norm = 3;
   expected.agent.location_std = 0.15;
+  expected.initial_std = 0.4;
+  expected.std_anneal_frames = 300;
   expected.agent.location_trains_core = true;
   expected.loss.entropy = 0.03;
   expected.loss.discount = 0.9;
@@ -88,6 +90,7 @@ TEST(CatchCli, EveryTrainFlagReachesTheConfiguration) {
       "--frames 480 --report-every 1 --threads 1 --seed 7 --core relu --core-size 9 "
       "--glimpse-hidden 5 --location-hidden 6 --glimpse-features 7 --init-range 0.2 --batch 10 "
       "--optimizer sgd --lr 0.02 --final-lr 0.001 --momentum 0.8 --clip 3 --std 0.15 "
+      "--std-start 0.4 --std-anneal-frames 300 "
       "--reinforce-trains-core --entropy 0.03 --discount 0.9 --reinforce-weight 0.7 "
       "--baseline-weight 0.6";
   const std::string run = dir.sub("run");

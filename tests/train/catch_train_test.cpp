@@ -14,6 +14,7 @@
 
 #include "ram/run/checkpoint.h"
 #include "ram/train/train.h"
+#include "ram/util/rng.h"
 #include "support/test_support.h"
 #include "support/training_support.h"
 
@@ -220,6 +221,54 @@ TEST(CatchCollapse, NotSaidWhileExploringOrWhenCatching) {
   // A good deterministic player has a low entropy too.
   EXPECT_FALSE(ram::catch_collapse(lines(std::vector<std::pair<double, double>>(30, {0.02, 0.9}))));
   EXPECT_FALSE(ram::catch_collapse({}));
+}
+
+}  // namespace
+
+namespace {
+
+// The annealed location std: from initial_std to the agent's std over std_anneal_frames, then
+// flat; off, the agent's std throughout. It is written to the model file only when on.
+TEST(CatchLocationStd, AnnealsLinearlyThenStaysAndIsSavedOnlyWhenOn) {
+  ram::CatchTrainingConfig c;
+  c.batch_size = 10;  // 230 frames per update
+  EXPECT_EQ(ram::catch_location_std(c, 0), c.agent.location_std);
+  EXPECT_EQ(ram::catch_location_std(c, 1000), c.agent.location_std);
+  EXPECT_FALSE(ram::to_json(c).contains("initial_std"));
+  c.initial_std = 0.5;
+  c.std_anneal_frames = 2300;  // 10 updates
+  EXPECT_DOUBLE_EQ(ram::catch_location_std(c, 0), 0.5);
+  EXPECT_DOUBLE_EQ(ram::catch_location_std(c, 5), 0.5 + (c.agent.location_std - 0.5) / 2);
+  EXPECT_DOUBLE_EQ(ram::catch_location_std(c, 10), c.agent.location_std);
+  EXPECT_DOUBLE_EQ(ram::catch_location_std(c, 50), c.agent.location_std);
+  const ram::CatchTrainingConfig back = ram::catch_training_config_from_json(ram::to_json(c));
+  EXPECT_EQ(back.initial_std, 0.5);
+  EXPECT_EQ(back.std_anneal_frames, 2300u);
+  c.initial_std = -1;
+  EXPECT_THROW(ram::validate(c), ram::Error);
+}
+
+// A wider std spreads the sampled glimpses: the same draws land further from the policy's mean.
+TEST(CatchLocationStd, TheWorkspacesStdScalesTheLocationNoise) {
+  const ram::CatchTrainingConfig c = ram::test::tiny_catch_config(1);
+  const ram::CatchAgent<double> agent(c.agent);
+  std::vector<double> params(agent.parameter_count());
+  agent.initialize(params, 1, 0.3);
+  std::vector<double> draws(static_cast<std::size_t>(agent.draws_per_episode()) * 2);
+  ram::Rng rng(3, {1});
+  for (double& d : draws) d = rng.normal();
+  double spread[2];
+  for (int k = 0; k < 2; ++k) {
+    ram::CatchGames games(2);
+    ram::Rng game_rng(1, {2});
+    games.reset(0, game_rng);
+    games.reset(1, game_rng);
+    ram::CatchWorkspace<double> ws;
+    ws.location_std = k == 0 ? 0 : 2 * c.agent.location_std;
+    agent.play(params.data(), games, 0, 2, ram::CatchPolicy::sample, draws.data(), c.loss, ws);
+    spread[k] = (ws.sample[0] - ws.mean[0]).norm();
+  }
+  EXPECT_NEAR(spread[1], 2 * spread[0], 1e-12 * spread[0]);
 }
 
 }  // namespace

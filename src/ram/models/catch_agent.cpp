@@ -51,7 +51,7 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
                          CatchWorkspace<T>& ws) const {
   const int B = count, A = CatchGames::kActions;
   constexpr int n = CatchGames::kSize;
-  const T std_dev = T(config_.location_std);
+  const T std_dev = location_std(ws);
   body_.start(ws, kFrames, B);
   ws.policy = policy;
   ws.probs.resize(kFrames);
@@ -134,7 +134,7 @@ void CatchAgent<T>::play(const T* params, CatchGames& games, int first, int coun
 template <typename T>
 CatchLossSums CatchAgent<T>::loss_sums(const CatchWorkspace<T>& ws) const {
   CatchLossSums sums;
-  const T std_dev = T(config_.location_std);
+  const T std_dev = location_std(ws);
   const bool stochastic = ws.policy != CatchPolicy::greedy;
   for (int i = 0; i < ws.rows; ++i) {
     sums.caught += static_cast<double>(ws.reward(i, 0));
@@ -167,7 +167,7 @@ template <typename T>
 void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale,
                              CatchWorkspace<T>& ws, T* grads) const {
   const int B = ws.rows, A = CatchGames::kActions;
-  const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
+  const T inv_var = T(1) / (location_std(ws) * location_std(ws));
   const T rf_scale = scale * T(w.reinforce), en_scale = scale * T(w.entropy);
 
   // Baseline: d(scale * w_bl * sum_s (b_s - target_s)^2)/db_s into its own weights only.

@@ -81,6 +81,7 @@ class CatchBatchGradient {
             Rng noise_rng(config_.seed, {kNoiseKey, update, static_cast<std::uint64_t>(e)});
             fill_draws(noise_rng, draws_.data() + static_cast<std::size_t>(e) * kDraws);
           }
+          ws.location_std = catch_location_std(config_, update);
           agent_.play(params, games_, lo, hi - lo, CatchPolicy::sample,
                       draws_.data() + static_cast<std::size_t>(lo) * kDraws, config_.loss, ws);
           const CatchLossSums sums = agent_.loss_sums(ws);
@@ -121,23 +122,39 @@ void validate(const CatchTrainingConfig& c) {
           "loss weights must be finite and >= 0");
   require(std::isfinite(c.loss.discount) && c.loss.discount > 0 && c.loss.discount <= 1,
           "discount must be in (0, 1]");
+  require(std::isfinite(c.initial_std) && c.initial_std >= 0 && c.initial_std <= 10,
+          "initial std must be 0 (off) or in (0, 10]");
+  require(c.std_anneal_frames >= 1, "std anneal frames must be at least 1");
+}
+
+double catch_location_std(const CatchTrainingConfig& c, std::uint64_t update) {
+  if (c.initial_std <= 0) return c.agent.location_std;
+  const double frames = static_cast<double>(update) * c.batch_size * kFrames;
+  const double f = std::min(1.0, frames / static_cast<double>(c.std_anneal_frames));
+  return c.initial_std + (c.agent.location_std - c.initial_std) * f;
 }
 
 nlohmann::json to_json(const CatchTrainingConfig& c) {
-  return {{"kind", "catch"},
-          {"agent", to_json(c.agent)},
-          {"optimizer", to_json(c.optimizer)},
-          {"loss",
-           {{"reinforce", c.loss.reinforce},
-            {"baseline", c.loss.baseline},
-            {"entropy", c.loss.entropy},
-            {"discount", c.loss.discount}}},
-          {"batch_size", c.batch_size},
-          {"frames", c.frames},
-          {"report_every", c.report_every},
-          {"threads", c.threads},
-          {"seed", c.seed},
-          {"init_range", c.init_range}};
+  nlohmann::json j = {{"kind", "catch"},
+                      {"agent", to_json(c.agent)},
+                      {"optimizer", to_json(c.optimizer)},
+                      {"loss",
+                       {{"reinforce", c.loss.reinforce},
+                        {"baseline", c.loss.baseline},
+                        {"entropy", c.loss.entropy},
+                        {"discount", c.loss.discount}}},
+                      {"batch_size", c.batch_size},
+                      {"frames", c.frames},
+                      {"report_every", c.report_every},
+                      {"threads", c.threads},
+                      {"seed", c.seed},
+                      {"init_range", c.init_range}};
+  // Only when on, so that the configurations of runs without it read exactly as before.
+  if (c.initial_std > 0) {
+    j["initial_std"] = c.initial_std;
+    j["std_anneal_frames"] = c.std_anneal_frames;
+  }
+  return j;
 }
 
 CatchTrainingConfig catch_training_config_from_json(const nlohmann::json& j) {
@@ -157,6 +174,10 @@ CatchTrainingConfig catch_training_config_from_json(const nlohmann::json& j) {
     c.threads = json_field<int>(j, "threads");
     c.seed = json_field<std::uint64_t>(j, "seed");
     c.init_range = json_field<double>(j, "init_range");
+    if (j.contains("initial_std")) {
+      c.initial_std = json_field<double>(j, "initial_std");
+      c.std_anneal_frames = json_field<std::uint64_t>(j, "std_anneal_frames");
+    }
   });
   validate(c);
   return c;

@@ -44,8 +44,16 @@ struct CatchTrainingConfig {
   // (docs/catch.md: 9.3% vs 15.4% caught around 1M frames), presumably because the almost-empty
   // screen leaves the core's state tiny.
   double init_range = 0.3;
+  // > 0: the location policy's std starts here and moves linearly to agent.location_std over
+  // the first std_anneal_frames (wide glimpses first, so that the policy sees the whole screen
+  // before it settles where to look); 0: agent.location_std throughout.
+  double initial_std = 0;
+  std::uint64_t std_anneal_frames = 10'000'000;
   std::uint64_t updates() const;
 };
+
+// The location policy's std during update `update` (0-based).
+double catch_location_std(const CatchTrainingConfig& config, std::uint64_t update);
 
 void validate(const CatchTrainingConfig& config);
 nlohmann::json to_json(const CatchTrainingConfig& config);  // carries "kind": "catch"
