@@ -417,17 +417,23 @@ TEST(Parity, Translated60ThreeScales) {
   run_parity(c);
 }
 
+// 28x28, a 6x6 retina at 2 scales, 4 glimpses, small layers, REINFORCE reaching the core.
+ram::ModelConfig small_model_reaching_the_core() {
+  ram::ModelConfig m = paper_config(28, 6, 2, 4);
+  m.glimpse_hidden = 32;
+  m.location_hidden = 24;
+  m.glimpse_features = 48;
+  m.core_size = 40;
+  m.reinforce_trains_core = true;
+  return m;
+}
+
 // (c) REINFORCE reaching the core, a small model, unequal loss weights, global-norm clipping.
 TEST(Parity, ReinforceTrainsCore) {
   Case c;
   c.name = "reinforce_trains_core";
-  c.model = paper_config(28, 6, 2, 4);
-  c.model.glimpse_hidden = 32;
-  c.model.location_hidden = 24;
-  c.model.glimpse_features = 48;
-  c.model.core_size = 40;
+  c.model = small_model_reaching_the_core();
   c.model.location_std = 0.35;  // wide, so that some samples leave [-1, 1]
-  c.model.reinforce_trains_core = true;
   c.task = {ram::TaskKind::centred, 28, 0, 8};
   c.weights = {0.5, 0.7};
   c.optimizer = sgd(0.1, 0.01);
@@ -472,12 +478,7 @@ TEST(Parity, ExponentialScheduleAndSigmoidBaseline) {
 TEST(Parity, ClassifierAtEveryStep) {
   Case c;
   c.name = "classifier_at_every_step";
-  c.model = paper_config(28, 6, 2, 4);
-  c.model.glimpse_hidden = 32;
-  c.model.location_hidden = 24;
-  c.model.glimpse_features = 48;
-  c.model.core_size = 40;
-  c.model.reinforce_trains_core = true;
+  c.model = small_model_reaching_the_core();
   c.model.classifier_at_every_step = true;
   c.task = {ram::TaskKind::centred, 28, 0, 8};
   c.optimizer.kind = "adam";
