@@ -129,8 +129,6 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
         "%.0f img/s  %.1f s",
         m.epoch, config.epochs, m.loss, 100 * m.train_error, 100 * m.validation_error,
         m.learning_rate, m.images_per_second, m.seconds);
-    if (config.model.classifier_at_every_step && !config.model.adaptive_stopping)
-      std::printf("classifier trained at every step\n");
     if (config.model.adaptive_stopping)
       std::printf("  glimpses train %.2f val %.2f", m.train_glimpses, m.validation_glimpses);
     std::printf("\n");

@@ -282,6 +282,25 @@ TEST_F(RamCliEndToEnd, ResumeOfACompleteRunSaysSoAndChangesNothing) {
   EXPECT_EQ(read_text(file_in(dir, ram::kModelFile)), model_bytes);
 }
 
+// The classifier at every step (without adaptive stopping) is said once, at the start; the
+// epoch lines stay whole.
+TEST_F(RamCliEndToEnd, ClassifierAtEveryStepIsSaidOnceAndEpochLinesStayWhole) {
+  TempDir dir;
+  const CliRun r = run_ram("train " + std::string(kTinyFlags) + " --out " + quote(dir.sub("run")) +
+                               " --data " + quote(data_) + " --classifier-every-step",
+                           dir.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  const std::string said = "classifier trained at every step\n";
+  const std::size_t at = r.output.find(said);
+  ASSERT_NE(at, std::string::npos) << describe(r);
+  EXPECT_EQ(r.output.find(said, at + 1), std::string::npos) << describe(r);
+  for (const std::string& line : lines_of(r.output)) {
+    if (starts_with(line, "epoch   1/1")) {
+      EXPECT_EQ(line.back(), 's') << line;
+    }
+  }
+}
+
 // A flag that a resumed run would ignore is an error, not silence.
 TEST_F(RamCliEndToEnd, ResumeRefusesFlagsThatWouldChangeTheRun) {
   for (const char* flag : {"--lr 0.5", "--preset mnist28-6g", "--seed 3", "--data fashion-mnist"}) {

@@ -116,7 +116,7 @@ struct CatchTrainResult {
   bool interrupted = false;
 };
 
-inline constexpr int kCatchRecentEpisodes = 1000;
+inline constexpr int kCatchRecentEpisodes = 1000;  // window of the progress bar's catch rate
 
 // A collapsed action policy: almost deterministic actions (entropy below kCollapseEntropy nats
 // per frame; uniform is log 3 = 1.10) while catching little more than a random agent (8%) for a
@@ -131,8 +131,7 @@ inline constexpr double kCollapseEntropy = 0.1;
 inline constexpr double kCollapseCatchRate = 0.15;
 inline constexpr std::uint64_t kCollapseFrames = 1'000'000;
 // The collapse that the last lines of `history` show, if they show one.
-std::optional<CatchCollapse> catch_collapse(
-    std::span<const CatchMetrics> history);  // window of the progress bar's catch rate
+std::optional<CatchCollapse> catch_collapse(std::span<const CatchMetrics> history);
 
 // Writes checkpoint.ram and metrics.csv into `directory` every report_every updates and
 // model.ram at the end (file names of run_directory.h; a directory opened with an empty path
