@@ -14,9 +14,10 @@ BUILD_DIR="${RAM_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
 ARCH=x86-64-v2
 if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then ARCH=x86-64-v3; fi
 # Without the Python module: an extension built with ASan cannot be loaded by an uninstrumented
-# python3.
+# python3. Without MPI: Open MPI's own allocations would drown the leak reports, and this is the
+# build that checks ram without MPI builds and passes every test.
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRAM_PYTHON=OFF \
-  -DRAM_SANITIZE=ON -DRAM_FUZZ=ON -DRAM_ARCH="$ARCH" >/dev/null
+  -DRAM_MPI=OFF -DRAM_SANITIZE=ON -DRAM_FUZZ=ON -DRAM_ARCH="$ARCH" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # halt_on_error: the first report fails the test instead of scrolling by.
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1"

@@ -17,7 +17,8 @@ PACKAGES=(g++ cmake make pkg-config libeigen3-dev libcli11-dev nlohmann-json3-de
           libgtest-dev libgmock-dev dataset-fashion-mnist python3-torch
           libopenblas0-pthread
           pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest
-          python3-matplotlib python3-setuptools python3-pip python3-venv)
+          python3-matplotlib python3-setuptools python3-pip python3-venv
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,6 +17,7 @@
 #include "ram/viz/catch_frames.h"
 #include "ram/viz/image.h"
 #include "ram/viz/report.h"
+#include "run.h"
 #include "run_flags.h"
 
 namespace ram::cli {
@@ -69,7 +70,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
   const std::string out = f.out.empty() ? new_run_directory_name("catch") : f.out;
   if (f.out.empty())
     std::printf("ram catch train: writing the run to %s (--out chooses)\n", out.c_str());
-  RunDirectory directory(out, start);
+  RunDirectory directory(out, start, processes());
   directory.set_start_record(start_record());
   if (start == RunStart::resume) {
     const SavedCatchAgent saved =
@@ -82,7 +83,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     validate(config);
     // Complete, unless killed between its last checkpoint and writing its model.
     if (saved.updates >= config.updates() &&
-        std::filesystem::exists(std::filesystem::path(out) / kModelFile)) {
+        processes().root_says(std::filesystem::exists(std::filesystem::path(out) / kModelFile))) {
       std::printf(
           "ram catch train: %s is complete (%llu frames); --resume --frames N with a larger N "
           "trains it further\n",
@@ -107,8 +108,11 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
     std::printf("location std annealed from %.3g to %.3g over the first %.3gM frames\n",
                 config.initial_std, config.agent.location_std,
                 static_cast<double>(config.std_anneal_frames) / 1e6);
+  if (processes().distributed())
+    std::printf("distributed: %d processes x %d threads (%d workers)\n", processes().size(),
+                config.threads, processes().size() * config.threads);
   std::fflush(stdout);
-  ProgressBar bar(!f.quiet);
+  ProgressBar bar(!f.quiet && processes().is_root());
   CatchTrainCallbacks callbacks;
   callbacks.update_done = [&](const CatchProgress& p) { bar.update(p); };
   std::vector<CatchMetrics> lines;  // of this process
@@ -130,7 +134,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
   };
   callbacks.stop_requested = [] { return interrupt_requested(); };
   stop_on_first_interrupt();
-  const CatchTrainResult result = train_catch(config, directory, callbacks);
+  const CatchTrainResult result = train_catch(config, directory, callbacks, processes());
   bar.clear();
   if (result.interrupted) {
     std::printf(
@@ -139,6 +143,7 @@ void run_catch_train(const CLI::App& cmd, const CatchTrainFlags& f, Reach reach)
         (std::filesystem::path(out) / kCheckpointFile).c_str(), out.c_str());
     throw ExitRequest{130};
   }
+  if (!processes().is_root()) return;  // the root writes the agent and its curve
   std::printf(
       "trained on %llu frames in %.1f s; agent saved to %s\n",
       static_cast<unsigned long long>(config.updates() * config.batch_size * CatchGames::kFrames),

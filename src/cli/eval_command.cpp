@@ -11,6 +11,7 @@
 #include "ram/train/train.h"
 #include "ram/util/error.h"
 #include "ram/util/files.h"
+#include "run.h"
 #include "run_flags.h"
 
 namespace ram::cli {
@@ -127,7 +128,9 @@ void run_eval(const EvalFlags& f, Reach reach) {
   const ImageSet images = render_evaluation_set(config, digits);
   ThreadPool pool(f.threads);
   const EvalOptions options = evaluation_options(config, f.greedy, f.samples);
-  const EvalResult result = evaluate_trained(config, saved.parameters, images, options, pool);
+  const EvalResult result =
+      evaluate_trained(config, saved.parameters, images, options, pool, processes());
+  if (!processes().is_root()) return;  // every process has the result; the root reports it
   if (!own_data)
     std::fprintf(stderr, "ram eval: note: %s was trained on %s; evaluated on %s\n", model.c_str(),
                  config.data.c_str(), subject.data.c_str());

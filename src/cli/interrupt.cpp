@@ -3,6 +3,8 @@
 #include <atomic>
 #include <csignal>
 
+#include "run.h"
+
 namespace ram::cli {
 
 namespace {
@@ -21,6 +23,7 @@ void stop_on_first_interrupt() {
   action.sa_flags = SA_RESETHAND;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
+  if (processes().distributed()) sigaction(SIGTERM, &action, nullptr);
 }
 
 bool interrupt_requested() {

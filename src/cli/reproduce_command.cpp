@@ -6,6 +6,7 @@
 #include "progress_bar.h"
 #include "ram/experiments/reproduce.h"
 #include "ram/util/error.h"
+#include "run.h"
 
 namespace ram::cli {
 
@@ -28,6 +29,11 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f, Reach reach) {
   if (f.options.out_dir.empty()) f.options.out_dir = "runs/reproduce-" + table.name;
   validate(table, f.options);
   if (reach == Reach::settings) return;
+  if (processes().distributed())
+    throw Error(
+        "reproduce: runs as one process for now; under mpirun, train each row with its `ram "
+        "train` command (see docs/distributed.md), then run `ram reproduce` as one process to "
+        "evaluate the finished rows and write the table");
 
   ProgressBar bar(!f.quiet);
   ReproduceCallbacks callbacks;

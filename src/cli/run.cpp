@@ -34,6 +34,19 @@ std::string& typed_command_line() {
   return text;
 }
 
+Processes& run_processes() {
+  static Processes processes;
+  return processes;
+}
+
+// "rank 1 of 4 (node7): " in a distributed run, so that an error names the process that failed.
+std::string process_prefix() {
+  const Processes& p = run_processes();
+  if (!p.distributed()) return "";
+  return "rank " + std::to_string(p.rank()) + " of " + std::to_string(p.size()) + " (" +
+         MpiSession::host_name() + "): ";
+}
+
 // "ram train", "ram catch train": how a command is typed, for messages and --help pointers.
 std::string command_path(const CLI::App* command) {
   std::string path;
@@ -69,8 +82,8 @@ std::vector<std::string> flag_names(const CLI::App& command) {
 // Every error is one line starting "ram: error: " (scripts and tests rely on it), ending with
 // the help to read.
 int fail(const CLI::App& command, const std::string& message) {
-  std::fprintf(stderr, "ram: error: %s (see %s --help)\n", message.c_str(),
-               command_path(&command).c_str());
+  std::fprintf(stderr, "ram: error: %s%s (see %s --help)\n", process_prefix().c_str(),
+               message.c_str(), command_path(&command).c_str());
   return 2;
 }
 
@@ -119,7 +132,42 @@ const std::string& command_line() {
   return typed_command_line();
 }
 
-int run(int argc, const char* const* argv, Reach reach) {
+const Processes& processes() {
+  return run_processes();
+}
+
+namespace {
+
+int run_command(int argc, const char* const* argv, Reach reach);
+
+}  // namespace
+
+int run(int argc, const char* const* argv, Reach reach, const Processes& processes) {
+  run_processes() = processes;
+  if (!processes.distributed()) return run_command(argc, argv, reach);
+  // The root alone speaks; the others print only their errors (standard error).
+  if (!processes.is_root() && std::freopen("/dev/null", "w", stdout) == nullptr)
+    std::fprintf(stderr, "ram: warning: %scannot silence standard output\n",
+                 process_prefix().c_str());
+  int code = 0;
+  try {
+    processes.require_same("the program (version, commit and build)", version_text());
+    code = run_command(argc, argv, reach);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ram: error: %s%s\n", process_prefix().c_str(), e.what());
+    code = 1;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // A process that fails alone would leave the others waiting for it: end them all. An
+  // interrupted run (130) stops on every process at the same step and ends normally.
+  if (code != 0 && code != 130) processes.abort(code);
+  return code;
+}
+
+namespace {
+
+int run_command(int argc, const char* const* argv, Reach reach) {
   CLI::App app{"ram: the Recurrent Attention Model (Mnih et al., NIPS 2014)", "ram"};
   app.require_subcommand(1);
   app.footer("Run `ram COMMAND --help` (or `ram help COMMAND`) for a command's flags.");
@@ -161,13 +209,15 @@ int run(int argc, const char* const* argv, Reach reach) {
   } catch (const ExitRequest& e) {
     return e.code;
   } catch (const Error& e) {
-    std::fprintf(stderr, "ram: error: %s\n", e.what());
+    std::fprintf(stderr, "ram: error: %s%s\n", process_prefix().c_str(), e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ram: error: %s\n", e.what());
+    std::fprintf(stderr, "ram: error: %s%s\n", process_prefix().c_str(), e.what());
     return 1;
   }
   return 0;
 }
+
+}  // namespace
 
 }  // namespace ram::cli

@@ -4,10 +4,18 @@
 #include <string>
 
 #include "commands.h"
+#include "ram/run/processes.h"
 
 namespace ram::cli {
 
-int run(int argc, const char* const* argv, Reach reach = Reach::whole_command);
+// `processes`: the run's MPI processes (main's MpiSession), one process by default. In a
+// distributed run only the root prints to standard output; an error on any process prints
+// "ram: error: rank R of N (host): ..." and ends every process (MPI_Abort).
+int run(int argc, const char* const* argv, Reach reach = Reach::whole_command,
+        const Processes& processes = {});
+
+// The processes run() was given, for the commands that train or evaluate.
+const Processes& processes();
 
 // The command line run() was given, as typed ("ram train --preset ..."), for the record a run
 // directory keeps (run.json).

@@ -14,6 +14,7 @@
 #include "ram/train/train.h"
 #include "ram/util/error.h"
 #include "ram/viz/report.h"
+#include "run.h"
 #include "run_flags.h"
 
 namespace ram::cli {
@@ -57,7 +58,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
                  {"--out", "--resume", "--quiet", "--dry-run", "--threads", "--checkpoint-every",
                   "--epochs"});
     if (reach == Reach::settings) return;  // the rest are the checkpoint's
-    if (!f.dry_run) directory.emplace(f.out, start);
+    if (!f.dry_run) directory.emplace(f.out, start, processes());
     const SavedModel saved = directory
                                  ? saved_model(*directory->resumed(), directory->checkpoint_path())
                                  : load_model(checkpoint_to_resume(f.out));
@@ -69,7 +70,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
     config = resumed_config(saved, settings);
     // Complete, unless killed between its last checkpoint and writing its model.
     if (!f.dry_run && saved.epoch >= static_cast<std::uint64_t>(config.epochs) &&
-        std::filesystem::exists(std::filesystem::path(f.out) / kModelFile)) {
+        processes().root_says(std::filesystem::exists(std::filesystem::path(f.out) / kModelFile))) {
       std::printf(
           "ram train: %s is complete (%llu of %d epochs); --resume --epochs N with N > %llu "
           "trains it further\n",
@@ -90,7 +91,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   }
   const std::string out = f.out.empty() ? new_run_directory_name(f.preset) : f.out;
   if (f.out.empty()) std::printf("ram train: writing the run to %s (--out chooses)\n", out.c_str());
-  if (!directory) directory.emplace(out, start);
+  if (!directory) directory.emplace(out, start, processes());
   directory->set_start_record(start_record());
   if (config.architecture != "ram")
     std::printf("ram train: %s%s, the %s baseline (%zu parameters)\n",
@@ -105,6 +106,9 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
       config.model.retina.scales, config.model.location_std, config.optimizer.kind.c_str(),
       config.optimizer.learning_rate, config.batch_size, config.epochs, config.threads,
       config.data.c_str());
+  if (processes().distributed())
+    std::printf("distributed: %d processes x %d threads (%d workers)\n", processes().size(),
+                config.threads, processes().size() * config.threads);
   if (config.model.classifier_at_every_step && !config.model.adaptive_stopping)
     std::printf("classifier trained at every step\n");
   if (config.model.adaptive_stopping)
@@ -119,7 +123,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   std::printf("data: %zu training and %zu validation digits\n", data.train.size(),
               data.validation.size());
   std::fflush(stdout);
-  ProgressBar bar(!f.quiet);
+  ProgressBar bar(!f.quiet && processes().is_root());
   TrainCallbacks callbacks;
   callbacks.batch_done = [&](const Progress& p) { bar.update(p); };
   callbacks.epoch_done = [&](const EpochMetrics& m) {
@@ -144,7 +148,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
     std::fflush(stdout);
   };
   stop_on_first_interrupt();
-  const TrainResult result = train(config, data, *directory, callbacks);
+  const TrainResult result = train(config, data, *directory, callbacks, processes());
   bar.clear();
   if (result.interrupted) {
     std::printf(
@@ -152,6 +156,7 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
         (std::filesystem::path(out) / kCheckpointFile).c_str(), out.c_str());
     throw ExitRequest{130};  // the shell's code for a program ended by SIGINT
   }
+  if (!processes().is_root()) return;  // the root writes the model and the report
   const EpochMetrics& last = result.epochs.back();
   std::printf("validation error: %.2f%% (single sample, %zu images) after %d epochs, %.1f s\n",
               100 * last.validation_error, data.validation.size(), last.epoch, result.seconds);

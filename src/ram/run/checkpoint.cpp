@@ -257,8 +257,16 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   sync_directory_of(path);
 }
 
+std::vector<std::uint8_t> checkpoint_bytes(const Checkpoint& checkpoint) {
+  validate("checkpoint", "refusing to encode: ", checkpoint);
+  return encode(checkpoint);
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_whole_file(path);
+  return checkpoint_from_bytes(read_whole_file(path), path);
+}
+
+Checkpoint checkpoint_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   if (bytes.size() < kHeaderSize) {
     fail(path,
          "file is too short to be a ram model file (" + std::to_string(bytes.size()) + " bytes)");

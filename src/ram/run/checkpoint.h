@@ -52,4 +52,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // values). Throws ram::Error "<path>: <problem>" if anything is wrong.
 Checkpoint load_checkpoint(const std::string& path);
 
+// The bytes save_checkpoint writes, and their reading with load_checkpoint's checks (errors name
+// `name`): how a checkpoint travels between the processes of a distributed run.
+std::vector<std::uint8_t> checkpoint_bytes(const Checkpoint& checkpoint);
+Checkpoint checkpoint_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& name);
+
 }  // namespace ram

@@ -155,6 +155,19 @@ RunDirectory::RunDirectory(const std::string& out_dir, RunStart start)
   }
 }
 
+RunDirectory::RunDirectory(const std::string& out_dir, RunStart start, const Processes& processes)
+    : RunDirectory(processes.is_root() ? out_dir : std::string(),
+                   processes.is_root() ? start : RunStart::fresh) {
+  if (!processes.distributed() || start != RunStart::resume) return;
+  std::vector<std::uint8_t> bytes;
+  if (processes.is_root()) bytes = checkpoint_bytes(*resumed_);
+  processes.broadcast(bytes);
+  if (processes.is_root()) return;
+  start_ = start;
+  resumed_ = checkpoint_from_bytes(
+      bytes, "rank 0's " + (std::filesystem::path(out_dir) / kCheckpointFile).string());
+}
+
 RunDirectory::~RunDirectory() {
   if (fd_ < 0) return;
   ::unlink(lock_path_.c_str());  // while still holding the lock, so no other run has taken it

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ram/run/checkpoint.h"
+#include "ram/run/processes.h"
 
 namespace ram {
 
@@ -63,6 +64,11 @@ void require_same_run(const std::string& checkpoint_path, const nlohmann::json& 
 class RunDirectory {
  public:
   RunDirectory(const std::string& out_dir, RunStart start);
+  // The directory as the processes of a distributed run hold it: the root holds out_dir as
+  // above, the others write nothing (path() is "") but resume from the checkpoint the root read,
+  // which travels to them, so that hosts need not share a file system. Collective: every process
+  // constructs it at the same point.
+  RunDirectory(const std::string& out_dir, RunStart start, const Processes& processes);
   ~RunDirectory();
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;

@@ -64,12 +64,12 @@ CatchTrainingConfig checked_config(const std::string& path, const Checkpoint& c)
 class CatchBatchGradient {
  public:
   CatchBatchGradient(const CatchAgent<float>& agent, const CatchTrainingConfig& config,
-                     ThreadPool& pool)
+                     ThreadPool& pool, const Processes& processes)
       : agent_(agent),
         config_(config),
         games_(config.batch_size),
         draws_(static_cast<std::size_t>(config.batch_size) * kDraws),
-        threads_(agent.parameter_count(), pool) {}
+        threads_(agent.parameter_count(), pool, processes) {}
 
   CatchLossSums compute(const float* params, std::uint64_t update) {
     const float scale = 1.0f / static_cast<float>(config_.batch_size);
@@ -213,10 +213,11 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::strin
 }
 
 CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirectory& directory,
-                             const CatchTrainCallbacks& callbacks) {
+                             const CatchTrainCallbacks& callbacks, const Processes& processes) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   validate(config);
+  processes.require_same("the Catch training configuration", to_json(config).dump());
   const std::string& out_dir = directory.path();
   const std::string& checkpoint_path = directory.checkpoint_path();
   const std::optional<Checkpoint>& saved = directory.resumed();
@@ -259,7 +260,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
   };
 
   ThreadPool pool(config.threads);
-  CatchBatchGradient batch_gradient(agent, config, pool);
+  CatchBatchGradient batch_gradient(agent, config, pool, processes);
   std::deque<std::pair<double, double>> recent;  // (caught, episodes) per update
   double recent_caught = 0, recent_episodes = 0;
   auto interval_start = Clock::now();
@@ -321,7 +322,7 @@ CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirecto
       }
       if (callbacks.report_done) callbacks.report_done(m);
     }
-    if (!last && callbacks.stop_requested && callbacks.stop_requested()) {
+    if (!last && processes.any(callbacks.stop_requested && callbacks.stop_requested())) {
       save(checkpoint_path);
       return finish(/*interrupted=*/true);
     }

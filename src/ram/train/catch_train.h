@@ -22,6 +22,7 @@
 #include "ram/models/catch_agent.h"
 #include "ram/run/metrics_table.h"
 #include "ram/run/optimizer.h"
+#include "ram/run/processes.h"
 #include "ram/run/run_directory.h"
 #include "ram/util/thread_pool.h"
 
@@ -137,9 +138,12 @@ std::optional<CatchCollapse> catch_collapse(std::span<const CatchMetrics> histor
 // model.ram at the end (file names of run_directory.h; a directory opened with an empty path
 // writes nothing). A directory opened with RunStart::resume continues from the checkpoint it
 // read; `config` must then be the checkpoint's (resumed_catch_config), with only threads and
-// frames free to differ.
+// frames free to differ. Distributed (processes.size() > 1), each process plays its share of
+// every batch's episodes, as train() in train.h does with images: N processes of config.threads
+// threads give the parameters of one process of N x config.threads threads, bit for bit.
 CatchTrainResult train_catch(const CatchTrainingConfig& config, const RunDirectory& directory,
-                             const CatchTrainCallbacks& callbacks = {});
+                             const CatchTrainCallbacks& callbacks = {},
+                             const Processes& processes = {});
 // The same in out_dir, opened for this run alone.
 CatchTrainResult train_catch(const CatchTrainingConfig& config, const std::string& out_dir,
                              RunStart start, const CatchTrainCallbacks& callbacks = {});

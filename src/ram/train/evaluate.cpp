@@ -43,9 +43,48 @@ void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size
 
 namespace {
 
+// After each process evaluated its share of the chunks: every process gets every chunk's
+// probabilities, glimpse histogram and glimpse counts, exactly as computed.
+void share_chunk_results(const Processes& processes, int n, int classes,
+                         std::vector<Mat<float>>& chunk_probs,
+                         std::vector<std::vector<std::size_t>>& chunk_histograms,
+                         std::vector<int>& glimpses_taken) {
+  const std::size_t C = static_cast<std::size_t>(classes);
+  std::vector<float> probs(static_cast<std::size_t>(n) * C, 0.0f);
+  const std::size_t bins = chunk_histograms.empty() ? 0 : chunk_histograms[0].size();
+  std::vector<std::uint64_t> counts(chunk_histograms.size() * bins + glimpses_taken.size(), 0);
+  const auto [first, end] = processes.share(chunk_probs.size());
+  for (std::size_t c = first; c < end; ++c) {
+    for (Eigen::Index i = 0; i < chunk_probs[c].rows(); ++i)
+      for (std::size_t k = 0; k < C; ++k)
+        probs[(c * kEvaluationChunk + static_cast<std::size_t>(i)) * C + k] =
+            chunk_probs[c](i, static_cast<Eigen::Index>(k));
+    for (std::size_t b = 0; b < bins; ++b) counts[c * bins + b] = chunk_histograms[c][b];
+    const std::size_t lo = c * kEvaluationChunk;
+    for (std::size_t i = lo; i < std::min(glimpses_taken.size(), lo + kEvaluationChunk); ++i)
+      counts[chunk_histograms.size() * bins + i] = static_cast<std::uint64_t>(glimpses_taken[i]);
+  }
+  processes.combine_disjoint(probs);
+  processes.sum(counts);
+  for (std::size_t c = 0; c < chunk_probs.size(); ++c) {
+    const std::size_t lo = c * kEvaluationChunk;
+    const std::size_t rows =
+        std::min<std::size_t>(kEvaluationChunk, static_cast<std::size_t>(n) - lo);
+    chunk_probs[c].resize(static_cast<Eigen::Index>(rows), classes);
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t k = 0; k < C; ++k)
+        chunk_probs[c](static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) =
+            probs[(lo + i) * C + k];
+    for (std::size_t b = 0; b < bins; ++b) chunk_histograms[c][b] = counts[c * bins + b];
+  }
+  for (std::size_t i = 0; i < glimpses_taken.size(); ++i)
+    glimpses_taken[i] = static_cast<int>(counts[chunk_histograms.size() * bins + i]);
+}
+
 template <typename Model>
 EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_params,
-                          const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
+                          const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                          const Processes& processes) {
   const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
   const auto& config = model.config();
   if (images.rows != config.image_height || images.cols != config.image_width)
@@ -71,7 +110,11 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
   std::vector<int> glimpses_taken(kGlimpses ? static_cast<std::size_t>(n) : 0);
   std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
   std::vector<std::vector<float>> draws(pool.size());
-  pool.run(chunks, [&](int c, int thread) {
+  // Each process evaluates its share of the chunks (all of them in one process).
+  const int first_chunk = static_cast<int>(processes.share(static_cast<std::size_t>(chunks)).first);
+  const int end_chunk = static_cast<int>(processes.share(static_cast<std::size_t>(chunks)).second);
+  pool.run(end_chunk - first_chunk, [&](int j, int thread) {
+    const int c = first_chunk + j;
     const int lo = c * kEvaluationChunk, count = std::min(kEvaluationChunk, n - lo);
     auto& ws = workspaces[thread];
     std::vector<float>& d = draws[thread];
@@ -95,6 +138,8 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
     }
     chunk_probs[c] = sum / static_cast<float>(options.samples);
   });
+  if (processes.distributed())
+    share_chunk_results(processes, n, C, chunk_probs, chunk_histograms, glimpses_taken);
 
   EvalResult result;
   result.classes = C;
@@ -130,13 +175,15 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
 }  // namespace
 
 EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
-                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
-  return evaluate_model(model, params, images, options, pool);
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                    const Processes& processes) {
+  return evaluate_model(model, params, images, options, pool, processes);
 }
 
 EvalResult evaluate(const BaselineModel<float>& model, std::span<const float> params,
-                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
-  return evaluate_model(model, params, images, options, pool);
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                    const Processes& processes) {
+  return evaluate_model(model, params, images, options, pool, processes);
 }
 
 }  // namespace ram

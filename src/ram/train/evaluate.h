@@ -9,6 +9,7 @@
 #include "ram/env/image_set.h"
 #include "ram/models/baselines.h"
 #include "ram/models/ram_model.h"
+#include "ram/run/processes.h"
 #include "ram/util/thread_pool.h"
 
 namespace ram {
@@ -51,11 +52,16 @@ struct EvalResult {
 void evaluation_draws(const EvalOptions& options, int draws_per_image, std::size_t image,
                       int sample, float* out);
 
+// Distributed (processes.size() > 1, every process calling it alike), each process evaluates
+// its share of the chunks and every process returns the whole result, the same bits as one
+// process's.
 EvalResult evaluate(const RamModel<float>& model, std::span<const float> params,
-                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                    const Processes& processes = {});
 // A baseline network: no policy, so options.mode and the location noise do not matter.
 EvalResult evaluate(const BaselineModel<float>& model, std::span<const float> params,
-                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
+                    const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                    const Processes& processes = {});
 
 // The per-thread workspace of each model kind, for code shared by RAM and the baselines.
 template <typename Model>

@@ -41,7 +41,7 @@ template <typename Model>
 class BatchGradient {
  public:
   BatchGradient(const Model& model, const TrainingConfig& config, const ImageSet& train,
-                ThreadPool& pool)
+                ThreadPool& pool, const Processes& processes)
       : model_(model),
         config_(config),
         train_(train),
@@ -51,7 +51,7 @@ class BatchGradient {
                   canvas_pixels_),
         labels_(static_cast<std::size_t>(config.batch_size) * config.monte_carlo),
         draws_(labels_.size() * static_cast<std::size_t>(model.draws_per_image())),
-        threads_(model.parameter_count(), pool) {}
+        threads_(model.parameter_count(), pool, processes) {}
 
   // images: indices into the training set; step keys the random draws. Returns the loss sums;
   // gradient() then holds d(mean loss)/d(params).
@@ -100,7 +100,7 @@ class BatchGradient {
 template <typename Model>
 TrainResult train_model(const Model& model, const TrainingConfig& config,
                         const TrainValidation& data, const RunDirectory& directory,
-                        const TrainCallbacks& callbacks,
+                        const TrainCallbacks& callbacks, const Processes& processes,
                         std::chrono::steady_clock::time_point start) {
   using Clock = std::chrono::steady_clock;
   const std::size_t n_train = data.train.size();
@@ -148,7 +148,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
   };
 
   ThreadPool pool(config.threads);
-  BatchGradient<Model> batch_gradient(model, config, data.train, pool);
+  BatchGradient<Model> batch_gradient(model, config, data.train, pool, processes);
   std::vector<std::size_t> order(n_train);
 
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
@@ -195,7 +195,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
         p.train_error = epoch_sums.images > 0 ? 1 - epoch_sums.correct / epoch_sums.images : 0;
         callbacks.batch_done(p);
       }
-      if (callbacks.stop_requested && callbacks.stop_requested()) {
+      if (processes.any(callbacks.stop_requested && callbacks.stop_requested())) {
         if (!out_dir.empty()) save_mid_epoch();
         return finish(/*interrupted=*/true);
       }
@@ -209,7 +209,7 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
     if (epoch_sums.images == 0)
       throw Error("training stopped: every batch of epoch " + std::to_string(epoch + 1) +
                   " had a non-finite loss or gradient" + what_is_kept(directory));
-    const EvalResult val = evaluate(model, params, validation, eval_options, pool);
+    const EvalResult val = evaluate(model, params, validation, eval_options, pool, processes);
 
     EpochMetrics m;
     m.epoch = epoch + 1;
@@ -255,10 +255,12 @@ TrainResult train(const TrainingConfig& config, const TrainValidation& data,
 }
 
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
-                  const RunDirectory& directory, const TrainCallbacks& callbacks) {
+                  const RunDirectory& directory, const TrainCallbacks& callbacks,
+                  const Processes& processes) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   validate(config);
+  processes.require_same("the training configuration", to_json(config).dump());
   validate(config.task, data.train.rows, data.train.cols);
   if (data.train.size() == 0 || data.validation.size() == 0)
     throw Error("training: the training and validation sets must not be empty");
@@ -271,7 +273,7 @@ TrainResult train(const TrainingConfig& config, const TrainValidation& data,
   }
   directory.begin_run();
   return with_model(config, [&](const auto& model) {
-    return train_model(model, config, data, directory, callbacks, start);
+    return train_model(model, config, data, directory, callbacks, processes, start);
   });
 }
 

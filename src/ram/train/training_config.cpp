@@ -127,9 +127,11 @@ void initialize_parameters(const TrainingConfig& config, std::span<float> params
 }
 
 EvalResult evaluate_trained(const TrainingConfig& config, std::span<const float> params,
-                            const ImageSet& images, const EvalOptions& options, ThreadPool& pool) {
-  return with_model(
-      config, [&](const auto& model) { return evaluate(model, params, images, options, pool); });
+                            const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                            const Processes& processes) {
+  return with_model(config, [&](const auto& model) {
+    return evaluate(model, params, images, options, pool, processes);
+  });
 }
 
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits) {

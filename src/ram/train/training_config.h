@@ -56,9 +56,11 @@ ParamLayout parameter_layout(const TrainingConfig& config);
 double forward_flops(const TrainingConfig& config);
 void initialize_parameters(const TrainingConfig& config, std::span<float> params);
 
-// Classification error of the model a configuration describes (RAM or baseline); see evaluate.h.
+// Classification error of the model a configuration describes (RAM or baseline), shared out
+// over `processes` when distributed; see evaluate.h.
 EvalResult evaluate_trained(const TrainingConfig& config, std::span<const float> params,
-                            const ImageSet& images, const EvalOptions& options, ThreadPool& pool);
+                            const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
+                            const Processes& processes = {});
 
 // The evaluation set for a task: the digits rendered once from the fixed validation seed.
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits);
