@@ -228,13 +228,18 @@ TEST(CatchCollapse, NotSaidWhileExploringOrWhenCatching) {
 namespace {
 
 // The annealed location std: from initial_std to the agent's std over std_anneal_frames, then
-// flat; off, the agent's std throughout. It is written to the model file only when on.
+// flat; off, the agent's std throughout. It is written to the model file only when on, and a
+// configuration without it (older files) reads as off, although it is on by default.
 TEST(CatchLocationStd, AnnealsLinearlyThenStaysAndIsSavedOnlyWhenOn) {
   ram::CatchTrainingConfig c;
+  EXPECT_EQ(c.initial_std, 0.5);
+  EXPECT_EQ(c.std_anneal_frames, 10'000'000u);
   c.batch_size = 10;  // 230 frames per update
+  c.initial_std = 0;
   EXPECT_EQ(ram::catch_location_std(c, 0), c.agent.location_std);
   EXPECT_EQ(ram::catch_location_std(c, 1000), c.agent.location_std);
   EXPECT_FALSE(ram::to_json(c).contains("initial_std"));
+  EXPECT_EQ(ram::catch_training_config_from_json(ram::to_json(c)).initial_std, 0);
   c.initial_std = 0.5;
   c.std_anneal_frames = 2300;  // 10 updates
   EXPECT_DOUBLE_EQ(ram::catch_location_std(c, 0), 0.5);

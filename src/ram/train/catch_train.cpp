@@ -174,6 +174,9 @@ CatchTrainingConfig catch_training_config_from_json(const nlohmann::json& j) {
     c.threads = json_field<int>(j, "threads");
     c.seed = json_field<std::uint64_t>(j, "seed");
     c.init_range = json_field<double>(j, "init_range");
+    // Written only when on: a run without the field was trained with agent.location_std
+    // throughout (as every run was before the field existed).
+    c.initial_std = 0;
     if (j.contains("initial_std")) {
       c.initial_std = json_field<double>(j, "initial_std");
       c.std_anneal_frames = json_field<std::uint64_t>(j, "std_anneal_frames");
