@@ -29,13 +29,8 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f, Reach reach) {
   if (f.options.out_dir.empty()) f.options.out_dir = "runs/reproduce-" + table.name;
   validate(table, f.options);
   if (reach == Reach::settings) return;
-  if (processes().distributed())
-    throw Error(
-        "reproduce: runs as one process for now; under mpirun, train each row with its `ram "
-        "train` command (see docs/distributed.md), then run `ram reproduce` as one process to "
-        "evaluate the finished rows and write the table");
 
-  ProgressBar bar(!f.quiet);
+  ProgressBar bar(!f.quiet && processes().is_root());
   ReproduceCallbacks callbacks;
   bool started = false;  // the first line waits until the options have been checked
   callbacks.row_started = [&](const ReproduceRow& row, const TrainingConfig& config) {
@@ -60,7 +55,8 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f, Reach reach) {
     std::fflush(stdout);
   };
   callbacks.train.batch_done = [&](const Progress& p) { bar.update(p); };
-  const std::vector<RowResult> results = reproduce(table, f.options, callbacks);
+  const std::vector<RowResult> results = reproduce(table, f.options, callbacks, processes());
+  if (!processes().is_root()) return;  // the root writes the tables
   write_results(table, results, f.options.out_dir);
   const std::filesystem::path out(f.options.out_dir);
   std::printf("\nwritten: %s, %s, %s\n", (out / "table.md").c_str(), (out / "table.csv").c_str(),

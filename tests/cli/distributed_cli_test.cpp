@@ -158,6 +158,28 @@ TEST_F(Distributed, EvaluationSharedOutGivesTheOneProcessResult) {
   }
 }
 
+TEST_F(Distributed, ReproduceTrainsAndEvaluatesItsRowsAcrossTheProcesses) {
+  const std::string one = dir_.sub("reproduce-one"), two = dir_.sub("reproduce-two");
+  const std::string flags =
+      "reproduce 1a --rows ram-2g --epochs 1 --seed 3 --quiet --data " + quote(data_) + " --out ";
+  const CliRun single = ram::test::run_ram(flags + quote(one) + " --threads 2", dir_.path());
+  ASSERT_EQ(single.code, 0) << describe(single);
+  const CliRun pair = run_mpi(
+      mpirun(2) + " " + ram_path() + " " + flags + quote(two) + " --threads 1", dir_.path());
+  ASSERT_EQ(pair.code, 0) << describe(pair);
+  EXPECT_EQ(parameters(two + "/ram-2g"), parameters(one + "/ram-2g"));
+  const nlohmann::json a = nlohmann::json::parse(ram::test::read_text(one + "/table.json"));
+  const nlohmann::json b = nlohmann::json::parse(ram::test::read_text(two + "/table.json"));
+  ASSERT_EQ(a.at("rows").size(), 1u);
+  EXPECT_EQ(a.at("rows")[0].at("error_percent"), b.at("rows")[0].at("error_percent"));
+  // A second run reuses the finished row, read by the root.
+  const CliRun again = run_mpi(
+      mpirun(2) + " " + ram_path() + " " + flags + quote(two) + " --threads 1", dir_.path());
+  ASSERT_EQ(again.code, 0) << describe(again);
+  const nlohmann::json c = nlohmann::json::parse(ram::test::read_text(two + "/table.json"));
+  EXPECT_EQ(c.at("rows")[0].at("error_percent"), b.at("rows")[0].at("error_percent"));
+}
+
 TEST_F(Distributed, AResumeMayChangeTheProcessCount) {
   const std::string whole = dir_.sub("whole"), parts = dir_.sub("parts");
   ASSERT_EQ(

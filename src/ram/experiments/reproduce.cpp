@@ -167,7 +167,7 @@ void validate(const ReproduceTable& table, const ReproduceOptions& options) {
 }
 
 std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
-                                 const ReproduceCallbacks& callbacks) {
+                                 const ReproduceCallbacks& callbacks, const Processes& processes) {
   validate(table, options);
   auto selected = [&](const ReproduceRow& row) {
     return options.rows.empty() ||
@@ -180,17 +180,21 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
     const std::filesystem::path dir = std::filesystem::path(options.out_dir) / row.id;
     const std::string model_path = (dir / kModelFile).string();
     const std::string checkpoint_path = (dir / kCheckpointFile).string();
-    const bool finished = std::filesystem::exists(model_path);
-    const bool started = std::filesystem::exists(checkpoint_path);
+    // What the directory holds is the root's to say (the others may not see it).
+    const bool finished = processes.root_says(std::filesystem::exists(model_path));
+    const bool started = processes.root_says(std::filesystem::exists(checkpoint_path));
 
     int epochs = options.epochs;
     if (finished || started) {
       // The budget was fixed when the row started; a minutes budget is not timed again.
-      const SavedModel saved = load_model(finished ? model_path : checkpoint_path);
+      const SavedModel saved = load_model(finished ? model_path : checkpoint_path, processes);
       if (epochs == 0 && options.minutes > 0) epochs = saved.config.epochs;
     } else if (epochs == 0 && options.minutes > 0) {
-      epochs = epochs_for_minutes(row_config(row, options, 0), options.minutes, data.train.size(),
-                                  data.validation.size());
+      // Timed on the root alone, so that every process trains the same number of epochs.
+      if (processes.is_root())
+        epochs = epochs_for_minutes(row_config(row, options, 0), options.minutes, data.train.size(),
+                                    data.validation.size());
+      epochs = processes.root_value(epochs);
     }
     const TrainingConfig config = row_config(row, options, epochs);
     if (callbacks.row_started) callbacks.row_started(row, config);
@@ -199,13 +203,14 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
     result.row = row;
     result.reused = finished;
     if (!finished) {
-      if (started) check_same_settings(checkpoint_path, load_model(checkpoint_path).config, config);
+      if (started)
+        check_same_settings(checkpoint_path, load_model(checkpoint_path, processes).config, config);
       const TrainResult trained =
           train(config, data, dir.string(), started ? RunStart::resume : RunStart::fresh,
-                callbacks.train);
+                callbacks.train, processes);
       if (trained.interrupted) throw Error("reproduce: interrupted during row " + row.id);
     }
-    const SavedModel saved = load_model(model_path);
+    const SavedModel saved = load_model(model_path, processes);
     check_same_settings(model_path, saved.config, config);
     result.epochs = saved.config.epochs;
     for (const EpochMetrics& m : saved.history) result.seconds += m.seconds;
@@ -214,8 +219,9 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
 
     ThreadPool pool(options.threads);
     const ImageSet rendered = render_evaluation_set(saved.config, data.validation);
-    const EvalResult eval = evaluate_trained(saved.config, saved.parameters, rendered,
-                                             evaluation_options(saved.config, false, 1), pool);
+    const EvalResult eval =
+        evaluate_trained(saved.config, saved.parameters, rendered,
+                         evaluation_options(saved.config, false, 1), pool, processes);
     result.error_percent = 100.0 * eval.error();
     results.push_back(result);
     if (callbacks.row_done) callbacks.row_done(result);

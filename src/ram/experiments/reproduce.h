@@ -65,9 +65,12 @@ struct ReproduceCallbacks {
 void validate(const ReproduceTable& table, const ReproduceOptions& options);
 
 // Trains (or reuses) and evaluates every row of the table in order. Throws ram::Error if a
-// row's directory holds a model trained with other settings.
+// row's directory holds a model trained with other settings. Distributed, every row trains and
+// evaluates across the processes (train() and evaluate()), and what out_dir holds is the
+// root's: only its host needs the directory.
 std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
-                                 const ReproduceCallbacks& callbacks = {});
+                                 const ReproduceCallbacks& callbacks = {},
+                                 const Processes& processes = {});
 
 // The Markdown table (header and one line per result), and the same rows as CSV and JSON.
 std::string markdown_header();

@@ -114,10 +114,7 @@ void Processes::broadcast(std::vector<std::uint8_t>& bytes) const {
 }
 
 bool Processes::root_says(bool flag) const {
-  if (size_ == 1) return flag;
-  std::vector<std::uint8_t> byte{static_cast<std::uint8_t>(flag ? 1 : 0)};
-  broadcast(byte);
-  return byte[0] != 0;
+  return root_value<std::uint8_t>(flag ? 1 : 0) != 0;
 }
 
 bool Processes::any(bool flag) const {

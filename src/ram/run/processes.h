@@ -64,6 +64,18 @@ class Processes {
   void broadcast(std::vector<std::uint8_t>& bytes) const;
   // The root's flag, on every process: how the root's decisions reach the others.
   bool root_says(bool flag) const;
+  // The root's value (a plain struct of numbers), on every process.
+  template <typename T>
+  T root_value(const T& value) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (size_ == 1) return value;
+    std::vector<std::uint8_t> bytes(sizeof(T));
+    std::memcpy(bytes.data(), &value, sizeof(T));
+    broadcast(bytes);
+    T result;
+    std::memcpy(&result, bytes.data(), sizeof(T));
+    return result;
+  }
   // True on every process if `flag` is true on any: a stop one process was asked for (Ctrl-C)
   // happens at the same step everywhere.
   bool any(bool flag) const;

@@ -23,6 +23,14 @@ SavedModel load_model(const std::string& path) {
   return saved_model(load_checkpoint(path), path);
 }
 
+SavedModel load_model(const std::string& path, const Processes& processes) {
+  if (!processes.distributed()) return load_model(path);
+  std::vector<std::uint8_t> bytes;
+  if (processes.is_root()) bytes = checkpoint_bytes(load_checkpoint(path));
+  processes.broadcast(bytes);
+  return saved_model(checkpoint_from_bytes(bytes, path), path);
+}
+
 SavedModel saved_model(const Checkpoint& c, const std::string& path) {
   SavedModel saved;
   saved.config = saved_training_config(c, path);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ram/run/checkpoint.h"
+#include "ram/run/processes.h"
 #include "ram/train/epoch_metrics.h"
 #include "ram/train/training_config.h"
 
@@ -20,6 +21,9 @@ struct SavedModel {
   std::uint64_t epoch = 0, step = 0;
 };
 SavedModel load_model(const std::string& path);  // throws ram::Error naming the file
+// The same read by the root of a distributed run and sent to the others (whose hosts need not
+// have the file). Collective.
+SavedModel load_model(const std::string& path, const Processes& processes);
 // The same from a checkpoint already read from `path` (e.g. RunDirectory::resumed()).
 SavedModel saved_model(const Checkpoint& checkpoint, const std::string& path);
 // Only the configuration such a checkpoint holds, checked against its parameter count.

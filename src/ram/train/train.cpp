@@ -249,9 +249,10 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
 }  // namespace
 
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
-                  const std::string& out_dir, RunStart run_start, const TrainCallbacks& callbacks) {
-  const RunDirectory directory(out_dir, run_start);
-  return train(config, data, directory, callbacks);
+                  const std::string& out_dir, RunStart run_start, const TrainCallbacks& callbacks,
+                  const Processes& processes) {
+  const RunDirectory directory(out_dir, run_start, processes);
+  return train(config, data, directory, callbacks, processes);
 }
 
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,

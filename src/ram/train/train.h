@@ -58,8 +58,9 @@ struct TrainResult {
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
                   const RunDirectory& directory, const TrainCallbacks& callbacks = {},
                   const Processes& processes = {});
-// The same in out_dir, opened for this run alone.
+// The same in out_dir, opened for this run alone (by the root, when distributed).
 TrainResult train(const TrainingConfig& config, const TrainValidation& data,
-                  const std::string& out_dir, RunStart start, const TrainCallbacks& callbacks = {});
+                  const std::string& out_dir, RunStart start, const TrainCallbacks& callbacks = {},
+                  const Processes& processes = {});
 
 }  // namespace ram
