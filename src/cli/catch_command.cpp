@@ -280,7 +280,8 @@ void add_catch_command(CLI::App& app, Reach reach) {
   s.add("--std", member(&C::agent, &A::location_std), "Location policy std");
   s.add("--std-start", member(&C::initial_std),
         "Start the location policy's std here and anneal it linearly to --std over "
-        "--std-anneal-frames (0: --std throughout, the paper's)");
+        "--std-anneal-frames (0: --std throughout, the paper's; with it one seed in five "
+        "locked its glimpse in a corner, docs/catch.md)");
   s.add("--std-anneal-frames", member(&C::std_anneal_frames),
         "Frames over which --std-start anneals to --std");
   s.add("--reinforce-trains-core", member(&C::agent, &A::location_trains_core),
