@@ -38,10 +38,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The paper's settings as the C++ presets define them (src/ram/experiments/presets.cpp); every other model
-# setting is the C++ default, which RamConfig's defaults equal (hidden sizes 128/128/256/256,
-# location std 0.22, ReLU core), and the optimiser is the C++ default (Adam, lr 1e-3 annealed
-# linearly to 0, betas 0.9/0.999, eps 1e-8, no clipping).
+# The rows: presets of src/ram/experiments/presets.cpp. The model, loss weights and optimiser of
+# both sides come from the preset itself (`ram train --preset P --dry-run`), so the PyTorch side
+# trains what `ram bench --preset P` trains; the task settings below only render its images.
 PRESETS = {
     "mnist28-6g": dict(kind="centred", canvas=28, clutter=0, glimpse_size=8, scales=1, glimpses=6,
                        label="28x28 centred, 6 x 8x8x1"),
@@ -202,8 +201,8 @@ def worker(job: dict) -> dict:
         result["peak_mib"] = peak_rss_mib()
         return result
 
-    cfg = ref.RamConfig(image_height=canvas, image_width=canvas, glimpse_size=p["glimpse_size"],
-                        scales=p["scales"], glimpses=p["glimpses"])
+    recipe = job["recipe"]  # the preset's training configuration, as ram prints it
+    cfg = ref.RamConfig.from_dict(dict(recipe["model"], image_height=canvas, image_width=canvas))
     model = ref.RamModel(cfg)
     # A pool of images rendered once, outside the timed loops; batches cycle through it.
     pool = max(4 * B, 256) if job["train"] else 2 * B
@@ -214,15 +213,16 @@ def worker(job: dict) -> dict:
     T = cfg.glimpses
 
     if job["train"]:
-        opt_cfg = ref.OptimizerConfig(kind="adam", learning_rate=1e-3, final_learning_rate=0.0)
+        opt_cfg = ref.OptimizerConfig.from_dict(recipe["optimizer"])
         optimizer, scheduler = ref.torch_optimizer(model.parameters(), opt_cfg, 10**7)
-        weights = ref.LossWeights()
+        weights = ref.LossWeights(**recipe["loss"])
         k = [0]
 
         def train_step():
             x, y = batches[k[0] % len(batches)]
             k[0] += 1
-            ref.train_step(model, optimizer, x, y, torch.randn(B, T, 2), weights, scheduler)
+            ref.train_step(model, optimizer, x, y, torch.randn(B, T, 2), weights, scheduler,
+                           opt_cfg.clip_norm)
 
         steps, elapsed = timed_loop(train_step, job["seconds"], 10)
         result["train_images_per_second"] = steps * B / elapsed
@@ -284,6 +284,28 @@ def gemm_ceiling(binary: Path, threads: int) -> dict:
             "n": field(text, rf"gemm GFLOP/s \({threads} threads?\): ([\d.]+)") if threads > 1
             else field(text, r"gemm GFLOP/s \(1 thread\): ([\d.]+)"),
             "shapes": shapes, "eigen": eigen.group(1) if eigen else "?"}
+
+
+def preset_recipe(binary: Path, preset: str) -> dict:
+    """The preset's training configuration (model, loss weights, optimiser, ...) as ram has it."""
+    return json.loads(run([str(binary), "train", "--preset", preset, "--dry-run"]))
+
+
+def describe_recipe(recipe: dict) -> str:
+    """The model and optimiser settings of a preset, in words, for the report."""
+    m, o, w = recipe["model"], recipe["optimizer"], recipe["loss"]
+    core = {"lstm": "LSTM core", "relu": "ReLU core"}.get(m["core"], m["core"] + " core")
+    parts = [f"hidden sizes {m['glimpse_hidden']}/{m['location_hidden']}/"
+             f"{m['glimpse_features']}/{m['core_size']}", core,
+             f"location std {m['location_std']:g}",
+             "REINFORCE reaching the core" if m["reinforce_trains_core"] else
+             "REINFORCE training the location net alone",
+             f"loss weights {w['reinforce']:g} (REINFORCE) and {w['baseline']:g} (baseline)"]
+    opt = (f"{o['kind'].capitalize()}, learning rate {o['learning_rate']:g} annealed "
+           f"({o['schedule']}) to {o['final_learning_rate']:g}")
+    if o["clip_norm"] > 0:
+        opt += f", the gradient's global norm clipped at {o['clip_norm']:g}"
+    return ", ".join(parts) + "; " + opt
 
 
 def ram_bench(binary: Path, preset: str, batch: int, threads: int, seconds: float,
@@ -483,6 +505,7 @@ def main() -> None:
     # PyTorch at its best: every combination of torch threads and BLAS threads (1 or --threads),
     # the best training rate and the best evaluation rate kept, each with its setting.
     settings = sorted({(t, b) for t in (1, threads) for b in (1, threads)})
+    recipes = {p: preset_recipe(ram, p) for p in dict.fromkeys([p for p, _ in runs] + [SCALING_PRESET])}
     rows = []
     for preset, batch in runs:
         print(f"{preset}, batch {batch} ...", file=sys.stderr, flush=True)
@@ -490,7 +513,8 @@ def main() -> None:
         tried = []
         for torch_threads, blas_threads in settings:
             r = quiet(lambda: run_worker({
-                "model": "ram", "preset": preset, "batch": batch, "threads": threads,
+                "model": "ram", "preset": preset, "recipe": recipes[preset], "batch": batch,
+                "threads": threads,
                 "torch_threads": torch_threads, "blas_threads": blas_threads,
                 "seconds": seconds, "train": True}))
             tried.append(dict(r, setting=f"{torch_threads}/{blas_threads}"))
@@ -505,7 +529,8 @@ def main() -> None:
         print(f"canvas {n} ...", file=sys.stderr, flush=True)
         cpp = quiet(lambda: ram_bench(ram, SCALING_PRESET, SCALING_BATCH, threads, seconds,
                                       canvas=n, eval_only=True))
-        job = {"preset": SCALING_PRESET, "batch": SCALING_BATCH, "threads": threads,
+        job = {"preset": SCALING_PRESET, "recipe": recipes[SCALING_PRESET],
+               "batch": SCALING_BATCH, "threads": threads,
                "seconds": seconds, "canvas": n, "train": False}
         py = quiet(lambda: run_worker(dict(job, model="ram")))
         conv = quiet(lambda: run_worker(dict(job, model="conv")))
@@ -602,13 +627,16 @@ def main() -> None:
     slow_torch_text = (": a slow BLAS, compared anyway (--allow-slow-torch), so every ratio "
                        "below flatters ram." if slow_torch else ".")
     import_mib = min(r[3]["rss_after_import_mib"] for r in rows)
+    recipe_texts = {describe_recipe(r) for r in recipes.values()}
+    recipe_text = (recipe_texts.pop() if len(recipe_texts) == 1 else
+                   "; ".join(f"{p}: {describe_recipe(r)}" for p, r in recipes.items()))
     notes = f"""\
 Notes on what is and isn't timed:
 
-* **Same work on both sides.** Same model (retina, glimpses, hidden sizes 128/128/256/256,
-  location std 0.22, ReLU core), same hybrid loss (cross-entropy + REINFORCE with a learned
-  baseline), same optimiser (Adam, learning rate 1e-3 annealed linearly, as `ram train`'s
-  default), {threads} threads for C++ (`--threads {threads}`). PyTorch at its best: each row
+* **Same work on both sides.** Each row trains its preset's recipe on both sides, read from
+  `ram train --preset P --dry-run` ({recipe_text}), with the
+  preset's retina and glimpses; the same hybrid loss (cross-entropy + REINFORCE with a learned
+  baseline); {threads} threads for C++ (`--threads {threads}`). PyTorch at its best: each row
   was measured with every combination of torch's threads (`torch.set_num_threads`) and its
   BLAS's threads (`OPENBLAS_NUM_THREADS` / `OMP_NUM_THREADS`), 1 or {threads} each, and the
   table keeps the best training rate and the best evaluation rate, each with its setting

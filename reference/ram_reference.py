@@ -14,8 +14,15 @@ One episode over a batch of B images and T glimpses (h = the core state, h_0 = 0
         rho_t = retina(x, clip(l_t, -1, 1))
         h_g   = ReLU(rho_t W_what + b_what);  h_l = ReLU(clip(l_t) W_where + b_where)
         g_t   = ReLU(h_g W_out_what + h_l W_out_where + b_out)
-        h_t+1 = ReLU(h_t W_rec + g_t W_in + b_core)
+        h_t+1 = ReLU(h_t W_rec + g_t W_in + b_core)                   core "relu" (the paper's)
     logits = h_T W_act + b_act
+
+With core "lstm" (the presets' recipe) the state is (h, c), both 0 at first, and
+
+        z = g_t W_x + h_t W_h + b                 [B, 4H], gate blocks i f o u in that order
+        c_t+1 = sigmoid(z_f) c_t + sigmoid(z_i) tanh(z_u);  h_t+1 = sigmoid(z_o) tanh(c_t+1)
+
+where the location net, baseline and classifier read h alone.
 
 Hybrid loss of a batch, R = 1 if argmax logits == label else 0:
 
@@ -78,8 +85,8 @@ class RamConfig:
         if unknown:
             raise ValueError(f"unknown model configuration keys: {sorted(unknown)}")
         cfg = cls(**d)
-        if cfg.core != "relu":
-            raise ValueError(f"only the ReLU core is implemented, got {cfg.core!r}")
+        if cfg.core not in ("relu", "lstm"):
+            raise ValueError(f"unknown core {cfg.core!r}")
         if cfg.reward_baseline not in ("linear", "sigmoid"):
             raise ValueError(f"unknown reward baseline {cfg.reward_baseline!r}")
         if cfg.adaptive_stopping or cfg.glimpse_cost != 0:
@@ -198,6 +205,33 @@ class ReluCore(nn.Module):
         return torch.relu(self.recurrent(h) + self.input(g) + self.bias)
 
 
+class LstmGates(nn.Module):
+    """The parameters of the LSTM core under the C++ slot names: input [F, 4H], recurrent
+    [H, 4H], bias [4H], gate blocks i f o u."""
+
+    def __init__(self, features: int, hidden: int):
+        super().__init__()
+        self.input = Weight(features, 4 * hidden)
+        self.recurrent = Weight(hidden, 4 * hidden)
+        self.bias = nn.Parameter(torch.empty(4 * hidden))
+
+
+class LstmCore(nn.Module):
+    """(h, c) -> (h', c'): c' = f c + i u, h' = o tanh(c'), from z = g W_x + h W_h + b."""
+
+    def __init__(self, features: int, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+        self.lstm = LstmGates(features, hidden)
+
+    def forward(self, state, g: torch.Tensor):
+        h, c = state
+        z = self.lstm.input(g) + self.lstm.recurrent(h) + self.lstm.bias
+        i, f, o, u = z.split(self.hidden, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(u)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+
 class Episode(NamedTuple):
     logits: torch.Tensor  # [B, C]
     means: torch.Tensor  # [B, T, 2] policy means mu_t
@@ -211,7 +245,8 @@ class RamModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.glimpse = GlimpseNet(cfg)
-        self.core = ReluCore(cfg.glimpse_features, cfg.core_size)
+        core = LstmCore if cfg.core == "lstm" else ReluCore
+        self.core = core(cfg.glimpse_features, cfg.core_size)
         self.location = Affine(cfg.core_size, 2)
         self.action = Affine(cfg.core_size, cfg.classes)
         self.baseline = Affine(cfg.core_size, 1)
@@ -238,6 +273,7 @@ class RamModel(nn.Module):
         cfg = self.cfg
         B = images.shape[0]
         h = images.new_zeros(B, cfg.core_size)
+        c = images.new_zeros(B, cfg.core_size)  # the LSTM's cell; unused by the ReLU core
         means, samples, baselines, step_logits = [], [], [], []
         for t in range(cfg.glimpses):
             policy_input = h if cfg.reinforce_trains_core else h.detach()
@@ -259,7 +295,10 @@ class RamModel(nn.Module):
             location = sample.clamp(-1.0, 1.0)
             rho = retina(images, location, cfg.glimpse_size, cfg.scales)
             g = self.glimpse(rho, location)
-            h = self.core(h, g)
+            if cfg.core == "lstm":
+                h, c = self.core((h, c), g)
+            else:
+                h = self.core(h, g)
             means.append(mu)
             samples.append(sample)
             if cfg.classifier_at_every_step:
@@ -413,12 +452,16 @@ def class_probabilities(model: RamModel, images: torch.Tensor, mode: str = "mean
 
 
 def train_step(model: RamModel, optimizer, images: torch.Tensor, labels: torch.Tensor,
-               draws: torch.Tensor, weights: LossWeights, scheduler=None) -> LossParts:
+               draws: torch.Tensor, weights: LossWeights, scheduler=None,
+               clip_norm: float = 0.0) -> LossParts:
     """Forward with sampled locations, hybrid loss, backward, one optimiser step. optimizer is
-    an Optimizer above, or a torch.optim optimiser (then pass its scheduler)."""
+    an Optimizer above (which clips by its own configuration), or a torch.optim optimiser (then
+    pass its scheduler, and clip_norm > 0 clips the gradient's global norm first)."""
     model.zero_grad(set_to_none=False)
     parts = hybrid_loss(model(images, "sample", draws), labels, model.cfg.location_std, weights)
     parts.total.backward()
+    if clip_norm > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
     if scheduler is not None:
         scheduler.step()

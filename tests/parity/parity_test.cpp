@@ -489,4 +489,22 @@ TEST(Parity, ClassifierAtEveryStep) {
   run_parity(c);
 }
 
+// (g) The presets' recipe (src/ram/experiments/presets.cpp) at full size on cluttered 60x60: the
+// LSTM core, REINFORCE reaching it at weight 1/8, Adam with the gradient's norm clipped at 5.
+TEST(Parity, PresetRecipeLstmCore) {
+  Case c;
+  c.name = "preset_recipe_lstm";
+  c.model = paper_config(60, 12, 3, 8);
+  c.model.core = "lstm";
+  c.model.reinforce_trains_core = true;
+  c.model.location_std = 0.22;
+  c.task = {ram::TaskKind::cluttered, 60, 4, 8};
+  c.weights = {0.125, 1.0};
+  c.optimizer.kind = "adam";
+  c.optimizer.learning_rate = 1e-3;
+  c.optimizer.clip_norm = 5;
+  c.seed = 1;
+  run_parity(c);
+}
+
 }  // namespace
