@@ -82,6 +82,25 @@ TEST(RamCli, HelpExitsZeroAndListsFlags) {
 // ---------------------------------------------------------------------------------------------
 // Errors: one clear line, exit 1 or 2, never a crash
 
+// ram bench times training, evaluation, or one of them alone (a profiler then sees only it).
+TEST(RamCli, BenchTimesTheAskedParts) {
+  TempDir dir("bench");
+  const std::string common = "bench --preset mnist28-2g --threads 1 --seconds 0.1";
+  const CliRun both = run_ram(common, dir.str());
+  ASSERT_EQ(both.code, 0) << both.output;
+  EXPECT_NE(both.output.find("train img/s: "), std::string::npos) << both.output;
+  EXPECT_NE(both.output.find("eval img/s: "), std::string::npos) << both.output;
+  const CliRun train = run_ram(common + " --train-only", dir.str());
+  ASSERT_EQ(train.code, 0) << train.output;
+  EXPECT_NE(train.output.find("train img/s: "), std::string::npos) << train.output;
+  EXPECT_EQ(train.output.find("eval"), std::string::npos) << train.output;
+  const CliRun eval = run_ram(common + " --eval-only", dir.str());
+  ASSERT_EQ(eval.code, 0) << eval.output;
+  EXPECT_EQ(eval.output.find("train img/s"), std::string::npos) << eval.output;
+  EXPECT_NE(eval.output.find("eval img/s: "), std::string::npos) << eval.output;
+  expect_clean_error(run_ram(common + " --train-only --eval-only", dir.str()));
+}
+
 TEST(RamCli, BadCommandLinesFailWithOneErrorLine) {
   TempDir dir;
   const std::string out = quote(dir.sub("out"));

@@ -54,7 +54,7 @@ double peak_memory_mib() {
 
 }  // namespace
 
-BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool time_training) {
+BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, BenchmarkParts parts) {
   using Clock = std::chrono::steady_clock;
   TrainingConfig config = base;
   BenchmarkResult result;
@@ -62,7 +62,7 @@ BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool t
   result.train_flops = 3 * result.forward_flops;
   const auto batch = static_cast<std::size_t>(config.batch_size);
 
-  if (time_training) {
+  if (parts.training) {
     // Calibrate: one short epoch (also the warm-up) gives the rate; then train for `seconds`
     // over a training set of at most a few thousand digits (more would only add to the
     // peak memory), as many epochs as it takes. train() reports images/s for its training
@@ -87,6 +87,10 @@ BenchmarkResult run_benchmark(const TrainingConfig& base, double seconds, bool t
     result.train_images_per_second = images / elapsed;
     result.train_peak_memory_mib = peak_memory_mib();
     config = base;
+  }
+  if (!parts.evaluation) {
+    result.peak_memory_mib = result.train_peak_memory_mib;
+    return result;
   }
 
   // Evaluation: a set rendered once and timed in repeated passes. 1,000 images, the size of
