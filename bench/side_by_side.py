@@ -308,6 +308,89 @@ def describe_recipe(recipe: dict) -> str:
     return ", ".join(parts) + "; " + opt
 
 
+# Where a training step's time goes: `perf record` of `ram bench --train-only`, each sample
+# counted under the function it was in (its own time, not its callees'), grouped by the first
+# pattern that matches the function's name.
+PROFILE_PRESET = "translated60-8g"
+PROFILE_GROUPS = [
+    ("matrix products (Eigen's GEMM kernel and packing)",
+     r"gebp_kernel|gemm_pack|general_matrix_matrix|general_matrix_vector|gemv|Eigen::internal::.*product"),
+    ("the retina (patch extraction)", r"retina_extract"),
+    ("the LSTM core, element-wise (gates, cell)", r"LstmCore"),
+    ("the ReLU core, element-wise", r"ReluCore"),
+    ("the optimiser (gradient norm, Adam update)", r"Optimizer"),
+    ("adding the threads' gradients", r"add_thread_gradients|DataParallelGradient"),
+    ("rendering the training images", r"render|place_digit|clutter|synthetic_digits"),
+    ("clearing and copying buffers", r"memset|memcpy|memmove"),
+    ("the rest of the model (glimpse network, heads, losses, REINFORCE)", r"ram::"),
+    ("the operating system (page faults, scheduling)", r"^\[k\]"),
+]
+
+
+def profile_training(binary: Path, preset: str, batch: int, threads: int,
+                     seconds: float) -> dict | None:
+    """Shares of a training step's samples per group of PROFILE_GROUPS (and 'other'), with the
+    top functions; None when perf is missing or may not record."""
+    import shutil
+    import tempfile
+    perf = shutil.which("perf")
+    if not perf:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "perf.data")
+        cmd = [perf, "record", "-q", "-F", "999", "-o", data, "--", str(binary), "bench",
+               "--preset", preset, "--batch", str(batch), "--threads", str(threads),
+               "--seconds", str(seconds), "--train-only"]
+        print("  $ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
+        if subprocess.run(cmd, capture_output=True).returncode != 0:
+            return None
+        report = subprocess.run([perf, "report", "-i", data, "--no-children", "--sort",
+                                 "dso,symbol", "--stdio", "-g", "none", "--percent-limit", "0"],
+                                capture_output=True, text=True)
+    if report.returncode != 0:
+        return None
+    shares: dict[str, float] = {}
+    functions = []
+    for line in report.stdout.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+\S+\s+\[(.)\]\s+(.*\S)", line)
+        if not m:
+            continue
+        share, kind, name = float(m.group(1)), m.group(2), m.group(3)
+        key = ("[k] " if kind == "k" else "") + name
+        group = next((g for g, pattern in PROFILE_GROUPS if re.search(pattern, key)), "other")
+        shares[group] = shares.get(group, 0.0) + share
+        functions.append((share, name, group))
+    total = sum(shares.values()) or 1.0
+    return {"shares": {g: 100 * v / total for g, v in shares.items()},
+            "top": [(100 * s / total, n, g) for s, n, g in sorted(functions, reverse=True)[:8]]}
+
+
+def short_name(name: str) -> str:
+    """A C++ function's name without template arguments and parameter lists; a lambda called
+    through std::function is named by the function it is in."""
+    if "_Function_handler" in name:
+        m = re.search(r"(ram::[\w:]+)\(", name)
+        if m:
+            return f"a lambda in {m.group(1)}"
+    name = name.replace("operator()", "operator@")
+    previous = None
+    while previous != name:
+        previous, name = name, re.sub(r"<[^<>]*>|\([^()]*\)", "", name)
+    return name.replace("operator@", "operator()").strip()
+
+
+def layer_flops(model: dict) -> dict:
+    """Multiply-adds per image of each layer's matrix products in one forward pass."""
+    T, R = model["glimpses"], model["scales"] * model["glimpse_size"] ** 2
+    gh, lh, F, H = (model["glimpse_hidden"], model["location_hidden"], model["glimpse_features"],
+                    model["core_size"])
+    gates = 4 if model["core"] == "lstm" else 1
+    return {"glimpse network": T * (R * gh + 2 * lh + (gh + lh) * F),
+            f"{model['core'].upper() if model['core'] == 'lstm' else 'ReLU'} core":
+                T * gates * H * (F + H),
+            "location net, baseline and classifier": T * (2 * H + H) + model["classes"] * H}
+
+
 def ram_bench(binary: Path, preset: str, batch: int, threads: int, seconds: float,
               canvas: int | None = None, eval_only: bool = False) -> dict:
     cmd = [str(binary), "bench", "--preset", preset, "--batch", str(batch), "--threads",
@@ -535,6 +618,11 @@ def main() -> None:
         py = quiet(lambda: run_worker(dict(job, model="ram")))
         conv = quiet(lambda: run_worker(dict(job, model="conv")))
         scaling.append((n, cpp, py, conv))
+    profiles = []
+    for batch in BATCHES:
+        print(f"profile of {PROFILE_PRESET}, batch {batch} ...", file=sys.stderr, flush=True)
+        profiles.append((batch, quiet(lambda: profile_training(ram, PROFILE_PRESET, batch,
+                                                               threads, seconds))))
     minutes = (time.time() - t0) / 60
     # How much CPU other processes took while this ran: a busy machine depresses every figure
     # (PyTorch's OpenMP threads, which spin, suffer most).
@@ -680,6 +768,37 @@ Notes on what is and isn't timed:
 """
 
     gemm_text = markdown_table(gemm_header, gemm_rows)
+
+    if all(p is not None for _, p in profiles):
+        groups = [g for g, _ in PROFILE_GROUPS] + ["other"]
+        seen = [g for g in groups if any(p["shares"].get(g, 0) >= 0.05 for _, p in profiles)]
+        profile_rows = [[g] + [f"{p['shares'].get(g, 0.0):.1f}%" for _, p in profiles]
+                        for g in seen]
+        flops = layer_flops(recipes[PROFILE_PRESET]["model"])
+        flop_total = sum(flops.values())
+        flop_text = ", ".join(f"{name} {100 * v / flop_total:.0f}%" for name, v in flops.items())
+        top_lines = "\n".join(
+            f"* batch {batch}: " + "; ".join(f"{share:.1f}% `{short_name(name)}`"
+                                             for share, name, _ in p["top"][:5])
+            for batch, p in profiles)
+        profile_text = f"""\
+`perf record -F 999` of `ram bench --preset {PROFILE_PRESET} --batch B --threads {threads}
+--seconds {seconds:g} --train-only` (the training step alone, rendering included), each sample
+counted in the function it was in, grouped:
+
+{markdown_table(["where", *[f"batch {b}" for b, _ in profiles]], profile_rows)}
+
+The matrix products are shared between the layers in proportion to their multiply-adds (perf
+cannot tell whose product a kernel sample belongs to): {flop_text} of the forward pass's
+multiply-adds (the backward pass has twice as many, in the same shares). In these row-major
+products Eigen's `gemm_pack_lhs` mostly copies weight matrices into its blocked layout, once per
+product call (every glimpse, every thread). The functions with the most samples:
+
+{top_lines}
+"""
+    else:
+        profile_text = ("No profile: `perf` (Debian package linux-perf) is not installed or may "
+                        "not record here.\n")
     report = f"""\
 # Benchmarks
 
@@ -711,6 +830,9 @@ of 3 trials.
 
 {growth}
 
+## Where a training step's time goes
+
+{profile_text}
 ## Targets
 
 {markdown_table(targets_header, targets)}
