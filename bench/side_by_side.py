@@ -355,7 +355,9 @@ def profile_training(binary: Path, preset: str, batch: int, threads: int,
         m = re.match(r"\s*([\d.]+)%\s+\S+\s+\[(.)\]\s+(.*\S)", line)
         if not m:
             continue
-        share, kind, name = float(m.group(1)), m.group(2), m.group(3)
+        # perf pads the symbol column and may add empty columns ("-") after it.
+        share, kind = float(m.group(1)), m.group(2)
+        name = re.sub(r"(\s+-)+$", "", m.group(3)).strip()
         key = ("[k] " if kind == "k" else "") + name
         group = next((g for g, pattern in PROFILE_GROUPS if re.search(pattern, key)), "other")
         shares[group] = shares.get(group, 0.0) + share
@@ -756,15 +758,18 @@ Notes on what is and isn't timed:
   N x N canvas with the 28x28 digit at a random place; ms/image = 1000 / (images/s with
   {threads} threads), PyTorch batch {SCALING_BATCH}. C++ evaluates a set rendered once, in
   repeated passes: 1,000 images, fewer where that would exceed 512 MiB (512 at 512x512, 128 at
-  1024x1024); its peak memory is mostly that set. RAM's arithmetic is the same on every canvas;
+  1024x1024); its peak memory is mostly that set. `evaluate()` sets up fresh workspaces
+  at every call (page faults and zeroing, which `perf` shows inside `RamModel::forward`), so
+  with only 128 images per pass at 1024x1024 that setup weighs about 8 times more per image
+  than at 60x60. RAM's arithmetic is the same on every canvas;
   what grows in C++ is the retina's memory traffic: on a large canvas every one of the 84 image
   rows a glimpse reads (12 + 24 + 48 for three scales) is a separate cache miss, on its own
   4 KiB page at 1024x1024. The conv baseline is the paper's (`ConvBaseline(N, N)`: 8 10x10
   filters with stride 5, ReLU, 256 ReLU units, 10 classes) in PyTorch only, batch
   {SCALING_BATCH}; its fully connected layer alone has 8 x ((N-10)/5+1)^2 x 256 weights (84 M at
-  1024). The PyTorch reference's retina zero-pads the whole image at every glimpse
-  (`F.pad`), which makes its RAM cost grow with the canvas; the C++ retina reads only the
-  pixels it needs.
+  1024). The PyTorch reference's retina zero-pads the whole image (`F.pad`, once per episode)
+  and gathers the patches from the padded copy, which makes its RAM cost grow with the canvas;
+  the C++ retina reads only the pixels it needs.
 """
 
     gemm_text = markdown_table(gemm_header, gemm_rows)

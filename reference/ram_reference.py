@@ -108,15 +108,23 @@ class LossWeights:
 # The glimpse sensor.
 
 
+def pad_for_retina(images: torch.Tensor, glimpse_size: int, scales: int) -> torch.Tensor:
+    """The images with a border of zeros as wide as the widest patch, [B, H + 2p, W + 2p]; an
+    episode pads once and passes the result to every glimpse's retina."""
+    pad = glimpse_size * 2 ** (scales - 1)
+    return F.pad(images, (pad, pad, pad, pad))
+
+
 def retina(images: torch.Tensor, locations: torch.Tensor, glimpse_size: int,
-           scales: int) -> torch.Tensor:
+           scales: int, padded: Optional[torch.Tensor] = None) -> torch.Tensor:
     """rho(x, l): `scales` square patches centred on l, the first gw x gw, each next one twice as
     wide, each reduced to gw x gw by averaging 2^s x 2^s blocks; pixels outside the image are 0.
 
     images [B, H, W]; locations [B, 2] in [-1, 1], (x, y) with x along columns, (-1, -1) the
     top-left corner. The centre in pixel units is ((x+1)/2 W, (y+1)/2 H) (pixel (r, c) covers
     [c, c+1) x [r, r+1)); a patch of side w starts at floor(centre - w/2 + 0.5).
-    Returns [B, scales * gw * gw], scale-major then row-major.
+    Returns [B, scales * gw * gw], scale-major then row-major. `padded`, when given, is
+    pad_for_retina(images, ...), computed once for several glimpses of the same images.
     """
     B, H, W = images.shape
     gw = glimpse_size
@@ -126,7 +134,8 @@ def retina(images: torch.Tensor, locations: torch.Tensor, glimpse_size: int,
     cx = (loc[:, 0] + 1.0) * 0.5 * W
     cy = (loc[:, 1] + 1.0) * 0.5 * H
     pad = gw * 2 ** (scales - 1)  # the widest patch; every index below then lands inside
-    padded = F.pad(images, (pad, pad, pad, pad))  # zeros outside the image
+    if padded is None:
+        padded = pad_for_retina(images, gw, scales)  # zeros outside the image
     batch = torch.arange(B, device=images.device)[:, None, None]
     patches = []
     for s in range(scales):
@@ -275,6 +284,7 @@ class RamModel(nn.Module):
         h = images.new_zeros(B, cfg.core_size)
         c = images.new_zeros(B, cfg.core_size)  # the LSTM's cell; unused by the ReLU core
         means, samples, baselines, step_logits = [], [], [], []
+        padded = pad_for_retina(images, cfg.glimpse_size, cfg.scales)
         for t in range(cfg.glimpses):
             policy_input = h if cfg.reinforce_trains_core else h.detach()
             if mode == "uniform":
@@ -293,7 +303,7 @@ class RamModel(nn.Module):
                 raise ValueError(f"unknown location mode {mode!r}")
             sample = sample.detach()  # the sampled location is data
             location = sample.clamp(-1.0, 1.0)
-            rho = retina(images, location, cfg.glimpse_size, cfg.scales)
+            rho = retina(images, location, cfg.glimpse_size, cfg.scales, padded)
             g = self.glimpse(rho, location)
             if cfg.core == "lstm":
                 h, c = self.core((h, c), g)
