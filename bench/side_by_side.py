@@ -38,17 +38,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The rows: presets of src/ram/experiments/presets.cpp. The model, loss weights and optimiser of
-# both sides come from the preset itself (`ram train --preset P --dry-run`), so the PyTorch side
-# trains what `ram bench --preset P` trains; the task settings below only render its images.
-PRESETS = {
-    "mnist28-6g": dict(kind="centred", canvas=28, clutter=0, glimpse_size=8, scales=1, glimpses=6,
-                       label="28x28 centred, 6 x 8x8x1"),
-    "translated60-8g": dict(kind="translated", canvas=60, clutter=0, glimpse_size=12, scales=3,
-                            glimpses=8, label="60x60 translated, 8 x 12x12x3"),
-    "cluttered100-8g": dict(kind="cluttered", canvas=100, clutter=8, glimpse_size=12, scales=4,
-                            glimpses=8, label="100x100 cluttered, 8 x 12x12x4"),
-}
+# The rows: presets of src/ram/experiments/presets.cpp. Everything about them (task, model, loss
+# weights, optimiser) comes from the preset itself (`ram train --preset P --dry-run`), so the
+# PyTorch side trains what `ram bench --preset P` trains.
+PRESETS = ["mnist28-6g", "translated60-8g", "cluttered100-8g"]
+CORE_NAMES = {"lstm": "LSTM", "relu": "ReLU"}
 BATCHES = [20, 128]
 # Torch's own matrix products, measured before anything is compared: a PyTorch on a slow BLAS
 # (Debian's reference libblas, when OpenBLAS is not installed) would make every ratio flatter us.
@@ -172,8 +166,9 @@ def worker(job: dict) -> dict:
     torch.manual_seed(1)
     rng = np.random.default_rng(1)
     result = {"torch": torch.__version__, "rss_after_import_mib": peak_rss_mib()}
-    p = PRESETS[job["preset"]]
-    canvas = job.get("canvas") or p["canvas"]
+    recipe = job["recipe"]  # the preset's training configuration, as ram prints it
+    task = recipe["task"]
+    canvas = job.get("canvas") or task["canvas"]
     B = job["batch"]
 
     if job["model"] == "conv":
@@ -201,13 +196,13 @@ def worker(job: dict) -> dict:
         result["peak_mib"] = peak_rss_mib()
         return result
 
-    recipe = job["recipe"]  # the preset's training configuration, as ram prints it
     cfg = ref.RamConfig.from_dict(dict(recipe["model"], image_height=canvas, image_width=canvas))
     model = ref.RamModel(cfg)
     # A pool of images rendered once, outside the timed loops; batches cycle through it.
     pool = max(4 * B, 256) if job["train"] else 2 * B
     digits, labels = synthetic_digits(pool, rng)
-    images = torch.from_numpy(render(p["kind"], canvas, p["clutter"], digits, rng))
+    images = torch.from_numpy(render(task["kind"], canvas, task["clutter_pieces"], digits, rng,
+                                     task["clutter_size"]))
     labels = torch.from_numpy(labels).long()
     batches = [(images[i:i + B], labels[i:i + B]) for i in range(0, pool - B + 1, B)]
     T = cfg.glimpses
@@ -294,7 +289,7 @@ def preset_recipe(binary: Path, preset: str) -> dict:
 def describe_recipe(recipe: dict) -> str:
     """The model and optimiser settings of a preset, in words, for the report."""
     m, o, w = recipe["model"], recipe["optimizer"], recipe["loss"]
-    core = {"lstm": "LSTM core", "relu": "ReLU core"}.get(m["core"], m["core"] + " core")
+    core = CORE_NAMES.get(m["core"], m["core"]) + " core"
     parts = [f"hidden sizes {m['glimpse_hidden']}/{m['location_hidden']}/"
              f"{m['glimpse_features']}/{m['core_size']}", core,
              f"location std {m['location_std']:g}",
@@ -388,9 +383,16 @@ def layer_flops(model: dict) -> dict:
                     model["core_size"])
     gates = 4 if model["core"] == "lstm" else 1
     return {"glimpse network": T * (R * gh + 2 * lh + (gh + lh) * F),
-            f"{model['core'].upper() if model['core'] == 'lstm' else 'ReLU'} core":
+            CORE_NAMES.get(model["core"], model["core"]) + " core":
                 T * gates * H * (F + H),
             "location net, baseline and classifier": T * (2 * H + H) + model["classes"] * H}
+
+
+def preset_label(recipe: dict) -> str:
+    """The task and retina of a preset, e.g. "60x60 translated, 8 x 12x12x3"."""
+    t, m = recipe["task"], recipe["model"]
+    return (f"{t['canvas']}x{t['canvas']} {t['kind']}, {m['glimpses']} x "
+            f"{m['glimpse_size']}x{m['glimpse_size']}x{m['scales']}")
 
 
 def ram_bench(binary: Path, preset: str, batch: int, threads: int, seconds: float,
@@ -647,7 +649,7 @@ def main() -> None:
     for preset, batch, cpp, py in rows:
         gflops = cpp["train_images_per_second"] * cpp["train_flops"] / 1e9
         main_rows.append([
-            f"{preset} ({PRESETS[preset]['label']})", str(batch),
+            f"{preset} ({preset_label(recipes[preset])})", str(batch),
             fmt(cpp["train_images_per_second"]), fmt(py["train_images_per_second"]),
             f"{cpp['train_images_per_second'] / py['train_images_per_second']:.1f}x",
             fmt(cpp["eval_images_per_second"]), fmt(py["eval_images_per_second"]),
