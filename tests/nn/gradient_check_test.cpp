@@ -30,6 +30,13 @@ std::vector<double> away_from_zero(std::size_t n, std::uint64_t seed) {
   return v;
 }
 
+ConstMatMap<double> cmap(const Mat<double>& m) {
+  return ConstMatMap<double>(m.data(), m.rows(), m.cols());
+}
+MatMap<double> map(Mat<double>& m) {
+  return MatMap<double>(m.data(), m.rows(), m.cols());
+}
+
 // Sum of y .* weights: a scalar loss whose gradient with respect to y is `weights`.
 double project(const Mat<double>& y, const std::vector<double>& weights) {
   return (y.array() * ConstMatMap<double>(weights.data(), y.rows(), y.cols()).array()).sum();
@@ -263,12 +270,14 @@ GradientCase relu_core_case() {
   // Parameter gradients accumulate onto a prior buffer; dg and dstate_prev overwrite theirs.
   const std::vector<double> prior = uniform(c.layout.total(), 63);
   c.analytic = prior;
-  std::vector<double> dstate = dstate_in;  // overwritten by backward
-  Mat<double> scratch;
-  core->backward(c.point.data(), c.analytic.data(), view(std::as_const(c.point).data(), g),
-                 view(std::as_const(c.point).data(), prev), ConstMatMap<double>(state.data(), B, H),
-                 ConstMatMap<double>(nullptr, B, 0), MatMap<double>(dstate.data(), B, H),
-                 view(c.analytic.data(), g), view(c.analytic.data(), prev), scratch);
+  std::vector<double> dstate = dstate_in;  // overwritten by backward_step
+  Mat<double> dpre(B, H);
+  const double* point = c.point.data();
+  core->backward_step(point, view(point, prev), ConstMatMap<double>(state.data(), B, H),
+                      ConstMatMap<double>(nullptr, B, 0), MatMap<double>(dstate.data(), B, H),
+                      MatMap<double>(dpre.data(), B, H), view(c.analytic.data(), prev));
+  core->backward_params(point, c.analytic.data(), view(point, g), view(point, prev),
+                        ConstMatMap<double>(dpre.data(), B, H), view(c.analytic.data(), g));
   for (std::size_t i = 0; i < parameters; ++i) c.analytic[i] -= prior[i];
   return c;
 }
@@ -311,21 +320,33 @@ GradientCase lstm_core_case() {
   };
   c.loss = [=](const std::vector<double>& p) { return run(p).loss; };
 
+  // Back through time step by step, then the parameter gradients of all steps at once: the
+  // steps' inputs, previous states and dz stacked into Steps*B rows, as the model does.
   Episode e = run(c.point);
   c.analytic.assign(c.layout.total(), 0.0);
-  Mat<double> dstate(B, 2 * H), dprev(B, 2 * H), scratch;
+  Mat<double> dstate(B, 2 * H), dprev(B, 2 * H), dz(Steps * B, 4 * H);
   dstate.leftCols(H).setZero();
   dstate.rightCols(H) = cell_weight;
   for (int t = Steps - 1; t >= 0; --t) {
     dstate.leftCols(H) += weights[t];
-    core->backward(c.point.data(), c.analytic.data(), view(std::as_const(c.point).data(), input[t]),
-                   ConstMatMap<double>(e.state[t].data(), B, 2 * H),
-                   ConstMatMap<double>(e.state[t + 1].data(), B, 2 * H),
-                   ConstMatMap<double>(e.cache[t].data(), B, 5 * H),
-                   MatMap<double>(dstate.data(), B, 2 * H), view(c.analytic.data(), input[t]),
-                   MatMap<double>(dprev.data(), B, 2 * H), scratch);
+    core->backward_step(c.point.data(), ConstMatMap<double>(e.state[t].data(), B, 2 * H),
+                        ConstMatMap<double>(e.state[t + 1].data(), B, 2 * H),
+                        ConstMatMap<double>(e.cache[t].data(), B, 5 * H),
+                        MatMap<double>(dstate.data(), B, 2 * H),
+                        MatMap<double>(dz.middleRows(t * B, B).data(), B, 4 * H),
+                        MatMap<double>(dprev.data(), B, 2 * H));
     std::swap(dstate, dprev);
   }
+  Mat<double> inputs(Steps * B, G), states(Steps * B, 2 * H), dg(Steps * B, G);
+  for (int t = 0; t < Steps; ++t) {
+    inputs.middleRows(t * B, B) = view(std::as_const(c.point).data(), input[t]);
+    states.middleRows(t * B, B) = e.state[t];
+  }
+  core->backward_params(
+      c.point.data(), c.analytic.data(), ConstMatMap<double>(inputs.data(), Steps * B, G),
+      ConstMatMap<double>(states.data(), Steps * B, 2 * H),
+      ConstMatMap<double>(dz.data(), Steps * B, 4 * H), MatMap<double>(dg.data(), Steps * B, G));
+  for (int t = 0; t < Steps; ++t) view(c.analytic.data(), input[t]) = dg.middleRows(t * B, B);
   view(c.analytic.data(), state0) = dstate;
   return c;
 }
@@ -347,8 +368,9 @@ GradientCase glimpse_network_case() {
     Mat<double> hidden_glimpse, hidden_location, feature;
   };
   auto forward = [=](const std::vector<double>& p) {
-    Out o;
-    net->forward(p.data(), glimpse, location, o.hidden_glimpse, o.hidden_location, o.feature);
+    Out o{Mat<double>(B, Hg), Mat<double>(B, Hl), Mat<double>(B, F)};
+    net->forward(p.data(), cmap(glimpse), cmap(location), map(o.hidden_glimpse),
+                 map(o.hidden_location), map(o.feature));
     return o;
   };
   c.loss = [=](const std::vector<double>& p) { return project(forward(p).feature, dfeature_in); };
@@ -361,8 +383,9 @@ GradientCase glimpse_network_case() {
   c.analytic.assign(c.layout.total(), 0.0);
   Mat<double> dfeature = ConstMatMap<double>(dfeature_in.data(), B, F), dhidden_glimpse,
               dhidden_location;
-  net->backward(c.point.data(), c.analytic.data(), glimpse, location, ref.hidden_glimpse,
-                ref.hidden_location, ref.feature, dfeature, dhidden_glimpse, dhidden_location);
+  net->backward(c.point.data(), c.analytic.data(), cmap(glimpse), cmap(location),
+                cmap(ref.hidden_glimpse), cmap(ref.hidden_location), cmap(ref.feature),
+                map(dfeature), dhidden_glimpse, dhidden_location);
   return c;
 }
 

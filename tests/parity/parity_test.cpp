@@ -179,8 +179,8 @@ std::vector<double> flat(const M& m) {
 }
 
 // [T] matrices of [B x 2] -> [B x T x 2], the layout of the draws.
-std::vector<double> per_image(const std::vector<ram::Mat<double>>& steps) {
-  const std::size_t T = steps.size(), B = static_cast<std::size_t>(steps[0].rows());
+std::vector<double> per_image(const ram::StepMatrices<double>& steps) {
+  const std::size_t T = steps.size(), B = static_cast<std::size_t>(steps.rows());
   std::vector<double> v(B * T * 2);
   for (std::size_t t = 0; t < T; ++t)
     for (std::size_t i = 0; i < B; ++i)
@@ -289,7 +289,7 @@ void run_parity(Case c) {
   int correct = 0;
   for (double x : reward) correct += x > 0.5 ? 1 : 0;
   int clipped = 0;
-  for (const auto& m : cpp.ws.sample) clipped += static_cast<int>((m.array().abs() > 1.0).count());
+  clipped += static_cast<int>((cpp.ws.sample.steps(0, T).array().abs() > 1.0).count());
   std::cout << "  gradient batch: " << correct << " of " << B << " correct, " << clipped << " of "
             << B * T * 2 << " location coordinates clipped\n";
   EXPECT_GT(correct, 0) << "no reward of 1 in the gradient batch: pick another seed";

@@ -141,13 +141,16 @@ inline std::vector<SlotReport> compare(const ParamLayout& layout,
   return reports;
 }
 
-// Which entries of the given matrices (or vectors of matrices) are positive: a difference that
-// changes this pattern of ReLU outputs crossed a kink.
+// Which entries of the given matrices (or vectors of matrices, or per-step matrices) are positive:
+// a difference that changes this pattern of ReLU outputs crossed a kink.
 inline void add_relu_pattern(std::vector<bool>& p, const Mat<double>& m) {
   for (Eigen::Index i = 0; i < m.size(); ++i) p.push_back(m.data()[i] > 0);
 }
 inline void add_relu_pattern(std::vector<bool>& p, const std::vector<Mat<double>>& ms) {
   for (const Mat<double>& m : ms) add_relu_pattern(p, m);
+}
+inline void add_relu_pattern(std::vector<bool>& p, const StepMatrices<double>& ms) {
+  add_relu_pattern(p, Mat<double>(ms.steps(0, static_cast<int>(ms.size()))));
 }
 template <typename... M>
 std::vector<bool> relu_pattern(const M&... ms) {

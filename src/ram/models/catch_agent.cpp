@@ -151,7 +151,7 @@ CatchLossSums CatchAgent<T>::loss_sums(const CatchWorkspace<T>& ws) const {
       sums.entropy -= static_cast<double>(entropy);
       if (!stochastic) continue;
       const T log_location =
-          gaussian_log_density(&ws.sample[s](i, 0), &ws.mean[s](i, 0), 2, std_dev);
+          gaussian_log_density(ws.sample[s].row(i).data(), ws.mean[s].row(i).data(), 2, std_dev);
       const T log_action =
           -cross_entropy(ws.probs[s](i, ws.action[s][static_cast<std::size_t>(i)]));
       sums.reinforce_location -= static_cast<double>(log_location * ws.location_advantage(i, s));
@@ -195,13 +195,14 @@ void CatchAgent<T>::backward(const T* params, const CatchLossWeights& w, T scale
       ws.dlogits(i, ws.action[s][static_cast<std::size_t>(i)]) -= adv;
     }
     body_.action_backward(params, ws, s + 1, ws.dlogits, grads, /*accumulate=*/true);
-    body_.backward_step(params, s, ws, grads);
+    body_.backward_step(params, s, ws);
 
     // Location of frame s, read from h_s.
     const Mat<T> dmean =
         body_.location_backward(ws, s, ws.location_advantage.col(s) * rf_scale, inv_var, grads);
     if (s > 0 && config_.location_trains_core) body_.location_into_state(params, dmean, ws);
   }
+  body_.backward_params(params, ws, grads);
 }
 
 template <typename T>

@@ -268,7 +268,8 @@ LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& 
       sums.baseline += static_cast<double>(diff * diff);
       sums.advantage_max = std::max(sums.advantage_max, static_cast<double>(std::abs(diff)));
       if (policy && t < N) {
-        const T log_pi = gaussian_log_density(&ws.sample[t](i, 0), &ws.mean[t](i, 0), 2, std_dev);
+        const T log_pi =
+            gaussian_log_density(ws.sample[t].row(i).data(), ws.mean[t].row(i).data(), 2, std_dev);
         sums.reinforce -= static_cast<double>(log_pi * ws.advantage(i, t));
         for (int d = 0; d < 2; ++d)
           sums.saturated_means += std::abs(ws.mean[t](i, d)) > T(0.9) ? 1.0 : 0.0;
@@ -329,8 +330,9 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
     }
     if (policy && config_.reinforce_trains_core && t + 1 < Tn)
       body_.location_into_state(params, dpolicy[t + 1], ws);
-    body_.backward_step(params, t, ws, grads);
+    body_.backward_step(params, t, ws);
   }
+  body_.backward_params(params, ws, grads);
 }
 
 // The terms of the header comment with N_i glimpses taken by image i: the masks below select,
@@ -404,8 +406,9 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
         linear_backward_input<T>(dstop[n], view(params, stop_w_), ws.dstate.leftCols(H), true);
       if (policy) body_.location_into_state(params, dpolicy[n], ws);
     }
-    body_.backward_step(params, t, ws, grads);
+    body_.backward_step(params, t, ws);
   }
+  body_.backward_params(params, ws, grads);
 }
 
 template <typename T>

@@ -24,12 +24,24 @@ class Core {
   virtual void forward(const T* params, ConstMatMap<T> g, ConstMatMap<T> state_prev,
                        MatMap<T> state, MatMap<T> cache) const = 0;
 
-  // dstate [B x S] holds dLoss/dstate and may be overwritten. Accumulates parameter gradients
-  // into grads, writes dg [B x G] and dstate_prev [B x S]. scratch is working memory the caller
-  // owns (one per thread; any size on entry), so that one core object serves every thread.
-  virtual void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
-                        ConstMatMap<T> state, ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dg,
-                        MatMap<T> dstate_prev, Mat<T>& scratch) const = 0;
+  // P: columns of dpre, the gradient at the step's pre-activations (what backward_params reads).
+  virtual int preactivation_size() const = 0;
+
+  // Back through one step's recurrence: dstate [B x S] holds dLoss/dstate and may be
+  // overwritten; writes dpre [B x P] and dstate_prev [B x S]. No parameter gradient is formed
+  // here: backward_params takes every step's dpre at once.
+  virtual void backward_step(const T* params, ConstMatMap<T> state_prev, ConstMatMap<T> state,
+                             ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dpre,
+                             MatMap<T> dstate_prev) const = 0;
+
+  // The parameter gradients of N steps in one go, every matrix holding the N steps' batches
+  // stacked (R = N x B rows): from the glimpse features g [R x G], the previous states
+  // state_prev [R x S] and dpre [R x P], accumulates into grads and writes dg [R x G]. One
+  // product over R rows instead of N products over B rows: the weights are read (and packed by
+  // the matrix product) once per episode instead of once per step.
+  virtual void backward_params(const T* params, T* grads, ConstMatMap<T> g,
+                               ConstMatMap<T> state_prev, ConstMatMap<T> dpre,
+                               MatMap<T> dg) const = 0;
 
   // Multiply-adds x2 of one row's forward step.
   virtual double forward_flops() const = 0;
@@ -57,16 +69,20 @@ class ReluCore final : public Core<T> {
     state = state.cwiseMax(T(0));
   }
 
-  void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
-                ConstMatMap<T> state, ConstMatMap<T>, MatMap<T> dstate, MatMap<T> dg,
-                MatMap<T> dstate_prev, Mat<T>&) const override {
-    // dpre [B x H] = dstate * (state > 0), in place.
-    dstate = (state.array() > T(0)).select(dstate, T(0));
-    view(grads, recurrent_).noalias() += state_prev.transpose() * dstate;
-    view(grads, input_).noalias() += g.transpose() * dstate;
-    add_column_sums(dstate, row(grads, bias_));
-    dg.noalias() = dstate * view(params, input_).transpose();
-    dstate_prev.noalias() = dstate * view(params, recurrent_).transpose();
+  int preactivation_size() const override { return hidden_; }
+
+  void backward_step(const T* params, ConstMatMap<T>, ConstMatMap<T> state, ConstMatMap<T>,
+                     MatMap<T> dstate, MatMap<T> dpre, MatMap<T> dstate_prev) const override {
+    dpre = (state.array() > T(0)).select(dstate, T(0));  // [B x H]
+    dstate_prev.noalias() = dpre * view(params, recurrent_).transpose();
+  }
+
+  void backward_params(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
+                       ConstMatMap<T> dpre, MatMap<T> dg) const override {
+    view(grads, recurrent_).noalias() += state_prev.transpose() * dpre;
+    view(grads, input_).noalias() += g.transpose() * dpre;
+    add_column_sums(dpre, row(grads, bias_));
+    dg.noalias() = dpre * view(params, input_).transpose();
   }
 
   double forward_flops() const override {

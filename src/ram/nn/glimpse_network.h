@@ -34,13 +34,10 @@ class GlimpseNetwork {
     out_b_ = layout.bias("glimpse.out.bias", features_);
   }
 
-  // Resizes and fills hidden_glimpse, hidden_location and feature for the rows of `glimpse`.
-  void forward(const T* params, const Mat<T>& glimpse, const Mat<T>& location,
-               Mat<T>& hidden_glimpse, Mat<T>& hidden_location, Mat<T>& feature) const {
-    const auto rows = glimpse.rows();
-    hidden_glimpse.resize(rows, glimpse_hidden_);
-    hidden_location.resize(rows, location_hidden_);
-    feature.resize(rows, features_);
+  // Fills hidden_glimpse, hidden_location and feature (sized by the caller) for the rows of
+  // `glimpse`.
+  void forward(const T* params, ConstMatMap<T> glimpse, ConstMatMap<T> location,
+               MatMap<T> hidden_glimpse, MatMap<T> hidden_location, MatMap<T> feature) const {
     linear_forward<T>(glimpse, view(params, what_w_), row(params, what_b_), hidden_glimpse);
     relu_forward(hidden_glimpse);
     linear_forward<T>(location, view(params, where_w_), row(params, where_b_), hidden_location);
@@ -51,10 +48,12 @@ class GlimpseNetwork {
   }
 
   // dfeature [B x g] holds dLoss/dg and is overwritten; dhidden_glimpse and dhidden_location
-  // are scratch. Accumulates the parameter gradients into grads.
-  void backward(const T* params, T* grads, const Mat<T>& glimpse, const Mat<T>& location,
-                const Mat<T>& hidden_glimpse, const Mat<T>& hidden_location, const Mat<T>& feature,
-                Mat<T>& dfeature, Mat<T>& dhidden_glimpse, Mat<T>& dhidden_location) const {
+  // are scratch. Accumulates the parameter gradients into grads. Nothing feeds back into the
+  // recurrence (the location is data), so B may be every step's rows at once.
+  void backward(const T* params, T* grads, ConstMatMap<T> glimpse, ConstMatMap<T> location,
+                ConstMatMap<T> hidden_glimpse, ConstMatMap<T> hidden_location,
+                ConstMatMap<T> feature, MatMap<T> dfeature, Mat<T>& dhidden_glimpse,
+                Mat<T>& dhidden_location) const {
     relu_backward(feature, dfeature);
     linear_backward_params<T>(hidden_glimpse, dfeature, view(grads, out_what_w_),
                               row(grads, out_b_));

@@ -40,9 +40,11 @@ class LstmCore final : public Core<T> {
     state.leftCols(H) = (o * cache.rightCols(H).array()).matrix();
   }
 
-  void backward(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
-                ConstMatMap<T>, ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dg,
-                MatMap<T> dstate_prev, Mat<T>& dz) const override {
+  int preactivation_size() const override { return 4 * hidden_; }
+
+  void backward_step(const T* params, ConstMatMap<T> state_prev, ConstMatMap<T>,
+                     ConstMatMap<T> cache, MatMap<T> dstate, MatMap<T> dz,
+                     MatMap<T> dstate_prev) const override {
     const int H = hidden_;
     const auto i = cache.leftCols(H).array(), f = cache.middleCols(H, H).array(),
                o = cache.middleCols(2 * H, H).array(), u = cache.middleCols(3 * H, H).array(),
@@ -51,18 +53,21 @@ class LstmCore final : public Core<T> {
     // dc [B x H], in place: the cell's total gradient, from the future and through h.
     auto dc = dstate.rightCols(H).array();
     dc += dh * o * (T(1) - tanh_c.square());
-    // dz [B x 4H]: gradients of the pre-activations, in the caller's scratch.
-    dz.resize(dstate.rows(), 4 * H);
+    // dz [B x 4H]: the gradients of the gates' pre-activations.
     dz.leftCols(H) = (dc * u * i * (T(1) - i)).matrix();
     dz.middleCols(H, H) = (dc * state_prev.rightCols(H).array() * f * (T(1) - f)).matrix();
     dz.middleCols(2 * H, H) = (dh * tanh_c * o * (T(1) - o)).matrix();
     dz.middleCols(3 * H, H) = (dc * i * (T(1) - u.square())).matrix();
-    view(grads, input_).noalias() += g.transpose() * dz;
-    view(grads, recurrent_).noalias() += state_prev.leftCols(H).transpose() * dz;
-    add_column_sums(dz, row(grads, bias_));
-    dg.noalias() = dz * view(params, input_).transpose();
     dstate_prev.leftCols(H).noalias() = dz * view(params, recurrent_).transpose();
     dstate_prev.rightCols(H) = (dc * f).matrix();
+  }
+
+  void backward_params(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,
+                       ConstMatMap<T> dz, MatMap<T> dg) const override {
+    view(grads, input_).noalias() += g.transpose() * dz;
+    view(grads, recurrent_).noalias() += state_prev.leftCols(hidden_).transpose() * dz;
+    add_column_sums(dz, row(grads, bias_));
+    dg.noalias() = dz * view(params, input_).transpose();
   }
 
   double forward_flops() const override {

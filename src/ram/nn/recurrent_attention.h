@@ -13,6 +13,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ram/nn/core.h"
@@ -30,17 +31,22 @@ namespace ram {
 template <typename T>
 struct EpisodeTape {
   int rows = 0;
-  std::vector<Mat<T>> glimpse;          // T x [B x k*gw*gw]
-  std::vector<Mat<T>> location;         // T x [B x 2], clipped: what the retina and h_l see
-  std::vector<Mat<T>> sample;           // T x [B x 2], raw
-  std::vector<Mat<T>> mean;             // T x [B x 2]
-  std::vector<Mat<T>> hidden_glimpse;   // T x [B x h_g]
-  std::vector<Mat<T>> hidden_location;  // T x [B x h_l]
-  std::vector<Mat<T>> feature;          // T x [B x g]
-  std::vector<Mat<T>> state;            // T+1 x [B x S]
-  std::vector<Mat<T>> cache;            // T x [B x core cache]
-  // Scratch for backward: dLoss/dstate_{t+1} while going back through step t, and so on.
-  Mat<T> dstate, dstate_prev, dfeature, dhidden_glimpse, dhidden_location, core_scratch;
+  StepMatrices<T> glimpse;          // T x [B x k*gw*gw]
+  StepMatrices<T> location;         // T x [B x 2], clipped: what the retina and h_l see
+  StepMatrices<T> sample;           // T x [B x 2], raw
+  StepMatrices<T> mean;             // T x [B x 2]
+  StepMatrices<T> hidden_glimpse;   // T x [B x h_g]
+  StepMatrices<T> hidden_location;  // T x [B x h_l]
+  StepMatrices<T> feature;          // T x [B x g]
+  StepMatrices<T> state;            // T+1 x [B x S]
+  StepMatrices<T> cache;            // T x [B x core cache]
+  // Backward: dLoss/dstate_{t+1} while going back through step t, and dLoss/dstate_t; every
+  // step's gradient at the core's pre-activations and at the glimpse features, for the weight
+  // gradients formed after the pass through time; scratch of the glimpse network's backward.
+  Mat<T> dstate, dstate_prev;
+  StepMatrices<T> dpre;      // T x [B x core pre-activations]
+  StepMatrices<T> dfeature;  // T x [B x g]
+  Mat<T> dhidden_glimpse, dhidden_location;
   std::vector<float> retina_scratch;  // for retina_extract
 };
 
@@ -96,24 +102,23 @@ class RecurrentAttention {
 
   int output_size() const { return core_->output_size(); }  // H
   // h_t [B x H]: the part of state t the heads read.
-  static auto output(const Mat<T>& state, int H) { return state.leftCols(H); }
+  template <typename State>
+  static auto output(const State& state, int H) {
+    return state.leftCols(H);
+  }
 
   // Sizes the tape for `steps` glimpses of `rows` episodes; state 0 is zero.
   void start(EpisodeTape<T>& tape, int steps, int rows) const {
-    auto sized = [](std::vector<Mat<T>>& v, int n, int r, int cols) {
-      v.resize(static_cast<std::size_t>(n));
-      for (auto& m : v) m.resize(r, cols);
-    };
     tape.rows = rows;
-    sized(tape.glimpse, steps, rows, sizes_.retina.output_size());
-    sized(tape.location, steps, rows, 2);
-    sized(tape.sample, steps, rows, 2);
-    sized(tape.mean, steps, rows, 2);
-    sized(tape.hidden_glimpse, steps, rows, sizes_.glimpse_hidden);
-    sized(tape.hidden_location, steps, rows, sizes_.location_hidden);
-    sized(tape.feature, steps, rows, sizes_.glimpse_features);
-    sized(tape.state, steps + 1, rows, core_->state_size());
-    sized(tape.cache, steps, rows, core_->cache_size());
+    tape.glimpse.resize(steps, rows, sizes_.retina.output_size());
+    tape.location.resize(steps, rows, 2);
+    tape.sample.resize(steps, rows, 2);
+    tape.mean.resize(steps, rows, 2);
+    tape.hidden_glimpse.resize(steps, rows, sizes_.glimpse_hidden);
+    tape.hidden_location.resize(steps, rows, sizes_.location_hidden);
+    tape.feature.resize(steps, rows, sizes_.glimpse_features);
+    tape.state.resize(steps + 1, rows, core_->state_size());
+    tape.cache.resize(steps, rows, core_->cache_size());
     tape.state[0].setZero();
   }
 
@@ -147,10 +152,10 @@ class RecurrentAttention {
   // Step t once the retina has filled glimpse[t] at location[t]: the glimpse network, then the
   // core, giving state t + 1.
   void step(const T* params, EpisodeTape<T>& tape, int t) const {
-    glimpse_net_.forward(params, tape.glimpse[t], tape.location[t], tape.hidden_glimpse[t],
+    const EpisodeTape<T>& in = tape;
+    glimpse_net_.forward(params, in.glimpse[t], in.location[t], tape.hidden_glimpse[t],
                          tape.hidden_location[t], tape.feature[t]);
-    core_->forward(params, cmap(tape.feature[t]), cmap(tape.state[t]), map(tape.state[t + 1]),
-                   map(tape.cache[t]));
+    core_->forward(params, in.feature[t], in.state[t], tape.state[t + 1], tape.cache[t]);
   }
 
   // ---- Backward; every parameter gradient accumulates into grads. ----
@@ -194,23 +199,40 @@ class RecurrentAttention {
                              accumulate);
   }
 
-  // With tape.dstate holding dLoss/dstate_{t+1}: back through the core and the glimpse network
-  // of step t, leaving dLoss/dstate_t in tape.dstate.
-  void backward_step(const T* params, int t, EpisodeTape<T>& tape, T* grads) const {
-    core_->backward(params, grads, cmap(tape.feature[t]), cmap(tape.state[t]),
-                    cmap(tape.state[t + 1]), cmap(tape.cache[t]), map(tape.dstate),
-                    map(tape.dfeature), map(tape.dstate_prev), tape.core_scratch);
-    glimpse_net_.backward(params, grads, tape.glimpse[t], tape.location[t], tape.hidden_glimpse[t],
-                          tape.hidden_location[t], tape.feature[t], tape.dfeature,
-                          tape.dhidden_glimpse, tape.dhidden_location);
+  // With tape.dstate holding dLoss/dstate_{t+1}: back through the core's recurrence at step t,
+  // leaving dLoss/dstate_t in tape.dstate. Every step from the last down to 0 goes through here
+  // before backward_params.
+  void backward_step(const T* params, int t, EpisodeTape<T>& tape) const {
+    const EpisodeTape<T>& in = tape;
+    core_->backward_step(params, in.state[t], in.state[t + 1], in.cache[t], map(tape.dstate),
+                         tape.dpre[t], map(tape.dstate_prev));
     std::swap(tape.dstate, tape.dstate_prev);
   }
 
-  // Sizes dstate (zero), dstate_prev and dfeature for backward over `rows` episodes.
+  // After backward_step of every step: the core's and the glimpse network's parameter gradients,
+  // each formed once over all the steps' rows (the glimpse network's gradient feeds nothing back
+  // into the recurrence, since the location is data).
+  void backward_params(const T* params, EpisodeTape<T>& tape, T* grads) const {
+    const int steps = static_cast<int>(tape.feature.size());
+    const auto feature = std::as_const(tape.feature).steps(0, steps);
+    core_->backward_params(params, grads, feature, std::as_const(tape.state).steps(0, steps),
+                           std::as_const(tape.dpre).steps(0, steps), tape.dfeature.steps(0, steps));
+    glimpse_net_.backward(params, grads, std::as_const(tape.glimpse).steps(0, steps),
+                          std::as_const(tape.location).steps(0, steps),
+                          std::as_const(tape.hidden_glimpse).steps(0, steps),
+                          std::as_const(tape.hidden_location).steps(0, steps), feature,
+                          tape.dfeature.steps(0, steps), tape.dhidden_glimpse,
+                          tape.dhidden_location);
+  }
+
+  // Sizes dstate (zero), dstate_prev and the per-step gradients for backward over the tape's
+  // steps and `rows` episodes.
   void start_backward(EpisodeTape<T>& tape, int rows) const {
+    const int steps = static_cast<int>(tape.feature.size());
     tape.dstate.setZero(rows, core_->state_size());
     tape.dstate_prev.resize(rows, core_->state_size());
-    tape.dfeature.resize(rows, sizes_.glimpse_features);
+    tape.dpre.resize(steps, rows, core_->preactivation_size());
+    tape.dfeature.resize(steps, rows, sizes_.glimpse_features);
   }
 
   // Multiply-adds x2 of one step: glimpse network, core, location and baseline heads.
@@ -220,9 +242,6 @@ class RecurrentAttention {
   }
 
  private:
-  static ConstMatMap<T> cmap(const Mat<T>& m) {
-    return ConstMatMap<T>(m.data(), m.rows(), m.cols());
-  }
   static MatMap<T> map(Mat<T>& m) { return MatMap<T>(m.data(), m.rows(), m.cols()); }
 
   AttentionConfig sizes_;
