@@ -1,6 +1,7 @@
 #include "ram/train/evaluate.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "ram/nn/layers.h"
@@ -81,11 +82,44 @@ void share_chunk_results(const Processes& processes, int n, int classes,
     glimpses_taken[i] = static_cast<int>(counts[chunk_histograms.size() * bins + i]);
 }
 
+// The parameters as the model reads them: the caller's buffer when it is aligned as an
+// AlignedVector's is (the usual case), else an aligned copy, so that the bits of a result never
+// depend on where the caller's buffer sits.
+class AlignedParameters {
+ public:
+  explicit AlignedParameters(std::span<const float> params) : data_(params.data()) {
+    if (reinterpret_cast<std::uintptr_t>(data_) % EIGEN_MAX_ALIGN_BYTES != 0) {
+      copy_.assign(params.begin(), params.end());
+      data_ = copy_.data();
+    }
+  }
+  const float* data() const { return data_; }
+
+ private:
+  AlignedVector<float> copy_;
+  const float* data_;
+};
+
+// Each thread's RAM workspace and draws, kept from one evaluate() call to the next: building
+// them afresh at every call (memory the first pass then faults in page by page) cost more than
+// the pass itself when a call holds few images, as for a large canvas or a one-image prediction.
+// Every field a pass reads is written earlier in the same pass, so nothing carries over. RAM's
+// workspace does not grow with the image; a baseline's does (a 1024x1024 conv baseline's
+// patches take a GiB per chunk), so a baseline's lives for one call only.
+Workspace<float>& thread_ram_workspace() {
+  thread_local Workspace<float> workspace;
+  return workspace;
+}
+std::vector<float>& thread_draws() {
+  thread_local std::vector<float> draws;
+  return draws;
+}
+
 template <typename Model>
 EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_params,
                           const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
                           const Processes& processes) {
-  const AlignedVector<float> params(unaligned_params.begin(), unaligned_params.end());
+  const AlignedParameters params(unaligned_params);
   const auto& config = model.config();
   if (images.rows != config.image_height || images.cols != config.image_width)
     throw Error("evaluate: images are " + std::to_string(images.rows) + "x" +
@@ -108,16 +142,20 @@ EvalResult evaluate_model(const Model& model, std::span<const float> unaligned_p
   std::vector<std::vector<std::size_t>> chunk_histograms(
       chunks, std::vector<std::size_t>(histogram_size, 0));
   std::vector<int> glimpses_taken(kGlimpses ? static_cast<std::size_t>(n) : 0);
-  std::vector<typename WorkspaceFor<Model>::type> workspaces(pool.size());
-  std::vector<std::vector<float>> draws(pool.size());
+  std::vector<typename WorkspaceFor<Model>::type> call_workspaces(kGlimpses ? 0 : pool.size());
   // Each process evaluates its share of the chunks (all of them in one process).
   const int first_chunk = static_cast<int>(processes.share(static_cast<std::size_t>(chunks)).first);
   const int end_chunk = static_cast<int>(processes.share(static_cast<std::size_t>(chunks)).second);
   pool.run(end_chunk - first_chunk, [&](int j, int thread) {
     const int c = first_chunk + j;
     const int lo = c * kEvaluationChunk, count = std::min(kEvaluationChunk, n - lo);
-    auto& ws = workspaces[thread];
-    std::vector<float>& d = draws[thread];
+    auto& ws = [&]() -> typename WorkspaceFor<Model>::type& {
+      if constexpr (kGlimpses)
+        return thread_ram_workspace();
+      else
+        return call_workspaces[static_cast<std::size_t>(thread)];
+    }();
+    std::vector<float>& d = thread_draws();
     d.resize(static_cast<std::size_t>(count) * draws_per_image);
     Mat<float> sum = Mat<float>::Zero(count, C);
     for (int m = 0; m < options.samples; ++m) {
