@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the built-in default: set up, build, then train RAM on 60x60 translated MNIST
-# digits (preset translated60-8g, its default budget of 180 epochs) and save the model to
+# digits (preset translated60-8g, its default budget of 210 epochs) and save the model to
 # runs/default.
 # Extra arguments go to `ram train`, e.g.: bash scripts/run.sh --epochs 5
 set -euo pipefail

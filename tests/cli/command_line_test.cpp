@@ -124,14 +124,14 @@ TEST(CommandLine, TrainHelpShowsThePresetsValues) {
   const CliRun plain = run_ram("train --help", dir.str());
   ASSERT_EQ(plain.code, 0) << plain.output;
   EXPECT_TRUE(contains(plain.output, "--canvas INT=60 ")) << plain.output;
-  EXPECT_TRUE(contains(plain.output, "--epochs INT=180 ")) << plain.output;
+  EXPECT_TRUE(contains(plain.output, "--epochs INT=210 ")) << plain.output;
   EXPECT_TRUE(contains(plain.output, "the default preset, translated60-8g")) << plain.output;
   for (const char* args :
        {"train --preset cluttered100-8g --help", "train --help --preset cluttered100-8g"}) {
     const CliRun chosen = run_ram(args, dir.str());
     ASSERT_EQ(chosen.code, 0) << args << "\n" << chosen.output;
     EXPECT_TRUE(contains(chosen.output, "--canvas INT=100 ")) << args << "\n" << chosen.output;
-    EXPECT_TRUE(contains(chosen.output, "--epochs INT=170 ")) << args << "\n" << chosen.output;
+    EXPECT_TRUE(contains(chosen.output, "--epochs INT=200 ")) << args << "\n" << chosen.output;
     EXPECT_TRUE(contains(chosen.output, "are those of cluttered100-8g")) << chosen.output;
   }
 }
