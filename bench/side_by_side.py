@@ -760,10 +760,9 @@ Notes on what is and isn't timed:
   N x N canvas with the 28x28 digit at a random place; ms/image = 1000 / (images/s with
   {threads} threads), PyTorch batch {SCALING_BATCH}. C++ evaluates a set rendered once, in
   repeated passes: 1,000 images, fewer where that would exceed 512 MiB (512 at 512x512, 128 at
-  1024x1024); its peak memory is mostly that set. `evaluate()` sets up fresh workspaces
-  at every call (page faults and zeroing, which `perf` shows inside `RamModel::forward`), so
-  with only 128 images per pass at 1024x1024 that setup weighs about 8 times more per image
-  than at 60x60. RAM's arithmetic is the same on every canvas;
+  1024x1024); its peak memory is mostly that set. `evaluate()` keeps each thread's workspace
+  from one call to the next, so a pass of few images pays no set-up. RAM's arithmetic is the
+  same on every canvas;
   what grows in C++ is the retina's memory traffic: on a large canvas every one of the 84 image
   rows a glimpse reads (12 + 24 + 48 for three scales) is a separate cache miss, on its own
   4 KiB page at 1024x1024. The conv baseline is the paper's (`ConvBaseline(N, N)`: 8 10x10
@@ -799,7 +798,9 @@ The matrix products are shared between the layers in proportion to their multipl
 cannot tell whose product a kernel sample belongs to): {flop_text} of the forward pass's
 multiply-adds (the backward pass has twice as many, in the same shares). In these row-major
 products Eigen's `gemm_pack_lhs` mostly copies weight matrices into its blocked layout, once per
-product call (every glimpse, every thread). The functions with the most samples:
+product call: in the forward pass at every glimpse, on every thread; in the backward pass only
+for the recurrent product dh_(t-1) = dz_t W_h^T, since the weight gradients and the glimpse
+network's backward are formed once over all glimpses' rows. The functions with the most samples:
 
 {top_lines}
 """
