@@ -33,7 +33,6 @@ class StepMatrices {
   }
   std::size_t size() const { return static_cast<std::size_t>(steps_); }
   int rows() const { return rows_; }
-  int cols() const { return static_cast<int>(data_.cols()); }
 
   MatMap<T> operator[](std::size_t t) { return steps(static_cast<int>(t), 1); }
   ConstMatMap<T> operator[](std::size_t t) const { return steps(static_cast<int>(t), 1); }
