@@ -518,6 +518,18 @@ class Quiet:
                   file=sys.stderr, flush=True)
 
 
+def time_to_accuracy_section(directory: Path | None) -> str:
+    """The report's time-to-accuracy section: the summary of a bench/time_to_accuracy.py run."""
+    if directory is None:
+        return ("Not in this report: `/usr/bin/python3 bench/time_to_accuracy.py --out DIR` "
+                "measures it (hours), and `--time-to-accuracy DIR` includes its summary here.\n")
+    summary = directory / "summary.md"
+    if not summary.is_file():
+        sys.exit(f"--time-to-accuracy {directory}: no summary.md there (run "
+                 "bench/time_to_accuracy.py with --out pointing to it first)")
+    return summary.read_text()
+
+
 def fmt(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
@@ -551,7 +563,12 @@ def main() -> None:
     ap.add_argument("--allow-slow-torch", action="store_true",
                     help="compare even when torch's matrix product runs far below the machine's "
                          "ceiling (a slow BLAS); the report then says so")
+    ap.add_argument("--time-to-accuracy", type=Path, metavar="DIR",
+                    help="include the time-to-accuracy summary of a finished "
+                         "bench/time_to_accuracy.py run (its --out directory); that measurement "
+                         "takes hours, so it is made apart")
     args = ap.parse_args()
+    time_to_accuracy_text = time_to_accuracy_section(args.time_to_accuracy)
     command = "/usr/bin/python3 bench/side_by_side.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
 
@@ -841,6 +858,9 @@ of 3 trials.
 ## Where a training step's time goes
 
 {profile_text}
+## Time to accuracy
+
+{time_to_accuracy_text}
 ## Targets
 
 {markdown_table(targets_header, targets)}

@@ -15,7 +15,7 @@ error is at or below the target.
         --out runs/time-to-accuracy
 
 With --threads 1 (the default) the two sides run at once, one per core; otherwise one after the
-other. Both sides keep their state in --out after every epoch, so running the same command
+other. Run it on an otherwise quiet machine: the times are wall times. Both sides keep their state in --out after every epoch, so running the same command
 again continues where it stopped (the PyTorch side at its last finished epoch). The summary is
 printed and written to OUT/summary.md.
 """
@@ -32,6 +32,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from side_by_side import machine  # the same description of the CPU as BENCHMARKS.md's
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_BATCH = 1000
@@ -208,24 +210,25 @@ def train_torch(recipe: dict, threads: int, seed: int, out: Path, target: float,
 # ----------------------------------------------------------------------------------------------
 
 
-def summary(preset: str, target: float, threads: int, seed: int, ram_rows: list[dict],
-            torch_rows: list[dict], recipe: dict) -> str:
+def summary(command: str, preset: str, target: float, threads: int, seed: int,
+            ram_rows: list[dict], torch_rows: list[dict], recipe: dict) -> str:
     lines = [f"Time to {100 * target:g}% validation error, preset {preset} (seed {seed}, "
              f"{threads} thread(s) per side, batch {recipe['batch_size']}, schedule over "
-             f"{recipe['epochs']} epochs)", "",
+             f"{recipe['epochs']} epochs; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; "
+             f"`{command}`). Machine: {machine()}.", "",
              "| side | epochs run | reached at epoch | wall time to reach | mean s per epoch |",
              "|---|---|---|---|---|"]
     reached = {}
     for name, rows in (("ram (C++)", ram_rows), ("PyTorch reference", torch_rows)):
         hit = first_reaching(rows, target)
-        mean = sum(r["seconds"] for r in rows) / len(rows) if rows else float("nan")
+        mean = f"{sum(r['seconds'] for r in rows) / len(rows):.1f}" if rows else "-"
         if hit:
             reached[name] = hit["seconds"]
             lines.append(f"| {name} | {len(rows)} | {hit['epoch']} ({100 * hit['error']:.2f}%) | "
-                         f"{hit['seconds'] / 60:.1f} min | {mean:.1f} |")
+                         f"{hit['seconds'] / 60:.1f} min | {mean} |")
         else:
             lines.append(f"| {name} | {len(rows)} | not yet | > "
-                         f"{sum(r['seconds'] for r in rows) / 60:.1f} min | {mean:.1f} |")
+                         f"{sum(r['seconds'] for r in rows) / 60:.1f} min | {mean} |")
     if len(reached) == 2:
         lines += ["", f"ram reached the target {reached['PyTorch reference'] / reached['ram (C++)']:.1f}x "
                   "sooner."]
@@ -266,7 +269,9 @@ def main() -> None:
     if ram_process is not None:
         watch_ram(ram_process, ram_metrics, target)
 
-    text = summary(args.preset, target, args.threads, args.seed, read_rows(ram_metrics),
+    command = "/usr/bin/python3 bench/time_to_accuracy.py " + " ".join(
+        shlex.quote(a) for a in sys.argv[1:])
+    text = summary(command, args.preset, target, args.threads, args.seed, read_rows(ram_metrics),
                    read_rows(torch_out / "metrics.csv"), recipe)
     (args.out / "summary.md").write_text(text)
     print(text)
