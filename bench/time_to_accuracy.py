@@ -33,7 +33,8 @@ import sys
 import time
 from pathlib import Path
 
-from side_by_side import machine  # the same description of the CPU as BENCHMARKS.md's
+# The same description of the CPU and the same reading of a preset as BENCHMARKS.md's.
+from side_by_side import machine, preset_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_BATCH = 1000
@@ -45,14 +46,6 @@ def ram_binary(build: Path) -> Path:
     if not binary.exists():
         sys.exit(f"{binary}: not built (cmake --build {build} --target ram)")
     return binary
-
-
-def preset_recipe(binary: Path, preset: str) -> dict:
-    out = subprocess.run([str(binary), "train", "--preset", preset, "--dry-run"],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"ram train --preset {preset} --dry-run failed:\n{out.stderr}")
-    return json.loads(out.stdout)
 
 
 def read_rows(path: Path) -> list[dict]:
