@@ -15,16 +15,16 @@ error is at or below the target.
         --out runs/time-to-accuracy
 
 With --threads 1 (the default) the two sides run at once, one per core; otherwise one after the
-other. Run it on an otherwise quiet machine: the times are wall times. Both sides keep their state in --out after every epoch, so running the same command
-again continues where it stopped (the PyTorch side at its last finished epoch). The summary is
-printed and written to OUT/summary.md.
+other. Run it on an otherwise quiet machine: the times are wall times. Both sides keep their
+state in --out after every epoch, so running the same command again continues where it stopped
+(the PyTorch side at its last finished epoch). The summary is printed and written to
+OUT/summary.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import shlex
 import signal
@@ -62,7 +62,7 @@ def first_reaching(rows: list[dict], target: float) -> dict | None:
     for row in rows:
         total += row["seconds"]
         if row["validation_error"] <= target:
-            return {"epoch": int(row["epoch"]), "seconds": total,
+            return {"epoch": row["epoch"], "seconds": total,
                     "error": row["validation_error"]}
     return None
 
