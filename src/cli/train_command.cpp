@@ -109,6 +109,9 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   if (processes().distributed())
     std::printf("distributed: %d processes x %d threads (%d workers)\n", processes().size(),
                 config.threads, processes().size() * config.threads);
+  if (config.initial_std > 0)
+    std::printf("location std annealed from %.3g to %.3g over the run\n", config.initial_std,
+                config.model.location_std);
   if (config.model.classifier_at_every_step && !config.model.adaptive_stopping)
     std::printf("classifier trained at every step\n");
   if (config.model.adaptive_stopping)
@@ -251,7 +254,11 @@ void add_train_command(CLI::App& app, Reach reach) {
   s.add("--scales", member(&TrainingConfig::model, &ModelConfig::retina, &RetinaConfig::scales),
         "Retina scales");
   s.add("--std", member(&TrainingConfig::model, &ModelConfig::location_std),
-        "Location policy standard deviation");
+        "Location policy standard deviation (with --std-start: the one reached at the end of "
+        "the run, which evaluation uses)");
+  s.add("--std-start", member(&TrainingConfig::initial_std),
+        "Start the location policy's std here and anneal it linearly to --std over the run "
+        "(0: --std throughout)");
   s.add("--core", member(&TrainingConfig::model, &ModelConfig::core),
         "Recurrent core: lstm (the presets') or relu (the paper's for classification)");
   s.add("--core-size", member(&TrainingConfig::model, &ModelConfig::core_size), "Core state size");

@@ -143,6 +143,38 @@ TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
   EXPECT_NEAR(e.model.loss_sums(e.labels.data(), e.ws).reinforce, rf, 1e-9);
 }
 
+// A trainer's annealed std (Workspace::location_std) is the std of the episode: the samples,
+// log pi and the REINFORCE gradient are exactly those of a model configured with that std.
+TEST(ModelTerms, WorkspaceStdActsAsTheConfiguredStd) {
+  ModelConfig configured = small_config(true);
+  configured.location_std = 0.13;
+  ModelConfig other = configured;
+  other.location_std = 0.4;
+  const RamModel<double> a(configured), b(other);
+  const int rows = 5;
+  const std::vector<double> params = random_params(a, 7, 0.6);
+  const std::vector<float> images = random_images(configured, rows, 7);
+  const std::vector<double> draws = normal_draws(a, rows, 7);
+  Workspace<double> own, overridden, plain;
+  overridden.location_std = 0.13;
+  a.forward(params.data(), images.data(), rows, LocationMode::sample, draws.data(), own);
+  b.forward(params.data(), images.data(), rows, LocationMode::sample, draws.data(), overridden);
+  b.forward(params.data(), images.data(), rows, LocationMode::sample, draws.data(), plain);
+  for (int t = 0; t < configured.glimpses; ++t) {
+    EXPECT_EQ(own.sample[t], overridden.sample[t]) << "glimpse " << t;
+    EXPECT_EQ(own.location[t], overridden.location[t]) << "glimpse " << t;
+  }
+  EXPECT_NE(own.sample[0], plain.sample[0]);  // b's own std samples elsewhere
+  const std::vector<std::uint8_t> labels = mixed_labels(own);
+  a.assign_rewards(labels.data(), own);
+  b.assign_rewards(labels.data(), overridden);
+  EXPECT_EQ(a.loss_sums(labels.data(), own).reinforce,
+            b.loss_sums(labels.data(), overridden).reinforce);
+  const LossWeights weights{0.5, 1.0};
+  EXPECT_EQ(gradient(a, params, labels, weights, 0.2, own),
+            gradient(b, params, labels, weights, 0.2, overridden));
+}
+
 TEST(ModelTerms, BaselineIsTrainedOnlyByItsOwnSquaredError) {
   for (bool trains_core : {false, true}) {
     SCOPED_TRACE(trains_core ? "reinforce_trains_core" : "reinforce trains location only");

@@ -196,6 +196,7 @@ inline void expect_same_config(const TrainingConfig& a, const TrainingConfig& b)
   EXPECT_EQ(a.batch_size, b.batch_size);
   EXPECT_EQ(a.monte_carlo, b.monte_carlo);
   EXPECT_EQ(a.random_glimpses, b.random_glimpses);
+  EXPECT_EQ(a.initial_std, b.initial_std);
   EXPECT_EQ(a.threads, b.threads);
   EXPECT_EQ(a.seed, b.seed);
   EXPECT_EQ(a.init_range, b.init_range);

@@ -86,6 +86,27 @@ TEST(Train, DifferentSeedGivesDifferentParameters) {
   EXPECT_FALSE(same_bits(a.parameters, b.parameters));
 }
 
+// Annealing from the model's own std is no annealing: the run is bit for bit the fixed-std one.
+// From another std it trains otherwise, and ends on the model's std, which the saved
+// configuration keeps for evaluation.
+TEST(Train, AnnealedStdTrainsOtherwiseUnlessItStartsWhereItEnds) {
+  const ram::TrainValidation data = tiny_data();
+  ram::TrainingConfig config = tiny_training_config();
+  config.epochs = 1;
+  const ram::TrainResult fixed = ram::train(config, data, "", ram::RunStart::fresh);
+  config.initial_std = config.model.location_std;
+  const ram::TrainResult same = ram::train(config, data, "", ram::RunStart::fresh);
+  EXPECT_TRUE(same_bits(fixed.parameters, same.parameters));
+  expect_same_metrics(fixed.epochs, same.epochs);
+  config.initial_std = 3 * config.model.location_std;
+  TempDir dir("ram_train_annealed_std");
+  const ram::TrainResult annealed = ram::train(config, data, dir.str(), ram::RunStart::fresh);
+  EXPECT_FALSE(same_bits(fixed.parameters, annealed.parameters));
+  const ram::SavedModel saved = ram::load_model(file_in(dir.str(), ram::kModelFile));
+  EXPECT_EQ(saved.config.initial_std, config.initial_std);
+  EXPECT_EQ(saved.config.model.location_std, config.model.location_std);
+}
+
 TEST(Train, TrainingChangesTheInitialParameters) {
   const ram::TrainValidation data = tiny_data();
   ram::TrainingConfig config = tiny_training_config();

@@ -193,6 +193,42 @@ TEST(TrainingConfigJson, BadValuesThrow) {
   }
 }
 
+// The annealed std is saved only when on, so that other configurations read as before (and by
+// the PyTorch reference, which knows nothing of it).
+TEST(TrainingConfigJson, AnnealedStdIsSavedOnlyWhenOn) {
+  ram::TrainingConfig c = tiny_training_config();
+  EXPECT_FALSE(ram::to_json(c).contains("initial_std"));
+  EXPECT_EQ(ram::training_config_from_json(ram::to_json(c)).initial_std, 0);
+  c.initial_std = 0.4;
+  EXPECT_EQ(ram::to_json(c).at("initial_std"), 0.4);
+  expect_same_config(c, ram::training_config_from_json(ram::to_json(c)));
+  for (const double bad : {-0.1, 10.5, std::numeric_limits<double>::quiet_NaN()}) {
+    ram::TrainingConfig b = c;
+    b.initial_std = bad;
+    expect_error([&] { ram::validate(b); }, {"initial std"});
+  }
+  ram::TrainingConfig random = c;
+  random.random_glimpses = true;
+  expect_error([&] { ram::validate(random); }, {"annealed std", "random glimpses"});
+  ram::TrainingConfig conv = c;
+  conv.architecture = "conv";
+  expect_error([&] { ram::validate(conv); }, {"annealed std", "baseline"});
+}
+
+TEST(TrainingConfig, LocationStdAnnealsLinearlyOverTheRun) {
+  ram::TrainingConfig c = tiny_training_config();
+  c.model.location_std = 0.1;
+  for (const std::uint64_t step : {0, 50, 100})
+    EXPECT_EQ(ram::location_std_at(c, step, 101), 0.1) << "off: the model's std throughout";
+  c.initial_std = 0.3;
+  EXPECT_DOUBLE_EQ(ram::location_std_at(c, 0, 101), 0.3);
+  EXPECT_DOUBLE_EQ(ram::location_std_at(c, 50, 101), 0.2);
+  EXPECT_DOUBLE_EQ(ram::location_std_at(c, 100, 101), 0.1);  // the last step: the model's std
+  EXPECT_DOUBLE_EQ(ram::location_std_at(c, 150, 101), 0.1);
+  EXPECT_DOUBLE_EQ(ram::location_std_at(c, 0, 1), 0.1);  // a one-step run: the model's std
+  EXPECT_LT(ram::location_std_at(c, 1, 101), ram::location_std_at(c, 0, 101));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Determinism
 

@@ -34,6 +34,11 @@ class AttentionAgent {
     body_.add_parameters(layout_);
   }
 
+  // The std of the workspace's episodes (EpisodeTape::location_std, or the configuration's).
+  T location_std(const EpisodeTape<T>& ws) const {
+    return T(ws.location_std > 0 ? ws.location_std : config_.location_std);
+  }
+
   Config config_;
   RecurrentAttention<T> body_;
   ParamLayout layout_;

@@ -105,9 +105,6 @@ struct CatchWorkspace : EpisodeTape<T> {
   // action.
   Mat<T> location_advantage, action_advantage;  // [B x T] each
   Mat<T> dlogits;  // scratch: logits in forward, their gradient in backward
-  // > 0: the location policy's std for these episodes (a trainer's annealed one); else the
-  // configuration's location_std.
-  double location_std = 0;
 };
 
 template <typename T>
@@ -131,10 +128,7 @@ class CatchAgent : public AttentionAgent<T, CatchAgentConfig> {
   double forward_flops() const;
 
  private:
-  // The std of the workspace's episodes (CatchWorkspace::location_std, or the configuration's).
-  T location_std(const CatchWorkspace<T>& ws) const {
-    return T(ws.location_std > 0 ? ws.location_std : config_.location_std);
-  }
+  using AttentionAgent<T, CatchAgentConfig>::location_std;
   using AttentionAgent<T, CatchAgentConfig>::config_;
   using AttentionAgent<T, CatchAgentConfig>::body_;
   using AttentionAgent<T, CatchAgentConfig>::layout_;

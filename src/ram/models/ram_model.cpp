@@ -89,7 +89,7 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
   const int B = count, Tn = config_.glimpses;
   const std::size_t image_size = static_cast<std::size_t>(config_.image_height) *
                                  static_cast<std::size_t>(config_.image_width);
-  const T std_dev = T(config_.location_std);
+  const T std_dev = location_std(ws);
   const std::size_t draws_per_image = static_cast<std::size_t>(this->draws_per_image());
   body_.start(ws, Tn, B);
   ws.mode = mode;
@@ -239,7 +239,7 @@ void RamModel<T>::assign_rewards(const std::uint8_t* labels, Workspace<T>& ws) c
 template <typename T>
 LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& ws) const {
   LossSums sums;
-  const T std_dev = T(config_.location_std);
+  const T std_dev = location_std(ws);
   const bool policy = ws.mode == LocationMode::sample || ws.mode == LocationMode::given;
   const bool stop_policy = ws.stop_mode != StopMode::threshold;
   const int Tn = config_.glimpses, H = body_.output_size();
@@ -297,7 +297,7 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   // A term whose weight is 0 is not computed at all, so that it provably adds nothing.
   const bool policy =
       (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
-  const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
+  const T inv_var = T(1) / (location_std(ws) * location_std(ws));
 
   // Action net: dlogits [B x C] = scale * (p - onehot(y)), divided by T when the classifier is
   // trained at every step (CE is then the mean over the T steps).
@@ -346,7 +346,7 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
   const bool policy =
       (ws.mode == LocationMode::sample || ws.mode == LocationMode::given) && weights.reinforce != 0;
   const bool stop_policy = ws.stop_mode != StopMode::threshold && weights.reinforce != 0;
-  const T inv_var = T(1) / (T(config_.location_std) * T(config_.location_std));
+  const T inv_var = T(1) / (location_std(ws) * location_std(ws));
   const T rf_scale = scale * T(weights.reinforce);
   auto taken = [&](int i) { return ws.glimpses_taken[static_cast<std::size_t>(i)]; };
   // mask(t, test) [B x 1]: 1 for the images i with test(N_i), else 0.

@@ -202,6 +202,7 @@ class RamModel : public AttentionAgent<T, ModelConfig> {
   using AttentionAgent<T, ModelConfig>::config_;
   using AttentionAgent<T, ModelConfig>::body_;
   using AttentionAgent<T, ModelConfig>::layout_;
+  using AttentionAgent<T, ModelConfig>::location_std;
   void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
   // step_logits and step_probs: the classifier read from every state h_1 .. h_T.
   void forward_step_classifiers(const T* params, Workspace<T>& ws) const;

@@ -48,6 +48,9 @@ struct EpisodeTape {
   StepMatrices<T> dfeature;  // T x [B x g]
   Mat<T> dhidden_glimpse, dhidden_location;
   std::vector<float> retina_scratch;  // for retina_extract
+  // > 0: the location policy's std for these episodes (a trainer's annealed one); else the
+  // configuration's location_std.
+  double location_std = 0;
 };
 
 // The settings of the attention body. Every agent's configuration is one (ModelConfig and

@@ -53,9 +53,11 @@ class BatchGradient {
         draws_(labels_.size() * static_cast<std::size_t>(model.draws_per_image())),
         threads_(model.parameter_count(), pool, processes) {}
 
-  // images: indices into the training set; step keys the random draws. Returns the loss sums;
-  // gradient() then holds d(mean loss)/d(params).
-  LossSums compute(const float* params, std::span<const std::size_t> images, std::uint64_t step) {
+  // images: indices into the training set; step keys the random draws; location_std is the
+  // policy's std for this batch (annealed; RAM only). Returns the loss sums; gradient() then
+  // holds d(mean loss)/d(params).
+  LossSums compute(const float* params, std::span<const std::size_t> images, std::uint64_t step,
+                   double location_std) {
     const int M = config_.monte_carlo;
     const int rows = static_cast<int>(images.size()) * M;
     const float scale = 1.0f / static_cast<float>(rows);
@@ -73,6 +75,7 @@ class BatchGradient {
           d[q] = static_cast<float>(mode_ == LocationMode::uniform ? noise_rng.uniform(-1, 1)
                                                                    : noise_rng.normal());
       }
+      if constexpr (requires { ws.location_std; }) ws.location_std = location_std;
       model_.forward(params, canvases_.data() + lo * canvas_pixels_, hi - lo, mode_,
                      draws_.data() + lo * draws_per_row, ws);
       model_.assign_rewards(labels_.data() + lo, ws);
@@ -170,7 +173,8 @@ TrainResult train_model(const Model& model, const TrainingConfig& config,
       const std::uint64_t step = static_cast<std::uint64_t>(epoch) * batches + b;
       const std::size_t first = b * B, count = std::min<std::size_t>(B, n_train - first);
       const LossSums batch_sums =
-          batch_gradient.compute(params.data(), {order.data() + first, count}, step);
+          batch_gradient.compute(params.data(), {order.data() + first, count}, step,
+                                 location_std_at(config, step, total_steps));
       const StepOutcome outcome = take_step(
           optimizer, params, batch_gradient.gradient(), batch_sums.total(config.loss),
           config.skip_nonfinite_batches, pool, directory, [&] {

@@ -1,5 +1,6 @@
 #include "ram/train/training_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ram/util/error.h"
@@ -26,6 +27,10 @@ void validate(const TrainingConfig& c) {
   require(c.conv_filters >= 1 && c.conv_filters <= 1024, "conv filters must be in 1..1024");
   require(c.architecture == "ram" || !c.random_glimpses,
           "random glimpses apply to RAM only, not to the " + c.architecture + " baseline");
+  require(std::isfinite(c.initial_std) && c.initial_std >= 0 && c.initial_std <= 10,
+          "initial std must be 0 (off) or in (0, 10]");
+  require(c.initial_std == 0 || (c.architecture == "ram" && !c.random_glimpses),
+          "an annealed std needs RAM's location policy (not random glimpses or a baseline)");
   validate(c.model);
   if (c.architecture != "ram") validate(baseline_config(c));
   validate(c.optimizer);
@@ -47,24 +52,27 @@ void validate(const TrainingConfig& c) {
 }
 
 nlohmann::json to_json(const TrainingConfig& c) {
-  return {{"architecture", c.architecture},
-          {"conv_filters", c.conv_filters},
-          {"model", to_json(c.model)},
-          {"task", to_json(c.task)},
-          {"optimizer", to_json(c.optimizer)},
-          {"loss", {{"reinforce", c.loss.reinforce}, {"baseline", c.loss.baseline}}},
-          {"data", c.data},
-          {"epochs", c.epochs},
-          {"batch_size", c.batch_size},
-          {"monte_carlo", c.monte_carlo},
-          {"random_glimpses", c.random_glimpses},
-          {"threads", c.threads},
-          {"seed", c.seed},
-          {"init_range", c.init_range},
-          {"eval_samples", c.eval_samples},
-          {"validation_seed", c.validation_seed},
-          {"skip_nonfinite_batches", c.skip_nonfinite_batches},
-          {"checkpoint_every", c.checkpoint_every}};
+  nlohmann::json j = {{"architecture", c.architecture},
+                      {"conv_filters", c.conv_filters},
+                      {"model", to_json(c.model)},
+                      {"task", to_json(c.task)},
+                      {"optimizer", to_json(c.optimizer)},
+                      {"loss", {{"reinforce", c.loss.reinforce}, {"baseline", c.loss.baseline}}},
+                      {"data", c.data},
+                      {"epochs", c.epochs},
+                      {"batch_size", c.batch_size},
+                      {"monte_carlo", c.monte_carlo},
+                      {"random_glimpses", c.random_glimpses},
+                      {"threads", c.threads},
+                      {"seed", c.seed},
+                      {"init_range", c.init_range},
+                      {"eval_samples", c.eval_samples},
+                      {"validation_seed", c.validation_seed},
+                      {"skip_nonfinite_batches", c.skip_nonfinite_batches},
+                      {"checkpoint_every", c.checkpoint_every}};
+  // Only when on, so that other configurations read exactly as before.
+  if (c.initial_std > 0) j["initial_std"] = c.initial_std;
+  return j;
 }
 
 TrainingConfig training_config_from_json(const nlohmann::json& j) {
@@ -94,9 +102,19 @@ TrainingConfig training_config_from_json(const nlohmann::json& j) {
     c.validation_seed = json_field<std::uint64_t>(j, "validation_seed");
     c.skip_nonfinite_batches = json_field_or<bool>(j, "skip_nonfinite_batches", false);
     c.checkpoint_every = json_field_or<std::uint64_t>(j, "checkpoint_every", 0);
+    c.initial_std = json_field_or<double>(j, "initial_std", 0.0);
   });
   validate(c);
   return c;
+}
+
+double location_std_at(const TrainingConfig& c, std::uint64_t step, std::uint64_t total_steps) {
+  if (c.initial_std <= 0) return c.model.location_std;
+  const double f =
+      total_steps > 1
+          ? std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps - 1))
+          : 1.0;
+  return c.initial_std + (c.model.location_std - c.initial_std) * f;
 }
 
 BaselineConfig baseline_config(const TrainingConfig& config) {

@@ -31,6 +31,12 @@ struct TrainingConfig {
   int batch_size = 20;
   int monte_carlo = 1;           // M: each image repeated M times in a batch, own noise each
   bool random_glimpses = false;  // the control: locations uniform in [-1, 1], no policy
+  // > 0: the location policy's std starts here and moves linearly, step by step, to
+  // model.location_std at the end of the run (exploration wide first, then close to the
+  // deterministic policy that the mean-location evaluation runs); evaluation, validation
+  // included, uses model.location_std. 0: model.location_std throughout. A configuration without
+  // the field (files from before) reads as 0.
+  double initial_std = 0;
   int threads = 2;
   std::uint64_t seed = 1;
   double init_range = 0.1;                   // weights uniform in [-r, r], biases 0
@@ -61,6 +67,9 @@ void initialize_parameters(const TrainingConfig& config, std::span<float> params
 EvalResult evaluate_trained(const TrainingConfig& config, std::span<const float> params,
                             const ImageSet& images, const EvalOptions& options, ThreadPool& pool,
                             const Processes& processes = {});
+
+// The location policy's std during optimiser step `step` (0-based) of `total_steps`.
+double location_std_at(const TrainingConfig& config, std::uint64_t step, std::uint64_t total_steps);
 
 // The evaluation set for a task: the digits rendered once from the fixed validation seed.
 ImageSet render_evaluation_set(const TrainingConfig& config, const ImageSet& digits);
