@@ -10,6 +10,7 @@ One episode over a batch of B images and T glimpses (h = the core state, h_0 = 0
         mu_t  = tanh(h_t W_loc + b_loc)          location policy mean; reads h_t.detach()
                                                  unless reinforce_trains_core
         l_t   = mu_t + std * eps_t               raw sample; a constant (data) from here on
+                                                 (random_first_glimpse: l_0 = erf(eps_0/sqrt 2))
         b_t   = h_t.detach() W_base + b_base     baseline (sigmoid of it: reward_baseline)
         rho_t = retina(x, clip(l_t, -1, 1))
         h_g   = ReLU(rho_t W_what + b_what);  h_l = ReLU(clip(l_t) W_where + b_where)
@@ -28,7 +29,8 @@ Hybrid loss of a batch, R = 1 if argmax logits == label else 0:
 
     CE = -sum_i log softmax(logits_i)[y_i]
          or, with classifier_at_every_step, -sum_i (1/T) sum_t log softmax(h_t W_act + b_act)[y_i]
-    RF = -sum_i sum_t log N(l_t; mu_t, std^2 I) * (R - b_t).detach()    (log pi at the raw l_t)
+    RF = -sum_i sum_t log N(l_t; mu_t, std^2 I) * (R - b_t).detach()    (log pi at the raw l_t;
+         t from 1 with random_first_glimpse)
     BL =  sum_i sum_t (b_t - R)^2
     loss = (CE + w_rf * RF + w_bl * BL) / B
 
@@ -77,6 +79,9 @@ class RamConfig:
     # stopping_reference.py's, so here they must say "fixed length".
     adaptive_stopping: bool = False
     glimpse_cost: float = 0.0
+    # l_0 = erf(eps_0 / sqrt 2), uniform in [-1, 1], in "sample" and "mean" episodes; no
+    # REINFORCE term at t = 0.
+    random_first_glimpse: bool = False
 
     @classmethod
     def from_dict(cls, d: dict) -> "RamConfig":
@@ -247,6 +252,7 @@ class Episode(NamedTuple):
     samples: torch.Tensor  # [B, T, 2] raw locations l_t (before clipping), detached
     baselines: torch.Tensor  # [B, T]
     step_logits: Optional[torch.Tensor] = None  # [B, T, C], with classifier_at_every_step
+    first_policy_step: int = 0  # 1 with a random first glimpse: l_0 has no REINFORCE term
 
 
 class RamModel(nn.Module):
@@ -276,6 +282,7 @@ class RamModel(nn.Module):
         """One episode. images [B, H, W]. mode:
           "sample"  l_t = mu_t + std * draws[:, t], draws standard normal [B, T, 2];
           "mean"    l_t = mu_t;
+        (with random_first_glimpse, l_0 = erf(draws[:, 0] / sqrt 2) in both);
           "uniform" l_t = draws[:, t], draws uniform in [-1, 1];
           "given"   l_t = draws[:, t], raw locations.
         """
@@ -293,7 +300,9 @@ class RamModel(nn.Module):
                 mu = torch.tanh(self.location(policy_input))
             b = self.baseline(h.detach())[:, 0]
             baselines.append(torch.sigmoid(b) if cfg.reward_baseline == "sigmoid" else b)
-            if mode == "sample":
+            if mode in ("sample", "mean") and t == 0 and cfg.random_first_glimpse:
+                sample = torch.erf(draws[:, 0] / math.sqrt(2.0))
+            elif mode == "sample":
                 sample = mu + cfg.location_std * draws[:, t]
             elif mode == "mean":
                 sample = mu
@@ -316,7 +325,8 @@ class RamModel(nn.Module):
         logits = self.action(h)
         return Episode(logits, torch.stack(means, 1), torch.stack(samples, 1),
                        torch.stack(baselines, 1),
-                       torch.stack(step_logits, 1) if step_logits else None)
+                       torch.stack(step_logits, 1) if step_logits else None,
+                       1 if cfg.random_first_glimpse else 0)
 
     # Flat I/O by C++ slot name.
     def load_flat(self, tensors: dict):
@@ -355,7 +365,8 @@ def hybrid_loss(ep: Episode, labels: torch.Tensor, std: float, weights: LossWeig
     advantage = (reward[:, None] - ep.baselines).detach()  # [B, T], a constant
     policy = torch.distributions.Normal(ep.means, std)
     log_pi = policy.log_prob(ep.samples).sum(dim=2)  # [B, T], at the raw samples
-    reinforce = -(log_pi * advantage).sum()
+    first = ep.first_policy_step
+    reinforce = -(log_pi[:, first:] * advantage[:, first:]).sum()
     baseline = ((ep.baselines - reward[:, None]) ** 2).sum()
     total = (cross_entropy + weights.reinforce * reinforce + weights.baseline * baseline) / B
     return LossParts(total, cross_entropy, reinforce, baseline, reward)

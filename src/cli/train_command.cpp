@@ -306,6 +306,10 @@ void add_train_command(CLI::App& app, Reach reach) {
         "Episodes averaged per image at validation, as ram eval --samples", {"--eval-samples"});
   s.add("--random-glimpses", member(&TrainingConfig::random_glimpses),
         "Control: glimpse at uniformly random locations instead of a learned policy");
+  s.add("--random-first-glimpse",
+        member(&TrainingConfig::model, &ModelConfig::random_first_glimpse),
+        "Take the first glimpse at a uniformly random location (in training and evaluation) "
+        "instead of the policy's");
 
   s.group("Adaptive stopping");
   s.add("--adaptive-stopping", member(&TrainingConfig::model, &ModelConfig::adaptive_stopping),

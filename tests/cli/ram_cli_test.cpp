@@ -343,6 +343,7 @@ TEST(RamCli, EveryTrainFlagReachesTheConfiguration) {
       {"--samples 4", "/eval_samples", 4},
       {"--eval-samples 5", "/eval_samples", 5},  // the old name, hidden
       {"--random-glimpses", "/random_glimpses", true},
+      {"--random-first-glimpse", "/model/random_first_glimpse", true},
       {"--adaptive-stopping", "/model/adaptive_stopping", true},
       {"--adaptive-stopping --glimpse-cost 0.01", "/model/glimpse_cost", 0.01},
       {"--adaptive-stopping --classifier-every-step", "/model/classifier_at_every_step", true},

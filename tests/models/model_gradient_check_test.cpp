@@ -104,6 +104,11 @@ ModelConfig with_lstm_core(ModelConfig c) {
   return c;
 }
 
+ModelConfig with_random_first_glimpse(ModelConfig c) {
+  c.random_first_glimpse = true;  // no REINFORCE term for l_0
+  return c;
+}
+
 ModelConfig with_classifier_at_every_step(ModelConfig c) {
   c.classifier_at_every_step = true;  // the fixed-length model: the mean CE over the T steps
   return c;
@@ -264,6 +269,11 @@ const GradientCaseEntry kModelCases[] = {
        return classifier_case(with_classifier_at_every_step(with_lstm_core(small_config(true))),
                               {0.7, 0.3}, 101, 3);
      }},
+    {"ram_model_random_first_glimpse",
+     [] {
+       return classifier_case(with_random_first_glimpse(with_lstm_core(small_config(true))),
+                              {0.7, 0.3}, 101, 3);
+     }},
     {"stopping_classifier_at_stopping_step",
      [] {
        return classifier_case(stopping_config(false, false), {0.7, 0.3}, 404, 5);
@@ -284,6 +294,11 @@ const GradientCaseEntry kModelCases[] = {
      [] {
        return classifier_case(with_sigmoid_baseline(stopping_config(true, false)), {0.7, 0.3}, 404,
                               5);
+     }},
+    {"stopping_random_first_glimpse",
+     [] {
+       return classifier_case(with_random_first_glimpse(stopping_config(true, false)), {0.7, 0.3},
+                              404, 5);
      }},
     {"catch_agent_lstm", [] { return catch_case("lstm", {}, 15); }},
     {"catch_agent_lstm_entropy_and_discount",

@@ -106,11 +106,12 @@ TEST(ModelTerms, LocationNetGetsNoCrossEntropyGradientButAReinforceGradient) {
   }
 }
 
-TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
-  // By hand: d(scale * w * RF)/dW_loc = scale * w * sum_{t < T} h_t^T dmu_t with
-  // dmu_t = -(l_t - mu_t) / std^2 * (R - b_t) * (1 - mu_t^2), l_t the raw sample. There are
-  // exactly T sampled locations; h_T (after the last glimpse) never produces one.
-  SampledEpisode e(small_config(false));
+// By hand: d(scale * w * RF)/dW_loc = scale * w * sum_{t < T} h_t^T dmu_t with
+// dmu_t = -(l_t - mu_t) / std^2 * (R - b_t) * (1 - mu_t^2), l_t the raw sample. There are
+// exactly T sampled locations; h_T (after the last glimpse) never produces one. With a random
+// first glimpse the sums start at t = 1.
+void expect_reinforce_by_hand(const ModelConfig& config) {
+  SampledEpisode e(config);
   const double w = 0.7, scale = 1.0 / e.batch, var = e.config.location_std * e.config.location_std;
   const auto g = e.grad({w, 0.0});
   const int T = e.config.glimpses, H = e.config.core_size;
@@ -119,7 +120,7 @@ TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
   ASSERT_EQ(e.ws.state.size(), static_cast<std::size_t>(T + 1));
   ram::Mat<double> dW = ram::Mat<double>::Zero(H, 2), db = ram::Mat<double>::Zero(1, 2);
   double rf = 0;
-  for (int t = 0; t < T; ++t) {
+  for (int t = config.random_first_glimpse ? 1 : 0; t < T; ++t) {
     for (int i = 0; i < e.batch; ++i) {
       double sq = 0;
       for (int k = 0; k < 2; ++k) {
@@ -141,6 +142,10 @@ TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
   for (int k = 0; k < 2; ++k)
     EXPECT_NEAR(g[sb.offset + static_cast<std::size_t>(k)], db(0, k), 1e-12);
   EXPECT_NEAR(e.model.loss_sums(e.labels.data(), e.ws).reinforce, rf, 1e-9);
+}
+
+TEST(ModelTerms, LocationGradientIsReinforceOverSampledLocationsOnly) {
+  expect_reinforce_by_hand(small_config(false));
 }
 
 // A trainer's annealed std (Workspace::location_std) is the std of the episode: the samples,
@@ -173,6 +178,35 @@ TEST(ModelTerms, WorkspaceStdActsAsTheConfiguredStd) {
   const LossWeights weights{0.5, 1.0};
   EXPECT_EQ(gradient(a, params, labels, weights, 0.2, own),
             gradient(b, params, labels, weights, 0.2, overridden));
+}
+
+// A random first glimpse: l_0 = erf(eps_0 / sqrt 2) in [-1, 1] whatever the policy says, in
+// sampled and mean-location episodes; the later locations are the policy's; REINFORCE leaves
+// out t = 0, since no policy chose l_0.
+TEST(ModelTerms, RandomFirstGlimpseIsUniformAndHasNoReinforceTerm) {
+  ModelConfig config = small_config(false);
+  config.random_first_glimpse = true;
+  const RamModel<double> model(config);
+  const int rows = 5, T = config.glimpses;
+  const std::vector<double> params = random_params(model, 7, 0.6);
+  const std::vector<float> images = random_images(config, rows, 7);
+  const std::vector<double> draws = normal_draws(model, rows, 7);
+  for (const LocationMode mode : {LocationMode::sample, LocationMode::mean}) {
+    Workspace<double> ws;
+    model.forward(params.data(), images.data(), rows, mode, draws.data(), ws);
+    for (int i = 0; i < rows; ++i) {
+      for (int k = 0; k < 2; ++k) {
+        const double draw = draws[static_cast<std::size_t>(i * T * 2 + k)];
+        EXPECT_DOUBLE_EQ(ws.sample[0](i, k), std::erf(draw / std::numbers::sqrt2));
+        EXPECT_LE(std::abs(ws.location[0](i, k)), 1.0);
+        const double later = draws[static_cast<std::size_t>(i * T * 2 + 2 + k)];
+        EXPECT_DOUBLE_EQ(
+            ws.sample[1](i, k),
+            ws.mean[1](i, k) + (mode == LocationMode::sample ? config.location_std * later : 0.0));
+      }
+    }
+  }
+  expect_reinforce_by_hand(config);  // over t = 1 .. T-1
 }
 
 TEST(ModelTerms, BaselineIsTrainedOnlyByItsOwnSquaredError) {

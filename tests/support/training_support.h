@@ -176,6 +176,7 @@ inline void expect_same_config(const TrainingConfig& a, const TrainingConfig& b)
   EXPECT_EQ(a.model.location_std, b.model.location_std);
   EXPECT_EQ(a.model.reinforce_trains_core, b.model.reinforce_trains_core);
   EXPECT_EQ(a.model.reward_baseline, b.model.reward_baseline);
+  EXPECT_EQ(a.model.random_first_glimpse, b.model.random_first_glimpse);
   EXPECT_EQ(a.optimizer.schedule, b.optimizer.schedule);
   EXPECT_EQ(a.task.kind, b.task.kind);
   EXPECT_EQ(a.task.canvas, b.task.canvas);

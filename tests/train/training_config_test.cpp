@@ -215,6 +215,18 @@ TEST(TrainingConfigJson, AnnealedStdIsSavedOnlyWhenOn) {
   expect_error([&] { ram::validate(conv); }, {"annealed std", "baseline"});
 }
 
+// Likewise the random first glimpse: written only when on; a damaged value is an error.
+TEST(TrainingConfigJson, RandomFirstGlimpseIsSavedOnlyWhenOn) {
+  ram::TrainingConfig c = tiny_training_config();
+  EXPECT_FALSE(ram::to_json(c).at("model").contains("random_first_glimpse"));
+  c.model.random_first_glimpse = true;
+  nlohmann::json j = ram::to_json(c);
+  EXPECT_EQ(j.at("model").at("random_first_glimpse"), true);
+  expect_same_config(c, ram::training_config_from_json(j));
+  j["model"]["random_first_glimpse"] = "yes";
+  expect_error([&] { ram::training_config_from_json(j); }, {"random_first_glimpse"});
+}
+
 TEST(TrainingConfig, LocationStdAnnealsLinearlyOverTheRun) {
   ram::TrainingConfig c = tiny_training_config();
   c.model.location_std = 0.1;

@@ -48,6 +48,7 @@ nlohmann::json to_json(const ModelConfig& c) {
     j["glimpse_cost"] = c.glimpse_cost;
     j["classifier_at_every_step"] = c.classifier_at_every_step;
   }
+  if (c.random_first_glimpse) j["random_first_glimpse"] = true;
   return j;
 }
 
@@ -68,6 +69,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
       c.glimpse_cost = json_field<double>(j, "glimpse_cost");
       c.classifier_at_every_step = json_field<bool>(j, "classifier_at_every_step");
     }
+    c.random_first_glimpse = json_field_or<bool>(j, "random_first_glimpse", false);
   });
   validate(c);
   return c;
@@ -110,8 +112,12 @@ void RamModel<T>::forward(const T* params, const float* images, int count, Locat
         const T draw =
             draws ? draws[static_cast<std::size_t>(i) * draws_per_image + 2 * t + k] : T(0);
         T raw = ws.mean[t](i, k);
-        if (mode == LocationMode::sample) raw += std_dev * draw;
-        if (mode == LocationMode::uniform || mode == LocationMode::given) raw = draw;
+        if (mode == LocationMode::uniform || mode == LocationMode::given)
+          raw = draw;
+        else if (t == 0 && config_.random_first_glimpse)
+          raw = std::erf(draw / std::numbers::sqrt2_v<T>);  // 2 Phi(draw) - 1: uniform
+        else if (mode == LocationMode::sample)
+          raw += std_dev * draw;
         RecurrentAttention<T>::place(ws, t, i, k, raw);
       }
       retina_extract(
@@ -267,7 +273,7 @@ LossSums RamModel<T>::loss_sums(const std::uint8_t* labels, const Workspace<T>& 
       const T diff = ws.baseline(i, t) - ws.reward(i, 0);
       sums.baseline += static_cast<double>(diff * diff);
       sums.advantage_max = std::max(sums.advantage_max, static_cast<double>(std::abs(diff)));
-      if (policy && t < N) {
+      if (policy && t < N && t >= first_policy_step()) {
         const T log_pi =
             gaussian_log_density(ws.sample[t].row(i).data(), ws.mean[t].row(i).data(), 2, std_dev);
         sums.reinforce -= static_cast<double>(log_pi * ws.advantage(i, t));
@@ -319,7 +325,7 @@ void RamModel<T>::backward(const T* params, const std::uint8_t* labels, const Lo
   std::vector<Mat<T>> dpolicy(policy ? Tn : 0);
   if (policy) {
     const T rf_scale = scale * T(weights.reinforce);
-    for (int t = 0; t < Tn; ++t)
+    for (int t = first_policy_step(); t < Tn; ++t)
       dpolicy[t] = body_.location_backward(ws, t, ws.advantage.col(t) * rf_scale, inv_var, grads);
   }
 
@@ -369,7 +375,7 @@ void RamModel<T>::backward_stopping(const T* params, const std::uint8_t* labels,
   // Location policy at t = 0 .. N-1 (the locations actually used), as in backward().
   std::vector<Mat<T>> dpolicy(policy ? Tn : 0);
   if (policy) {
-    for (int t = 0; t < Tn; ++t) {
+    for (int t = first_policy_step(); t < Tn; ++t) {
       const Mat<T> adv =
           (ws.advantage.col(t) * rf_scale).cwiseProduct(mask([t](int N) { return t < N; }));
       dpolicy[t] = body_.location_backward(ws, t, adv, inv_var, grads);

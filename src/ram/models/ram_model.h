@@ -6,6 +6,9 @@
 //   for t = 0 .. T-1:
 //     mu_t   = tanh(h_t W_loc + b_loc)                     location policy mean      [B x 2]
 //     l_t    = mu_t + std * eps_t  (raw sample, log pi is taken here)                [B x 2]
+//              with random_first_glimpse, l_0 = erf(eps_0 / sqrt 2), uniform in [-1, 1],
+//              in sampled and mean-location episodes alike: no policy chose it, so it has
+//              no REINFORCE term (RF below sums over t = 1 .. T-1)
 //     b_t    = h_t W_base + b_base  (h_t detached: no gradient reaches the core)     [B x 1]
 //              or, with the sigmoid reward baseline, lo + (1 - lo) sigmoid(h_t W_base + b_base),
 //              bounded to the reward's range [lo, 1] (lo = 0, or -c T with adaptive stopping)
@@ -83,6 +86,9 @@ struct ModelConfig : AttentionConfig {
   bool adaptive_stopping = false;
   double glimpse_cost = 0;                // c in R = correct - c * N; needs adaptive_stopping
   bool classifier_at_every_step = false;  // CE at every step, not only at the last (or stopping)
+  // The first glimpse at a uniformly random location instead of the policy's (as some
+  // reproductions do); absent from configurations saved before it existed: false.
+  bool random_first_glimpse = false;
 };
 
 void validate(const ModelConfig& config);
@@ -203,6 +209,8 @@ class RamModel : public AttentionAgent<T, ModelConfig> {
   using AttentionAgent<T, ModelConfig>::body_;
   using AttentionAgent<T, ModelConfig>::layout_;
   using AttentionAgent<T, ModelConfig>::location_std;
+  // The first step whose location the policy chose: 1 with a random first glimpse, else 0.
+  int first_policy_step() const { return config_.random_first_glimpse ? 1 : 0; }
   void forward_stopping(const T* params, const T* draws, Workspace<T>& ws) const;
   // step_logits and step_probs: the classifier read from every state h_1 .. h_T.
   void forward_step_classifiers(const T* params, Workspace<T>& ws) const;
