@@ -711,24 +711,28 @@ def main() -> None:
             r = row(preset, batch)
             if r:
                 got = r[0]["train_images_per_second"] / r[1]["train_images_per_second"]
+                # The speed-up C++ would show training at the full GEMM ceiling: a target above
+                # it cannot be met on this machine, whatever the code does.
+                torch_gflops = r[1]["train_images_per_second"] * r[0]["train_flops"] / 1e9
                 targets.append([f"training speed-up over PyTorch, {preset}, batch {batch}",
-                                f">= {want}x", f"{got:.1f}x", "met" if got >= want else "MISSED"])
+                                f">= {want}x", f"{got:.1f}x", "met" if got >= want else "MISSED",
+                                f"{ceiling['n'] / torch_gflops:.1f}x"])
     for batch, want in ((128, 85), (20, 70)):
         r = row("translated60-8g", batch)
         if r:
             pct = 100 * r[0]["train_images_per_second"] * r[0]["train_flops"] / 1e9 / ceiling["n"]
             targets.append([f"share of the {threads}-thread GEMM ceiling, translated60-8g, batch "
                             f"{batch}", f">= {want}%", f"{pct:.0f}%",
-                            "met" if pct >= want else "MISSED"])
+                            "met" if pct >= want else "MISSED", "100%"])
     r = row("translated60-8g", 128)
     if r:
         mib = r[0]["train_peak_mib"]
         targets.append(["peak training memory, translated60-8g, batch 128", "< 200 MiB",
-                        f"{mib:.0f} MiB", "met" if mib < 200 else "MISSED"])
+                        f"{mib:.0f} MiB", "met" if mib < 200 else "MISSED", ""])
     ratio = last[1]["eval_ms"] / first[1]["eval_ms"]
     targets.append([f"RAM C++ evaluation time per image, {last[0]} vs {first[0]} canvas",
-                    "<= 1.3x", f"{ratio:.2f}x", "met" if ratio <= 1.3 else "MISSED"])
-    targets_header = ["target", "wanted", "measured", ""]
+                    "<= 1.3x", f"{ratio:.2f}x", "met" if ratio <= 1.3 else "MISSED", ""])
+    targets_header = ["target", "wanted", "measured", "", "the GEMM ceiling's bound"]
 
     torch_version = rows[0][3]["torch"]
     torch_gemm_text = ", ".join(f"{'x'.join(map(str, shape))} {tgemm['x'.join(map(str, shape))]:.1f}"
@@ -864,6 +868,11 @@ of 3 trials.
 ## Targets
 
 {markdown_table(targets_header, targets)}
+
+The last column is the most the machine allows: for a speed-up, the one C++ would show if its
+training ran at the full {threads}-thread GEMM ceiling ({ceiling['n']:.1f} GFLOP/s) against PyTorch's
+measured rate, both doing the same FLOPs per image. A target above it cannot be met here by any
+code.
 
 {notes}"""
 
