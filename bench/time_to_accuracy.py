@@ -30,6 +30,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -81,16 +82,37 @@ def start_ram(binary: Path, preset: str, threads: int, seed: int, out: Path) -> 
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
 
 
-def watch_ram(process: subprocess.Popen, metrics: Path, target: float) -> None:
-    """Waits until `ram train` reaches the target (then stops it) or ends."""
+def watch_ram(process: subprocess.Popen, metrics: Path, target: float) -> str | None:
+    """Waits until `ram train` reaches the target (then stops it) or ends; returns what went
+    wrong, if anything."""
     while process.poll() is None:
         if first_reaching(read_rows(metrics), target):
             process.send_signal(signal.SIGINT)  # ram train saves its state and stops
             process.wait()
-            return
+            return None
         time.sleep(2)
     if process.returncode != 0 and not first_reaching(read_rows(metrics), target):
-        sys.exit(f"ram train failed (exit {process.returncode}); see {metrics.parent.parent}/ram.log")
+        return f"ram train failed (exit {process.returncode}); see {metrics.parent.parent}/ram.log"
+    return None
+
+
+class RamWatcher:
+    """Watches `ram train` from a thread while this process trains the PyTorch side, so the C++
+    side stops at the target instead of training on beside it."""
+
+    def __init__(self, process: subprocess.Popen, metrics: Path, target: float):
+        self.failure: str | None = None
+        self.thread = threading.Thread(target=self._watch, args=(process, metrics, target),
+                                       daemon=True)
+        self.thread.start()
+
+    def _watch(self, process: subprocess.Popen, metrics: Path, target: float) -> None:
+        self.failure = watch_ram(process, metrics, target)
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.failure:
+            sys.exit(self.failure)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -251,16 +273,19 @@ def main() -> None:
     torch_out.mkdir(parents=True, exist_ok=True)
     ram_metrics = ram_out / "metrics.csv"
 
-    ram_process = None
+    watcher = None
     if args.side in ("both", "ram") and not first_reaching(read_rows(ram_metrics), target):
         ram_process = start_ram(binary, args.preset, args.threads, args.seed, ram_out)
         if args.threads > 1 or args.side == "ram":
-            watch_ram(ram_process, ram_metrics, target)
-            ram_process = None
+            failure = watch_ram(ram_process, ram_metrics, target)
+            if failure:
+                sys.exit(failure)
+        else:
+            watcher = RamWatcher(ram_process, ram_metrics, target)
     if args.side in ("both", "pytorch"):
         train_torch(recipe, args.threads, args.seed, torch_out, target, args.build)
-    if ram_process is not None:
-        watch_ram(ram_process, ram_metrics, target)
+    if watcher is not None:
+        watcher.join()
 
     command = "/usr/bin/python3 bench/time_to_accuracy.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])

@@ -112,6 +112,8 @@ void run_train(const CLI::App& cmd, const TrainFlags& f, Reach reach) {
   if (config.initial_std > 0)
     std::printf("location std annealed from %.3g to %.3g over the run\n", config.initial_std,
                 config.model.location_std);
+  if (config.model.random_first_glimpse)
+    std::printf("first glimpse at a uniformly random location (no REINFORCE term for it)\n");
   if (config.model.classifier_at_every_step && !config.model.adaptive_stopping)
     std::printf("classifier trained at every step\n");
   if (config.model.adaptive_stopping)

@@ -74,7 +74,30 @@ TEST(RamCompare, BadInputIsOneErrorLineNamingTheFile) {
   expect_clean_error(format);
   EXPECT_TRUE(contains(format.output, ".png or .svg")) << describe(format);
   EXPECT_FALSE(fs::exists(root.sub("c.png")));
-  expect_clean_error(run_ram("compare " + quote(good), root.str()));  // no --out
+  for (const char* target : {"0", "100", "-1", "nan", "1%"}) {
+    const CliRun bad = run_ram("compare " + quote(good) + " --target " + target, root.str());
+    expect_clean_error(bad);
+    EXPECT_TRUE(contains(bad.output, "--target")) << describe(bad);
+  }
+}
+
+// Without --out only the table; each --target adds a column, and a target stops a following
+// run from being read as its value.
+TEST(RamCompare, TargetsAddColumnsAndTheFigureIsOptional) {
+  TempDir root;
+  const std::string a = write_run(root, "run-a", {0.3, 0.0183, 0.0162, 0.019}, 60);
+  const std::string b = write_run(root, "run-b", {0.4, 0.05}, 90);
+  const CliRun r =
+      run_ram("compare " + quote(a) + " --target 5 --target 1.83 " + quote(b), root.str());
+  ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+  EXPECT_TRUE(contains(r.output, "| first at 5.00% | first at 1.83% |")) << describe(r);
+  EXPECT_TRUE(contains(r.output, "| 4.0 min | epoch 2, 2.0 min | epoch 2, 2.0 min |"))
+      << describe(r);
+  EXPECT_TRUE(contains(r.output,
+                       "| run-b | 2 | 5.00% | 5.00% (epoch 2) | 3.0 min | epoch 2, 3.0 "
+                       "min | not reached |"))
+      << describe(r);
+  EXPECT_FALSE(contains(r.output, "validation curves of")) << describe(r);
 }
 
 // Catch runs (metrics every 100 updates) compare by their catch rate; kinds do not mix.
@@ -112,6 +135,9 @@ TEST(RamCompare, CatchRunsCompareByTheirCatchRate) {
       run_ram("compare " + quote(a) + " " + quote(classifier) + " --out c.png", root.str());
   expect_clean_error(mixed);
   EXPECT_TRUE(contains(mixed.output, "runs of one kind")) << describe(mixed);
+  const CliRun target = run_ram("compare " + quote(a) + " --target 10", root.str());
+  expect_clean_error(target);
+  EXPECT_TRUE(contains(target.output, "classification runs")) << describe(target);
 }
 
 TEST(RamReport, CurvesOnlyNeedNoModelButAFullReportDoes) {

@@ -14,6 +14,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ram/env/idx.h"
@@ -298,6 +299,24 @@ TEST_F(RamCliEndToEnd, ClassifierAtEveryStepIsSaidOnceAndEpochLinesStayWhole) {
     if (starts_with(line, "epoch   1/1")) {
       EXPECT_EQ(line.back(), 's') << line;
     }
+  }
+}
+
+// A run that departs from the preset's policy says so once in its header.
+TEST_F(RamCliEndToEnd, PolicyFlagsAreSaidOnceInTheHeader) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"--std-start 0.4", "location std annealed from 0.4 to 0.22 over the run\n"},
+      {"--random-first-glimpse",
+       "first glimpse at a uniformly random location (no REINFORCE term for it)\n"}};
+  for (const auto& [flag, said] : cases) {
+    TempDir dir;
+    const CliRun r = run_ram("train " + std::string(kTinyFlags) + " --out " +
+                                 quote(dir.sub("run")) + " --data " + quote(data_) + " " + flag,
+                             dir.str());
+    ASSERT_TRUE(r.exited && r.code == 0) << describe(r);
+    const std::size_t at = r.output.find(said);
+    ASSERT_NE(at, std::string::npos) << flag << "\n" << describe(r);
+    EXPECT_EQ(r.output.find(said, at + 1), std::string::npos) << describe(r);
   }
 }
 

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ram/run/run_directory.h"
 #include "ram/viz/curves.h"
 #include "support/test_support.h"
+#include "support/training_support.h"
 
 namespace ram::viz {
 namespace {
@@ -43,6 +45,54 @@ TEST(Compare, TheTableHoldsEachRunsFigures) {
             "|---|---|---|---|---|\n"
             "| fast | 4 | 2.50% | 2.00% (epoch 3) | 2.0 min |\n"
             "| metrics | 3 | 20.00% | 20.00% (epoch 3) | 1.5 min |\n");
+}
+
+// A column per target: the first epoch at or below it and the wall time up to then. A target
+// given in percent matches an error of exactly that value despite rounding (2.0 / 100).
+TEST(Compare, EachTargetGivesTheFirstEpochReachingItAndItsWallTime) {
+  TempDir root;
+  const std::vector<ComparedRun> runs = {
+      load_compared_run(write_run(root, "fast", {0.5, 0.1, 0.02, 0.025})),
+      load_compared_run(write_run(root, "slow", {0.6, 0.3, 0.2}))};
+  EXPECT_EQ(
+      compare_table(runs, {0.3, 2.0 / 100}),
+      "| run | epochs | final validation error | best validation error | wall time | first "
+      "at 30.00% | first at 2.00% |\n"
+      "|---|---|---|---|---|---|---|\n"
+      "| fast | 4 | 2.50% | 2.00% (epoch 3) | 2.0 min | epoch 2, 1.0 min | epoch 3, 1.5 min |\n"
+      "| slow | 3 | 20.00% | 20.00% (epoch 3) | 1.5 min | epoch 2, 1.0 min | not reached |\n");
+  const std::optional<TargetReached> hit = first_reaching(runs[0].metrics, 0.0201);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->epoch, 3);
+  EXPECT_DOUBLE_EQ(hit->seconds, 90);
+  EXPECT_FALSE(first_reaching(runs[0].metrics, 0.0199).has_value());
+}
+
+// A model or checkpoint file carries the run's history: it compares like the run's metrics.csv,
+// named by its run directory (or, moved elsewhere, by its own name).
+TEST(Compare, AModelFileComparesByTheHistoryItCarries) {
+  TempDir root;
+  const std::string run = root.sub("tiny-run");
+  TrainingConfig config = test::tiny_training_config();
+  config.epochs = 3;
+  train(config, test::tiny_data(), run, RunStart::fresh);
+  const ComparedRun from_csv = load_compared_run(run);
+  for (const char* file : {kModelFile, kCheckpointFile}) {
+    const ComparedRun from_model = load_compared_run(run + "/" + file);
+    EXPECT_EQ(from_model.name, "tiny-run");
+    ASSERT_EQ(from_model.metrics.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(from_model.metrics[i].epoch, from_csv.metrics[i].epoch);
+      EXPECT_NEAR(from_model.metrics[i].validation_error, from_csv.metrics[i].validation_error,
+                  1e-6);
+      EXPECT_NEAR(from_model.metrics[i].seconds, from_csv.metrics[i].seconds, 1e-3);
+    }
+  }
+  std::filesystem::copy_file(run + "/" + kModelFile, root.sub("kept.ram"));
+  EXPECT_EQ(load_compared_run(root.sub("kept.ram")).name, "kept");
+  EXPECT_FALSE(is_catch_run(root.sub("kept.ram")));
+  std::ofstream(root.sub("broken.ram")) << "not a model";
+  test::expect_error([&] { load_compared_run(root.sub("broken.ram")); }, {root.sub("broken.ram")});
 }
 
 TEST(Compare, OneLinePerRunOnALogAxisWithTheBestRinged) {

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
+#include "ram/run/run_directory.h"
+#include "ram/train/saved_model.h"
 #include "ram/util/error.h"
 #include "ram/viz/curves.h"
 
@@ -25,9 +28,22 @@ std::string millions(std::uint64_t frames) {
   return text;
 }
 
+bool is_model_file(const std::string& run) {
+  return std::filesystem::path(run).extension() == ".ram";
+}
+
+// A model file is named by its stem, but a run directory's own model or checkpoint by the run.
+std::string model_file_name(const std::string& file) {
+  const std::filesystem::path p = std::filesystem::absolute(file).lexically_normal();
+  if (p.filename() == kModelFile || p.filename() == kCheckpointFile)
+    return run_name(p.parent_path().string());
+  return p.stem().string();
+}
+
 }  // namespace
 
 bool is_catch_run(const std::string& run) {
+  if (is_model_file(run)) return false;  // a Catch agent's file is refused when it is read
   const std::string path = metrics_file(run);
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open the metrics file");
@@ -64,6 +80,11 @@ std::string compare_catch_table(const std::vector<CatchCurve>& runs) {
 }
 
 ComparedRun load_compared_run(const std::string& run) {
+  if (is_model_file(run)) {
+    ComparedRun r{model_file_name(run), load_model(run).history};
+    if (r.metrics.empty()) throw Error(run + ": the model file holds no epochs");
+    return r;
+  }
   const std::string path = metrics_file(run);
   ComparedRun r{run_name(run), read_metrics(path)};
   if (r.metrics.empty()) throw Error(path + ": no epochs in the file");
@@ -102,15 +123,40 @@ Canvas compare_curves(const std::vector<ComparedRun>& runs) {
   return out;
 }
 
-std::string compare_table(const std::vector<ComparedRun>& runs) {
-  std::string t =
-      "| run | epochs | final validation error | best validation error | wall time |\n"
-      "|---|---|---|---|---|\n";
+std::optional<TargetReached> first_reaching(const std::vector<EpochMetrics>& metrics,
+                                            double target) {
+  // Errors are counts over a validation set, so a target given in percent (1.2 -> 0.012 after
+  // rounding) must still match an error of exactly that many images.
+  constexpr double kRounding = 1e-9;
+  double seconds = 0;
+  for (const EpochMetrics& m : metrics) {
+    seconds += m.seconds;
+    if (m.validation_error <= target + kRounding) return TargetReached{m.epoch, seconds};
+  }
+  return std::nullopt;
+}
+
+std::string compare_table(const std::vector<ComparedRun>& runs,
+                          const std::vector<double>& targets) {
+  std::string header =
+      "| run | epochs | final validation error | best validation error | wall time |";
+  std::string rule = "|---|---|---|---|---|";
+  for (double target : targets) {
+    header += " first at " + percent_label(target) + " |";
+    rule += "---|";
+  }
+  std::string t = header + "\n" + rule + "\n";
   for (const ComparedRun& r : runs) {
     const RunFigures f = run_figures(r.metrics);
     t += "| " + r.name + " | " + std::to_string(f.epochs) + " | " +
          percent_label(f.final_validation_error) + " | " + percent_label(f.best_validation_error) +
-         " (epoch " + std::to_string(f.best_epoch) + ") | " + minutes(f.seconds) + " |\n";
+         " (epoch " + std::to_string(f.best_epoch) + ") | " + minutes(f.seconds) + " |";
+    for (double target : targets) {
+      const std::optional<TargetReached> hit = first_reaching(r.metrics, target);
+      t += hit ? " epoch " + std::to_string(hit->epoch) + ", " + minutes(hit->seconds) + " |"
+               : std::string(" not reached |");
+    }
+    t += "\n";
   }
   return t;
 }
