@@ -97,8 +97,8 @@ def watch_ram(process: subprocess.Popen, metrics: Path, target: float) -> str | 
 
 
 class RamWatcher:
-    """Watches `ram train` from a thread while this process trains the PyTorch side, so the C++
-    side stops at the target instead of training on beside it."""
+    """Watches `ram train` from a thread, so that this process can train the PyTorch side
+    meanwhile and the C++ side still stops at the target; join() waits and exits on a failure."""
 
     def __init__(self, process: subprocess.Popen, metrics: Path, target: float):
         self.failure: str | None = None
@@ -275,13 +275,11 @@ def main() -> None:
 
     watcher = None
     if args.side in ("both", "ram") and not first_reaching(read_rows(ram_metrics), target):
-        ram_process = start_ram(binary, args.preset, args.threads, args.seed, ram_out)
-        if args.threads > 1 or args.side == "ram":
-            failure = watch_ram(ram_process, ram_metrics, target)
-            if failure:
-                sys.exit(failure)
-        else:
-            watcher = RamWatcher(ram_process, ram_metrics, target)
+        watcher = RamWatcher(start_ram(binary, args.preset, args.threads, args.seed, ram_out),
+                             ram_metrics, target)
+        if args.threads > 1 or args.side == "ram":  # one side after the other
+            watcher.join()
+            watcher = None
     if args.side in ("both", "pytorch"):
         train_torch(recipe, args.threads, args.seed, torch_out, target, args.build)
     if watcher is not None:
