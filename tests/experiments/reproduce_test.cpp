@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -20,18 +21,27 @@ namespace {
 namespace fs = std::filesystem;
 using ram::test::TempDir;
 
-// An IDX directory of n random 28x28 digits (the source splits off every tenth for validation).
-std::string write_digits(const TempDir& dir, std::size_t n) {
+// An IDX directory of n random 28x28 digits (the source splits off every tenth for validation)
+// and, if test > 0, a t10k test set of that many.
+std::string write_digits(const TempDir& dir, std::size_t n, std::size_t test = 0) {
   std::mt19937 gen(4);
-  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
-  ram::ImageSet set;
-  set.rows = set.cols = 28;
-  set.pixels.resize(n * set.image_size());
-  for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
-  for (std::size_t i = 0; i < n; ++i) set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
+  auto random_set = [&](std::size_t count) {
+    std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
+    ram::ImageSet set;
+    set.rows = set.cols = 28;
+    set.pixels.resize(count * set.image_size());
+    for (float& p : set.pixels) p = static_cast<float>(byte(gen)) / 255.0f;
+    for (std::size_t i = 0; i < count; ++i)
+      set.labels.push_back(static_cast<std::uint8_t>(label(gen)));
+    return set;
+  };
   const std::string data = dir.sub("digits");
   fs::create_directories(data);
-  ram::write_idx(data + "/train-images-idx3-ubyte", data + "/train-labels-idx1-ubyte", set, false);
+  ram::write_idx(data + "/train-images-idx3-ubyte", data + "/train-labels-idx1-ubyte",
+                 random_set(n), false);
+  if (test > 0)
+    ram::write_idx(data + "/t10k-images-idx3-ubyte", data + "/t10k-labels-idx1-ubyte",
+                   random_set(test), false);
   return data;
 }
 
@@ -63,7 +73,7 @@ TEST(ReproduceTables, RowsComeFromThePapersNumbers) {
 TEST(Reproduce, TinyBudgetRunsEveryRowWritesTheTablesAndReusesFinishedRows) {
   TempDir dir;
   ram::ReproduceOptions options;
-  options.data = write_digits(dir, 200);
+  options.data = write_digits(dir, 200, 30);
   options.epochs = 1;
   options.threads = 2;
   options.out_dir = dir.sub("out");
@@ -84,8 +94,13 @@ TEST(Reproduce, TinyBudgetRunsEveryRowWritesTheTablesAndReusesFinishedRows) {
     EXPECT_FALSE(r.reused);
     EXPECT_EQ(r.epochs, 1);
     EXPECT_GT(r.seconds, 0);
-    EXPECT_GE(r.error_percent, 0);
-    EXPECT_LE(r.error_percent, 100);
+    EXPECT_GE(r.validation_error_percent, 0);
+    EXPECT_LE(r.validation_error_percent, 100);
+    ASSERT_TRUE(r.test_error_percent.has_value());
+    EXPECT_GE(*r.test_error_percent, 0);
+    EXPECT_LE(*r.test_error_percent, 100);
+    // Sampled locations only where RAM chooses them (fc64, fc256 and conv come first).
+    EXPECT_EQ(r.test_sampled_error_percent.has_value(), r.row.learned_policy());
     EXPECT_TRUE(fs::exists(fs::path(options.out_dir) / r.row.id / "model.ram"));
     EXPECT_NE(r.command.find("ram train --preset " + r.row.preset), std::string::npos);
     EXPECT_NE(r.command.find("--epochs 1 --threads 2 --seed 1 --out "), std::string::npos);
@@ -98,22 +113,36 @@ TEST(Reproduce, TinyBudgetRunsEveryRowWritesTheTablesAndReusesFinishedRows) {
   const std::string md = read_text(options.out_dir + "/table.md");
   EXPECT_NE(md.find("| RAM, 8 glimpses, 12x12, 3 scales | "), std::string::npos);
   EXPECT_NE(md.find("| 1.20 | 1 |"), std::string::npos);  // the paper's 1.2, one epoch
+  char conv_cells[64];  // a baseline: test error, no sampled locations, validation error
+  std::snprintf(conv_cells, sizeof conv_cells, "| %.2f | – | %.2f | 1.62 |",
+                *first[2].test_error_percent, first[2].validation_error_percent);
+  EXPECT_NE(md.find(conv_cells), std::string::npos) << md;
   const std::string csv = read_text(options.out_dir + "/table.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7);
-  EXPECT_EQ(csv.rfind("row,model,error_percent,paper_error_percent,epochs,seconds,command\n", 0),
+  EXPECT_EQ(csv.rfind("row,model,test_error_percent,test_sampled_error_percent,"
+                      "validation_error_percent,paper_error_percent,epochs,seconds,command\n",
+                      0),
             0u);
   const nlohmann::json json = nlohmann::json::parse(read_text(options.out_dir + "/table.json"));
   EXPECT_EQ(json.at("table"), "1b");
   ASSERT_EQ(json.at("rows").size(), 6u);
   EXPECT_EQ(json.at("rows")[2].at("row"), "conv");
-  EXPECT_DOUBLE_EQ(json.at("rows")[2].at("error_percent").get<double>(), first[2].error_percent);
+  EXPECT_DOUBLE_EQ(json.at("rows")[2].at("validation_error_percent").get<double>(),
+                   first[2].validation_error_percent);
+  EXPECT_DOUBLE_EQ(json.at("rows")[2].at("test_error_percent").get<double>(),
+                   *first[2].test_error_percent);
+  EXPECT_TRUE(json.at("rows")[2].at("test_sampled_error_percent").is_null());
+  EXPECT_DOUBLE_EQ(json.at("rows")[5].at("test_sampled_error_percent").get<double>(),
+                   *first[5].test_sampled_error_percent);
 
   // A second run reuses every finished row: same errors and wall times, nothing retrained.
   const std::vector<ram::RowResult> second = ram::reproduce(table, options);
   ASSERT_EQ(second.size(), first.size());
   for (std::size_t i = 0; i < first.size(); ++i) {
     EXPECT_TRUE(second[i].reused);
-    EXPECT_EQ(second[i].error_percent, first[i].error_percent);
+    EXPECT_EQ(second[i].validation_error_percent, first[i].validation_error_percent);
+    EXPECT_EQ(second[i].test_error_percent, first[i].test_error_percent);
+    EXPECT_EQ(second[i].test_sampled_error_percent, first[i].test_sampled_error_percent);
     EXPECT_EQ(second[i].seconds, first[i].seconds);
     EXPECT_EQ(second[i].command, first[i].command);
   }
@@ -124,7 +153,23 @@ TEST(Reproduce, TinyBudgetRunsEveryRowWritesTheTablesAndReusesFinishedRows) {
   ASSERT_EQ(some.size(), 2u);
   EXPECT_EQ(some[0].row.id, "fc256");
   EXPECT_EQ(some[1].row.id, "ram-8g");
-  EXPECT_EQ(some[1].error_percent, first[5].error_percent);
+  EXPECT_EQ(some[1].test_error_percent, first[5].test_error_percent);
+
+  // Without t10k files the rows have no test errors, and the tables say so.
+  fs::remove(options.data + "/t10k-images-idx3-ubyte");
+  const std::vector<ram::RowResult> untested = ram::reproduce(table, options);
+  ASSERT_EQ(untested.size(), 2u);
+  for (const ram::RowResult& r : untested) {
+    EXPECT_FALSE(r.test_error_percent.has_value());
+    EXPECT_FALSE(r.test_sampled_error_percent.has_value());
+  }
+  EXPECT_EQ(untested[1].validation_error_percent, first[5].validation_error_percent);
+  EXPECT_NE(ram::markdown_row(untested[1]).find("| – | – | "), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(ram::results_json(table, untested))
+                  .at("rows")[1]
+                  .at("test_error_percent")
+                  .is_null());
+  fs::remove(options.data + "/t10k-labels-idx1-ubyte");
   options.rows = {"ram-9g"};
   ram::test::expect_error([&] { ram::reproduce(table, options); }, {"ram-9g", "fc64, fc256"});
   options.rows.clear();

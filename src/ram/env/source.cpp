@@ -84,4 +84,13 @@ ImageSet load_test_data(const std::string& source) {
   return load_idx_dir(idx_dir(source), "t10k");
 }
 
+bool has_test_data(const std::string& source) {
+  if (source == kNpmMnistSource) return false;
+  if (is_named_source(source)) return true;
+  const std::filesystem::path images = std::filesystem::path(source) / "t10k-images-idx3-ubyte";
+  std::error_code ec;
+  return std::filesystem::is_regular_file(images, ec) ||
+         std::filesystem::is_regular_file(images.string() + ".gz", ec);
+}
+
 }  // namespace ram

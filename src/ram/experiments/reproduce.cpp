@@ -174,6 +174,10 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
            std::find(options.rows.begin(), options.rows.end(), row.id) != options.rows.end();
   };
   const TrainValidation data = load_training_data(options.data);
+  // Loaded before any training, so that broken test files stop the table at once.
+  const std::optional<ImageSet> test = has_test_data(options.data)
+                                           ? std::optional<ImageSet>(load_test_data(options.data))
+                                           : std::nullopt;
   std::vector<RowResult> results;
   for (const ReproduceRow& row : table.rows) {
     if (!selected(row)) continue;
@@ -218,11 +222,18 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
     result.command = row_command(row, as_trained, options.out_dir);
 
     ThreadPool pool(options.threads);
-    const ImageSet rendered = render_evaluation_set(saved.config, data.validation);
-    const EvalResult eval =
-        evaluate_trained(saved.config, saved.parameters, rendered,
-                         evaluation_options(saved.config, false, 1), pool, processes);
-    result.error_percent = 100.0 * eval.error();
+    auto error_percent = [&](const ImageSet& digits, bool mean_location) {
+      const ImageSet rendered = render_evaluation_set(saved.config, digits);
+      const EvalOptions eval_options = evaluation_options(saved.config, mean_location, 1);
+      return 100.0 * evaluate_trained(saved.config, saved.parameters, rendered, eval_options, pool,
+                                      processes)
+                         .error();
+    };
+    result.validation_error_percent = error_percent(data.validation, true);
+    if (test) {
+      result.test_error_percent = error_percent(*test, true);
+      if (row.learned_policy()) result.test_sampled_error_percent = error_percent(*test, false);
+    }
     results.push_back(result);
     if (callbacks.row_done) callbacks.row_done(result);
   }
@@ -230,12 +241,17 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
 }
 
 std::string markdown_header() {
-  return "| model | our error (%) | paper's error (%) | epochs | wall time | command |\n"
-         "|---|---|---|---|---|---|\n";
+  return "| model | test error (%) | test, sampled locations (%) | validation error (%) | paper's "
+         "test error (%) | epochs | wall time | command |\n"
+         "|---|---|---|---|---|---|---|---|\n";
 }
 
 std::string markdown_row(const RowResult& r) {
-  return "| " + r.row.model + " | " + percent(r.error_percent) + " | " +
+  auto cell = [](const std::optional<double>& value) {
+    return value ? percent(*value) : std::string("–");
+  };
+  return "| " + r.row.model + " | " + cell(r.test_error_percent) + " | " +
+         cell(r.test_sampled_error_percent) + " | " + percent(r.validation_error_percent) + " | " +
          percent(r.row.paper_error_percent) + " | " + std::to_string(r.epochs) + " | " +
          wall_time(r.seconds) + " | `" + r.command + "` |\n";
 }
@@ -252,20 +268,32 @@ std::string results_csv(const std::vector<RowResult>& results) {
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
   };
-  std::string out = "row,model,error_percent,paper_error_percent,epochs,seconds,command\n";
+  auto optional_field = [](const std::optional<double>& value) {
+    return value ? percent(*value) : std::string();
+  };
+  std::string out =
+      "row,model,test_error_percent,test_sampled_error_percent,validation_error_percent,"
+      "paper_error_percent,epochs,seconds,command\n";
   for (const RowResult& r : results)
-    out += r.row.id + "," + csv_field(r.row.model) + "," + percent(r.error_percent) + "," +
-           percent(r.row.paper_error_percent) + "," + std::to_string(r.epochs) + "," +
-           std::to_string(std::lround(r.seconds)) + "," + csv_field(r.command) + "\n";
+    out += r.row.id + "," + csv_field(r.row.model) + "," + optional_field(r.test_error_percent) +
+           "," + optional_field(r.test_sampled_error_percent) + "," +
+           percent(r.validation_error_percent) + "," + percent(r.row.paper_error_percent) + "," +
+           std::to_string(r.epochs) + "," + std::to_string(std::lround(r.seconds)) + "," +
+           csv_field(r.command) + "\n";
   return out;
 }
 
 std::string results_json(const ReproduceTable& table, const std::vector<RowResult>& results) {
+  auto optional_json = [](const std::optional<double>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+  };
   nlohmann::json rows = nlohmann::json::array();
   for (const RowResult& r : results)
     rows.push_back({{"row", r.row.id},
                     {"model", r.row.model},
-                    {"error_percent", r.error_percent},
+                    {"test_error_percent", optional_json(r.test_error_percent)},
+                    {"test_sampled_error_percent", optional_json(r.test_sampled_error_percent)},
+                    {"validation_error_percent", r.validation_error_percent},
                     {"paper_error_percent", r.row.paper_error_percent},
                     {"epochs", r.epochs},
                     {"seconds", r.seconds},

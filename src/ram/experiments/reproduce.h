@@ -1,9 +1,11 @@
 #pragma once
 // Reproducing the paper's tables: each row (a RAM setting, the random-glimpse control or a
 // baseline network) trained with train() in its own directory and evaluated on the validation
-// split, next to the paper's number. A row whose directory already holds a finished model is
-// evaluated, not retrained; one with only a checkpoint is resumed.
+// split and, once trained, on the test set, next to the paper's number. A row whose directory
+// already holds a finished model is evaluated, not retrained; one with only a checkpoint is
+// resumed.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ struct ReproduceRow {
   bool random_glimpses = false;
   std::string architecture = "ram";  // ram, fc64, fc256 or conv
   double paper_error_percent = 0;
+
+  // RAM choosing its own glimpses (not the random-glimpse control, not a baseline).
+  bool learned_policy() const { return architecture == "ram" && !random_glimpses; }
 };
 
 struct ReproduceTable {
@@ -39,9 +44,14 @@ struct ReproduceOptions {
   std::vector<std::string> rows;  // row ids to run, in table order; empty = every row
 };
 
+// Errors of the final model, one episode per image. RAM's learned policy is evaluated at its
+// mean locations (deterministic, the headline figure) and, beside it, at sampled locations; the
+// control at uniformly random ones.
 struct RowResult {
   ReproduceRow row;
-  double error_percent = 0;  // single-sample validation error of the final model
+  double validation_error_percent = 0;
+  std::optional<double> test_error_percent;          // none when the data has no test set
+  std::optional<double> test_sampled_error_percent;  // learned-policy rows with a test set
   int epochs = 0;
   double seconds = 0;   // wall time of training (sum over its epochs, validation included)
   std::string command;  // a `ram train` command line that reproduces this row alone
