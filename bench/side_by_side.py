@@ -313,8 +313,9 @@ def describe_recipe(recipe: dict) -> str:
 # pattern that matches the function's name.
 PROFILE_PRESET = "translated60-8g"
 PROFILE_GROUPS = [
-    ("matrix products (Eigen's GEMM kernel and packing)",
-     r"gebp_kernel|gemm_pack|general_matrix_matrix|general_matrix_vector|gemv|Eigen::internal::.*product"),
+    ("matrix products (the step products; Eigen's GEMM kernel and packing)",
+     r"step_product_detail|gebp_kernel|gemm_pack|general_matrix_matrix|general_matrix_vector|gemv"
+     r"|Eigen::internal::.*product"),
     ("the retina (patch extraction)", r"retina_extract"),
     ("the LSTM core, element-wise (gates, cell)", r"LstmCore"),
     ("the ReLU core, element-wise", r"ReluCore"),
@@ -861,11 +862,13 @@ counted in the function it was in, grouped:
 
 The matrix products are shared between the layers in proportion to their multiply-adds (perf
 cannot tell whose product a kernel sample belongs to): {flop_text} of the forward pass's
-multiply-adds (the backward pass has twice as many, in the same shares). In these row-major
-products Eigen's `gemm_pack_lhs` mostly copies weight matrices into its blocked layout, once per
-product call: in the forward pass at every glimpse, on every thread; in the backward pass only
-for the recurrent product dh_(t-1) = dz_t W_h^T, since the weight gradients and the glimpse
-network's backward are formed once over all glimpses' rows. The functions with the most samples:
+multiply-adds (the backward pass has twice as many, in the same shares). The products of one
+glimpse, a thread's few rows times a weight matrix, are the step products of
+`src/ram/nn/step_product.h` (`step_product_detail::` below): the forward pass's, and the
+backward recurrent product dh_(t-1) = dz_t W_h^T up to 32 rows; they read the weights where they
+lie instead of copying them into a blocked layout at every call, as Eigen's `gemm_pack_lhs` did.
+Eigen's GEMM forms the weight gradients and the glimpse network's backward, once over all
+glimpses' rows. The functions with the most samples:
 
 {top_lines}
 """

@@ -63,8 +63,8 @@ class ReluCore final : public Core<T> {
 
   void forward(const T* params, ConstMatMap<T> g, ConstMatMap<T> state_prev, MatMap<T> state,
                MatMap<T>) const override {
-    state.noalias() = state_prev * view(params, recurrent_);
-    state.noalias() += g * view(params, input_);
+    step_product(state_prev, view(params, recurrent_), state, false);
+    step_product(g, view(params, input_), state, true);
     state.rowwise() += row(params, bias_);
     state = state.cwiseMax(T(0));
   }
@@ -74,7 +74,7 @@ class ReluCore final : public Core<T> {
   void backward_step(const T* params, ConstMatMap<T>, ConstMatMap<T> state, ConstMatMap<T>,
                      MatMap<T> dstate, MatMap<T> dpre, MatMap<T> dstate_prev) const override {
     dpre = (state.array() > T(0)).select(dstate, T(0));  // [B x H]
-    dstate_prev.noalias() = dpre * view(params, recurrent_).transpose();
+    step_product_transposed(dpre, view(params, recurrent_), dstate_prev, false);
   }
 
   void backward_params(const T* params, T* grads, ConstMatMap<T> g, ConstMatMap<T> state_prev,

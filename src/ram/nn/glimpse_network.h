@@ -43,7 +43,7 @@ class GlimpseNetwork {
     linear_forward<T>(location, view(params, where_w_), row(params, where_b_), hidden_location);
     relu_forward(hidden_location);
     linear_forward<T>(hidden_glimpse, view(params, out_what_w_), row(params, out_b_), feature);
-    feature.noalias() += hidden_location * view(params, out_where_w_);
+    step_product(hidden_location, view(params, out_where_w_), feature, true);
     relu_forward(feature);
   }
 

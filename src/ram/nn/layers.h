@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ram/nn/step_product.h"
 #include "ram/nn/tensor.h"
 
 namespace ram {
@@ -15,7 +16,10 @@ template <typename T, typename X, typename Y>
 void linear_forward(const Eigen::MatrixBase<X>& x, const ConstMatMap<T>& W,
                     const ConstRowVecMap<T>& b, Eigen::MatrixBase<Y> const& y_out) {
   auto& y = const_cast<Eigen::MatrixBase<Y>&>(y_out);
-  y.noalias() = x * W;
+  if constexpr (kStepProductFits<X> && kStepProductFits<Y>)
+    step_product(x, W, y, false);
+  else
+    y.noalias() = x * W;  // a column of outputs (the baseline's b), which Eigen stores by column
   y.rowwise() += b;
 }
 

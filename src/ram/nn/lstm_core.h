@@ -27,8 +27,8 @@ class LstmCore final : public Core<T> {
                MatMap<T> cache) const override {
     const int H = hidden_;
     auto gates = cache.leftCols(4 * H);
-    gates.noalias() = g * view(params, input_);
-    gates.noalias() += state_prev.leftCols(H) * view(params, recurrent_);
+    step_product(g, view(params, input_), gates, false);
+    step_product(state_prev.leftCols(H), view(params, recurrent_), gates, true);
     gates.rowwise() += row(params, bias_);
     auto sigmoid = gates.leftCols(3 * H).array();
     sigmoid = T(1) / (T(1) + (-sigmoid).exp());
@@ -58,7 +58,7 @@ class LstmCore final : public Core<T> {
     dz.middleCols(H, H) = (dc * state_prev.rightCols(H).array() * f * (T(1) - f)).matrix();
     dz.middleCols(2 * H, H) = (dh * tanh_c * o * (T(1) - o)).matrix();
     dz.middleCols(3 * H, H) = (dc * i * (T(1) - u.square())).matrix();
-    dstate_prev.leftCols(H).noalias() = dz * view(params, recurrent_).transpose();
+    step_product_transposed(dz, view(params, recurrent_), dstate_prev.leftCols(H), false);
     dstate_prev.rightCols(H) = (dc * f).matrix();
   }
 
