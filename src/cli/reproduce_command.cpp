@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "progress_bar.h"
 #include "ram/experiments/reproduce.h"
 #include "ram/util/error.h"
@@ -55,7 +56,20 @@ void run_reproduce(const CLI::App& cmd, ReproduceFlags f, Reach reach) {
     std::fflush(stdout);
   };
   callbacks.train.batch_done = [&](const Progress& p) { bar.update(p); };
-  const std::vector<RowResult> results = reproduce(table, f.options, callbacks, processes());
+  callbacks.train.stop_requested = [] { return interrupt_requested(); };
+  stop_on_first_interrupt();
+  std::vector<RowResult> results;
+  try {
+    results = reproduce(table, f.options, callbacks, processes());
+  } catch (const ReproduceInterrupted& e) {
+    bar.clear();
+    if (processes().is_root())  // every process stopped at the same step; the root says so
+      std::printf("interrupted during row %s: checkpoint written to %s; continue with: %s\n",
+                  e.row.c_str(), e.checkpoint_path.c_str(),
+                  table_command(table, f.options).c_str());
+    std::fflush(stdout);
+    throw ExitRequest{130};  // the shell's code for a program ended by SIGINT
+  }
   if (!processes().is_root()) return;  // the root writes the tables
   write_results(table, results, f.options.out_dir);
   const std::filesystem::path out(f.options.out_dir);

@@ -425,4 +425,38 @@ TEST(RamCli, PictureCommandErrors) {
   expect_clean_error(run_ram("report " + quote(run) + " --count -1", dir.str()));
 }
 
+// Ctrl-C during a row of `ram reproduce`: the row's checkpoint is written, the exit code is
+// 130, and the printed command finishes the table from there.
+TEST(RamCli, AnInterruptedReproduceSaysHowToContinue) {
+  TempDir dir("reproduce-interrupt");
+  const std::string data = dir.sub("digits"), out = dir.sub("table");
+  write_idx_dir(data, 200, 20);
+  const std::string log = dir.sub("log.txt");
+  const std::string script =
+      quote(RAM_CLI_PATH) + " reproduce 1b --rows ram-4g --epochs 20 --threads 1 --quiet --data " +
+      quote(data) + " --out " + quote(out) + " > " + quote(log) +
+      " 2>&1 < /dev/null & job=$!; for i in $(seq 3000); do [ -f " +
+      quote(out + "/ram-4g/metrics.csv") +
+      " ] && break; sleep 0.01; done; kill -INT $job; wait $job; echo exit=$? >> " + quote(log);
+  ASSERT_EQ(std::system(("bash -c " + quote(script)).c_str()), 0);
+  const std::string output = read_text(log);
+  EXPECT_TRUE(contains(output, "exit=130")) << output;
+  EXPECT_TRUE(contains(output, "interrupted during row ram-4g: checkpoint written to " + out +
+                                   "/ram-4g/checkpoint.ram"))
+      << output;
+  EXPECT_TRUE(fs::exists(out + "/ram-4g/checkpoint.ram"));
+  EXPECT_FALSE(fs::exists(out + "/ram-4g/model.ram"));
+  const std::string prefix = "continue with: ram ";
+  const std::size_t at = output.find(prefix);
+  ASSERT_NE(at, std::string::npos) << output;
+  const std::string args =
+      output.substr(at + prefix.size(), output.find('\n', at) - at - prefix.size());
+  EXPECT_EQ(args,
+            "reproduce 1b --data " + data + " --epochs 20 --seed 1 --rows ram-4g --out " + out);
+  const CliRun rest = run_ram(args + " --quiet", dir.str());
+  ASSERT_EQ(rest.code, 0) << describe(rest);
+  EXPECT_TRUE(fs::exists(out + "/ram-4g/model.ram"));
+  EXPECT_TRUE(fs::exists(out + "/table.md"));
+}
+
 }  // namespace

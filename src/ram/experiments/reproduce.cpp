@@ -152,6 +152,24 @@ std::string row_command(const ReproduceRow& row, const TrainingConfig& config,
   return command;
 }
 
+std::string table_command(const ReproduceTable& table, const ReproduceOptions& options) {
+  std::string command = "ram reproduce " + table.name;
+  if (options.data != kFullMnistSource) command += " --data " + shell_word(options.data);
+  if (options.epochs > 0) command += " --epochs " + std::to_string(options.epochs);
+  if (options.minutes > 0) {
+    char minutes[32];
+    std::snprintf(minutes, sizeof minutes, "%g", options.minutes);
+    command += " --minutes " + std::string(minutes);
+  }
+  command += " --seed " + std::to_string(options.seed);
+  if (!options.rows.empty()) {
+    std::string rows;
+    for (const std::string& id : options.rows) rows += (rows.empty() ? "" : ",") + id;
+    command += " --rows " + shell_word(rows);
+  }
+  return command + " --out " + shell_word(options.out_dir);
+}
+
 void validate(const ReproduceTable& table, const ReproduceOptions& options) {
   if (options.out_dir.empty()) throw Error("reproduce: no output directory given");
   if (options.epochs < 0) throw Error("reproduce: epochs must be at least 1");
@@ -212,7 +230,7 @@ std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOpt
       const TrainResult trained =
           train(config, data, dir.string(), started ? RunStart::resume : RunStart::fresh,
                 callbacks.train, processes);
-      if (trained.interrupted) throw Error("reproduce: interrupted during row " + row.id);
+      if (trained.interrupted) throw ReproduceInterrupted(row.id, checkpoint_path);
     }
     const SavedModel saved = load_model(model_path, processes);
     check_same_settings(model_path, saved.config, config);

@@ -7,9 +7,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ram/train/train.h"
+#include "ram/util/error.h"
 
 namespace ram {
 
@@ -64,10 +66,26 @@ TrainingConfig row_config(const ReproduceRow& row, const ReproduceOptions& optio
 std::string row_command(const ReproduceRow& row, const TrainingConfig& config,
                         const std::string& out_dir);
 
+// `ram reproduce ...` with the settings a row's files must match (data, budget, seed, rows) and
+// the output directory: the command that continues an interrupted table.
+std::string table_command(const ReproduceTable& table, const ReproduceOptions& options);
+
 struct ReproduceCallbacks {
   std::function<void(const ReproduceRow&, const TrainingConfig&)> row_started;
   std::function<void(const RowResult&)> row_done;
   TrainCallbacks train;  // passed to train() for each row
+};
+
+// Thrown by reproduce() when train()'s stop_requested callback stopped a row: the row's
+// checkpoint is written, and running the same table again continues it.
+class ReproduceInterrupted : public Error {
+ public:
+  ReproduceInterrupted(std::string row_id, std::string checkpoint)
+      : Error("reproduce: interrupted during row " + row_id + " (checkpoint " + checkpoint + ")"),
+        row(std::move(row_id)),
+        checkpoint_path(std::move(checkpoint)) {}
+  std::string row;
+  std::string checkpoint_path;
 };
 
 // Throws ram::Error naming the first option that cannot run: no output directory, a negative
@@ -75,7 +93,8 @@ struct ReproduceCallbacks {
 void validate(const ReproduceTable& table, const ReproduceOptions& options);
 
 // Trains (or reuses) and evaluates every row of the table in order. Throws ram::Error if a
-// row's directory holds a model trained with other settings. Distributed, every row trains and
+// row's directory holds a model trained with other settings, ReproduceInterrupted if a row's
+// training was stopped. Distributed, every row trains and
 // evaluates across the processes (train() and evaluate()), and what out_dir holds is the
 // root's: only its host needs the directory.
 std::vector<RowResult> reproduce(const ReproduceTable& table, const ReproduceOptions& options,
