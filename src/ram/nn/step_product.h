@@ -42,6 +42,18 @@ using Vector [[gnu::vector_size(kVectorBytes)]] = T;
 template <typename T>
 inline constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
 
+// Calls visit(first, rows) for M rows cut into blocks of at most max_rows, spread evenly (64
+// rows in blocks of at most 10: six of 9 and one of 10, not six of 10 and one of 4).
+template <typename Visit>
+inline void for_each_row_block(int M, int max_rows, Visit&& visit) {
+  const int blocks = (M + max_rows - 1) / max_rows;
+  for (int b = 0, first = 0; b < blocks; ++b) {
+    const int rows = (M - first) / (blocks - b);
+    visit(first, rows);
+    first += rows;
+  }
+}
+
 template <typename T>
 inline Vector<T> load(const T* p) {
   Vector<T> v;
@@ -88,17 +100,13 @@ inline void rows_block(int rows, const T* x, std::ptrdiff_t ldx, const T* w, std
   }
 }
 
-// Columns [0, V * lanes) of y for every row, in blocks of at most kBlockRows rows, spread
-// evenly (64 rows: six blocks of 9 and one of 10, not six of 10 and one of 4).
+// Columns [0, V * lanes) of y for every row, in blocks of at most kBlockRows rows.
 template <typename T, int V>
 void panel(int M, const T* x, std::ptrdiff_t ldx, const T* w, std::ptrdiff_t ldw, int K, T* y,
            std::ptrdiff_t ldy, bool accumulate) {
-  const int blocks = (M + kBlockRows - 1) / kBlockRows;
-  for (int b = 0, first = 0; b < blocks; ++b) {
-    const int rows = (M - first) / (blocks - b);
+  for_each_row_block(M, kBlockRows, [&](int first, int rows) {
     rows_block<T, V>(rows, x + first * ldx, ldx, w, ldw, K, y + first * ldy, ldy, accumulate);
-    first += rows;
-  }
+  });
 }
 
 // Not inlined, so that a profile counts the products' time here rather than in their callers.
@@ -190,15 +198,12 @@ template <typename T>
 [[gnu::noinline]] void transposed_product(int M, int N, int K, const T* d, std::ptrdiff_t ldd,
                                           const T* w, std::ptrdiff_t ldw, T* y, std::ptrdiff_t ldy,
                                           bool accumulate) {
-  const int blocks = (M + kDotRows - 1) / kDotRows;
   for (int k = 0; k < K; k += kDotCols) {
     const int cols = K - k < kDotCols ? K - k : kDotCols;
-    for (int b = 0, first = 0; b < blocks; ++b) {
-      const int rows = (M - first) / (blocks - b);
+    for_each_row_block(M, kDotRows, [&](int first, int rows) {
       dot_rows<T>(rows, cols, d + first * ldd, ldd, w + k * ldw, ldw, N, y + first * ldy + k, ldy,
                   accumulate);
-      first += rows;
-    }
+    });
   }
 }
 
