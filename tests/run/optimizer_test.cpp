@@ -229,6 +229,24 @@ TEST(Step, SameResultWithAnyThreadCount) {
   for (const auto& f : finals) EXPECT_EQ(0, std::memcmp(f.data(), finals[0].data(), n * 4));
 }
 
+TEST(Step, GradientNormIsTheL2NormOfEveryElement) {
+  // Lengths around the chunk size and the vector width, so that whole chunks, a partial last
+  // chunk and a tail shorter than a vector all count.
+  for (std::size_t n : {1u, 15u, 17u, 16384u, 16399u, 40000u}) {
+    SCOPED_TRACE(n);
+    std::vector<float> g(n);
+    long double expected = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      g[i] = std::cos(static_cast<float>(i) * 0.37f) * (1.0f + static_cast<float>(i % 7));
+      expected += static_cast<long double>(g[i]) * g[i];
+    }
+    Optimizer opt(sgd(0.0001, 0.0, 0.0), n, 1);
+    std::vector<float> p(n, 0.0f);
+    EXPECT_NEAR(opt.step(p, g).gradient_norm, std::sqrt(static_cast<double>(expected)),
+                1e-12 * std::sqrt(static_cast<double>(expected)));
+  }
+}
+
 TEST(State, RestoreContinuesTheRunExactly) {
   for (const OptimizerConfig& c : {sgd(0.1, 0.0, 0.9), adam(0.01, 0.001)}) {
     SCOPED_TRACE(c.kind);

@@ -71,6 +71,23 @@ namespace {
 // scalar: 17% of a training step at batch 20). Each element's arithmetic is unchanged, so results
 // are bit for bit the same. Returns whether every updated parameter is finite.
 
+// The sum of g[i]^2 in double. One running sum is a chain of dependent additions, each waiting
+// for the one before (6% of a training step at batch 20); kLanes independent sums, element i
+// going to sum i % kLanes, let the compiler use whole vector registers, and adding the sums up in
+// a fixed order keeps the result a function of the data alone.
+double squared_norm(const float* __restrict g, std::size_t n) {
+  constexpr std::size_t kLanes = 16;
+  double sums[kLanes] = {};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (std::size_t lane = 0; lane < kLanes; ++lane)
+      sums[lane] += static_cast<double>(g[i + lane]) * g[i + lane];
+  for (std::size_t lane = 0; i < n; ++i, ++lane) sums[lane] += static_cast<double>(g[i]) * g[i];
+  for (std::size_t width = kLanes / 2; width > 0; width /= 2)
+    for (std::size_t lane = 0; lane < width; ++lane) sums[lane] += sums[lane + width];
+  return sums[0];
+}
+
 // v = momentum v + clip g; p -= lr v
 bool sgd_update(float* __restrict p, const float* __restrict g, float* __restrict v, std::size_t n,
                 float lr, float clip, float momentum) {
@@ -129,9 +146,7 @@ StepResult Optimizer::step(std::span<float> params, std::span<float> grads, Thre
 
   std::vector<double> partial(chunks);
   for_each_chunk([&](std::size_t lo, std::size_t hi, int c) {
-    double sq = 0;
-    for (std::size_t i = lo; i < hi; ++i) sq += static_cast<double>(grads[i]) * grads[i];
-    partial[c] = sq;
+    partial[c] = squared_norm(grads.data() + lo, hi - lo);
   });
   StepResult result;
   double sq = 0;
