@@ -246,11 +246,47 @@ def run_worker(job: dict) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(job.get("blas_threads", job["threads"]))
+    env.pop("OPENBLAS_CORETYPE", None)
+    if job.get("blas_kernels"):
+        env["OPENBLAS_CORETYPE"] = job["blas_kernels"]
+    env["OPENBLAS_VERBOSE"] = "2"  # OpenBLAS then names the kernels it chose on stderr
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker",
                           json.dumps(job)], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"PyTorch worker failed for {job}:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    kernels = re.search(r"^Core: (\w+)", out.stderr, re.MULTILINE)
+    result["blas_kernels"] = kernels.group(1) if kernels else None
+    return result
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def blas_kernel_choices() -> list[str | None]:
+    """The OpenBLAS kernel sets (OPENBLAS_CORETYPE) worth trying on this CPU: OpenBLAS's own
+    choice (None), the one this process's environment asks for, if any, and the widest ones the
+    CPU runs. An environment can pin narrower kernels than the CPU runs (OPENBLAS_CORETYPE=Haswell,
+    AVX2, on a CPU with AVX-512 runs a large matrix product at about half the speed), and
+    OpenBLAS's own choice, made by CPU model, can be narrower than the CPU allows when the
+    release is older than the CPU."""
+    flags = cpu_flags()
+    choices: list[str | None] = [None]
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        choices.append(os.environ["OPENBLAS_CORETYPE"])
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        choices.append("SkylakeX")
+    if {"avx2", "fma"} <= flags:
+        choices.append("Haswell")
+    return choices
 
 
 # ----------------------------------------------------------------------------------------------
@@ -640,8 +676,15 @@ def main() -> None:
     quiet = Quiet(0 if args.quick else args.wait_quiet, 0 if args.quick else 2)
     ceiling = quiet(lambda: gemm_ceiling(gemm, threads))
     print("PyTorch's GEMM ...", file=sys.stderr, flush=True)
-    tgemm = quiet(lambda: run_worker({"model": "gemm", "threads": threads, "seconds": seconds}))
+    # Each OpenBLAS kernel set worth trying, by the name OpenBLAS reports (OpenBLAS's own choice
+    # first, so an explicit setting that repeats it is dropped); the rows try each of them.
+    kernel_gemms = {}
+    for choice in blas_kernel_choices():
+        g = quiet(lambda: run_worker({"model": "gemm", "threads": threads, "seconds": seconds,
+                                      "blas_kernels": choice}))
+        kernel_gemms.setdefault(g["blas_kernels"], dict(g, choice=choice))
     big = "x".join(map(str, TORCH_GEMM_SHAPES[-1]))
+    tgemm = max(kernel_gemms.values(), key=lambda g: g[big])
     torch_share = tgemm[big] / ceiling["n"]
     slow_torch = torch_share < MIN_TORCH_GEMM_SHARE
     if slow_torch and not args.allow_slow_torch:
@@ -651,22 +694,27 @@ def main() -> None:
                  f"flatter ram. Install OpenBLAS (Debian: apt-get install libopenblas0-pthread) "
                  f"and run again, or pass --allow-slow-torch to compare anyway.")
 
-    # PyTorch at its best: every combination of torch threads and BLAS threads (1 or --threads),
-    # the best training rate and the best evaluation rate kept, each with its setting.
-    settings = sorted({(t, b) for t in (1, threads) for b in (1, threads)})
+    # PyTorch at its best: every combination of torch threads and BLAS threads (1 or --threads)
+    # and BLAS kernel set, the best training rate and the best evaluation rate kept, each with
+    # its setting.
+    settings = [(t, b, g["choice"]) for t, b in sorted({(t, b) for t in (1, threads)
+                                                           for b in (1, threads)})
+                for g in kernel_gemms.values()]
     recipes = {p: preset_recipe(ram, p) for p in dict.fromkeys([p for p, _ in runs] + [SCALING_PRESET])}
     rows = []
     for preset, batch in runs:
         print(f"{preset}, batch {batch} ...", file=sys.stderr, flush=True)
         cpp = quiet(lambda: ram_bench(ram, preset, batch, threads, seconds))
         tried = []
-        for torch_threads, blas_threads in settings:
+        for torch_threads, blas_threads, kernels in settings:
             r = quiet(lambda: run_worker({
                 "model": "ram", "preset": preset, "recipe": recipes[preset], "batch": batch,
-                "threads": threads,
-                "torch_threads": torch_threads, "blas_threads": blas_threads,
-                "seconds": seconds, "train": True}))
-            tried.append(dict(r, setting=f"{torch_threads}/{blas_threads}"))
+                "threads": threads, "torch_threads": torch_threads, "blas_threads": blas_threads,
+                "blas_kernels": kernels, "seconds": seconds, "train": True}))
+            setting = f"{torch_threads}/{blas_threads}"
+            if len(kernel_gemms) > 1:
+                setting += f" {r['blas_kernels']}"
+            tried.append(dict(r, setting=setting))
         py = dict(max(tried, key=lambda r: r["train_images_per_second"]))
         best_eval = max(tried, key=lambda r: r["eval_images_per_second"])
         py["eval_images_per_second"] = best_eval["eval_images_per_second"]
@@ -679,7 +727,7 @@ def main() -> None:
         cpp = quiet(lambda: ram_bench(ram, SCALING_PRESET, SCALING_BATCH, threads, seconds,
                                       canvas=n, eval_only=True))
         job = {"preset": SCALING_PRESET, "recipe": recipes[SCALING_PRESET],
-               "batch": SCALING_BATCH, "threads": threads,
+               "batch": SCALING_BATCH, "threads": threads, "blas_kernels": tgemm["choice"],
                "seconds": seconds, "canvas": n, "train": False}
         py = quiet(lambda: run_worker(dict(job, model="ram")))
         conv = quiet(lambda: run_worker(dict(job, model="conv")))
@@ -705,7 +753,8 @@ def main() -> None:
     # ---- the tables
     main_header = ["configuration", "batch", "C++ train img/s", "PyTorch train img/s", "ratio",
                    "C++ eval img/s", "PyTorch eval img/s", "ratio",
-                   "PyTorch threads (torch/BLAS): train, eval", "MFLOPs/image (train)",
+                   "PyTorch threads (torch/BLAS)" + (" and kernels" if len(kernel_gemms) > 1 else "")
+                   + ": train, eval", "MFLOPs/image (train)",
                    "C++ train GFLOP/s", f"% of {threads}-thread GEMM", "peak MiB C++ / PyTorch"]
     main_rows = []
     for preset, batch, cpp, py in rows:
@@ -780,14 +829,34 @@ def main() -> None:
     targets_header = ["target", "wanted", "measured", "", "the GEMM ceiling's bound"]
 
     torch_version = rows[0][3]["torch"]
-    torch_gemm_text = ", ".join(f"{'x'.join(map(str, shape))} {tgemm['x'.join(map(str, shape))]:.1f}"
-                                f" GFLOP/s" for shape in TORCH_GEMM_SHAPES)
+    def gemm_rates(g):
+        return ", ".join(f"{'x'.join(map(str, shape))} {g['x'.join(map(str, shape))]:.1f} GFLOP/s"
+                         for shape in TORCH_GEMM_SHAPES)
+
+    torch_gemm_text = gemm_rates(tgemm)
+    if len(kernel_gemms) > 1:
+        torch_gemm_text = "; ".join(
+            f"with OpenBLAS's {name} kernels"
+            + (" (its own choice)" if g["choice"] is None else
+               f" (`OPENBLAS_CORETYPE={g['choice']}`)") + f": {gemm_rates(g)}"
+            for name, g in kernel_gemms.items())
+    elif tgemm["blas_kernels"]:
+        torch_gemm_text = f"{torch_gemm_text} (OpenBLAS's {tgemm['blas_kernels']} kernels)"
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        torch_gemm_text += (f" (this run's environment set OPENBLAS_CORETYPE="
+                            f"{os.environ['OPENBLAS_CORETYPE']}; every kernel set above was tried)")
     slow_torch_text = (": a slow BLAS, compared anyway (--allow-slow-torch), so every ratio "
                        "below flatters ram." if slow_torch else ".")
     import_mib = min(r[3]["rss_after_import_mib"] for r in rows)
     recipe_texts = {describe_recipe(r) for r in recipes.values()}
     recipe_text = (recipe_texts.pop() if len(recipe_texts) == 1 else
                    "; ".join(f"{p}: {describe_recipe(r)}" for p, r in recipes.items()))
+    kernels_note = (
+        ", and with each of OpenBLAS's kernel sets above (named after the threads): OpenBLAS "
+        "chooses its kernels by CPU model, and one older than the CPU can choose narrower ones "
+        "than the CPU runs" if len(kernel_gemms) > 1 else "")
+    scaling_kernels = (f", with the {tgemm['blas_kernels']} kernels" if len(kernel_gemms) > 1
+                       else "")
     notes = f"""\
 Notes on what is and isn't timed:
 
@@ -798,7 +867,7 @@ Notes on what is and isn't timed:
   was measured with every combination of torch's threads (`torch.set_num_threads`) and its
   BLAS's threads (`OPENBLAS_NUM_THREADS` / `OMP_NUM_THREADS`), 1 or {threads} each, and the
   table keeps the best training rate and the best evaluation rate, each with its setting
-  (torch/BLAS). The scaling study below uses {threads}/{threads} for PyTorch.
+  (torch/BLAS){kernels_note}. The scaling study below uses {threads}/{threads} for PyTorch{scaling_kernels}.
   One training step = forward with sampled locations, loss, backward, optimiser step; rates are
   steady state, after a warm-up (a 20-batch epoch for C++, 10 steps for PyTorch).
 * **C++ training includes rendering; PyTorch's does not.** `ram bench` times `train()` itself,
@@ -887,7 +956,7 @@ invocation, same thread count ({threads}) and configuration.
 * Machine: {machine()}. {contention}
 * C++: {compiler(args.build)}, Eigen {ceiling['eigen']}. PyTorch {torch_version} (Debian python3-torch), Python {platform.python_version()}.
 * PyTorch's BLAS: {tgemm['blas']}. Its matrix products on {threads} threads: {torch_gemm_text}
-  ({100 * torch_share:.0f}% of the Eigen ceiling below at 1024^3){slow_torch_text}
+  ({'the fastest: ' if len(kernel_gemms) > 1 else ''}{100 * torch_share:.0f}% of the Eigen ceiling below at 1024^3){slow_torch_text}
 
 ## Training and evaluation throughput
 

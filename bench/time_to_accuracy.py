@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shlex
 import signal
@@ -35,7 +36,7 @@ import time
 from pathlib import Path
 
 # The same description of the CPU and the same reading of a preset as BENCHMARKS.md's.
-from side_by_side import machine, preset_recipe
+from side_by_side import TORCH_GEMM_SHAPES, blas_kernel_choices, machine, preset_recipe, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_BATCH = 1000
@@ -135,6 +136,26 @@ def render_split(recipe: dict, split: str, seed: int, build: Path):
                                   task["clutter_size"], seed)
 
 
+def choose_blas_kernels(threads: int, out: Path) -> dict:
+    """PyTorch at its best: the OpenBLAS kernel set (OPENBLAS_CORETYPE) whose large matrix
+    product runs fastest here on these threads, chosen once and kept in OUT/blas_kernels.json so
+    that a continued run keeps it."""
+    kept = out / "blas_kernels.json"
+    if kept.exists():
+        return json.loads(kept.read_text())
+    big = "x".join(map(str, TORCH_GEMM_SHAPES[-1]))
+    tried = {}
+    for choice in blas_kernel_choices():
+        g = run_worker({"model": "gemm", "threads": threads, "seconds": 1.0,
+                        "blas_kernels": choice})
+        tried.setdefault(g["blas_kernels"] or "default", dict(choice=choice, rate=g[big]))
+    name, best = max(tried.items(), key=lambda item: item[1]["rate"])
+    chosen = {"choice": best["choice"], "name": name,
+              "rates": {k: round(v["rate"], 1) for k, v in tried.items()}}
+    kept.write_text(json.dumps(chosen) + "\n")
+    return chosen
+
+
 def train_torch(recipe: dict, threads: int, seed: int, out: Path, target: float,
                 build: Path) -> None:
     import torch
@@ -226,11 +247,18 @@ def train_torch(recipe: dict, threads: int, seed: int, out: Path, target: float,
 
 
 def summary(command: str, preset: str, target: float, threads: int, seed: int,
-            ram_rows: list[dict], torch_rows: list[dict], recipe: dict) -> str:
+            ram_rows: list[dict], torch_rows: list[dict], recipe: dict,
+            kernels: dict | None) -> str:
+    kernels_text = ""
+    if kernels:
+        tried = ", ".join(f"{name} {rate:g}" for name, rate in kernels["rates"].items())
+        kernels_text = (f" PyTorch's BLAS kernels: {kernels['name']}, the fastest "
+                        f"{'x'.join(map(str, TORCH_GEMM_SHAPES[-1]))} product of those tried "
+                        f"(GFLOP/s on {threads} thread(s): {tried}).")
     lines = [f"Time to {100 * target:g}% validation error, preset {preset} (seed {seed}, "
              f"{threads} thread(s) per side, batch {recipe['batch_size']}, schedule over "
              f"{recipe['epochs']} epochs; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; "
-             f"`{command}`). Machine: {machine()}.", "",
+             f"`{command}`). Machine: {machine()}.{kernels_text}", "",
              "| side | epochs run | reached at epoch | wall time to reach | mean s per epoch |",
              "|---|---|---|---|---|"]
     reached = {}
@@ -273,6 +301,19 @@ def main() -> None:
     torch_out.mkdir(parents=True, exist_ok=True)
     ram_metrics = ram_out / "metrics.csv"
 
+    kernels = None
+    if args.side in ("both", "pytorch"):
+        # Before torch is imported: OpenBLAS reads these when it loads. torch.set_num_threads
+        # does not reach OpenBLAS's own threads, which would otherwise take every core.
+        kernels = choose_blas_kernels(args.threads, torch_out)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+        if kernels["choice"]:
+            os.environ["OPENBLAS_CORETYPE"] = kernels["choice"]
+    elif (torch_out / "blas_kernels.json").exists():
+        kernels = json.loads((torch_out / "blas_kernels.json").read_text())
+
     watcher = None
     if args.side in ("both", "ram") and not first_reaching(read_rows(ram_metrics), target):
         watcher = RamWatcher(start_ram(binary, args.preset, args.threads, args.seed, ram_out),
@@ -288,7 +329,7 @@ def main() -> None:
     command = "/usr/bin/python3 bench/time_to_accuracy.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
     text = summary(command, args.preset, target, args.threads, args.seed, read_rows(ram_metrics),
-                   read_rows(torch_out / "metrics.csv"), recipe)
+                   read_rows(torch_out / "metrics.csv"), recipe, kernels)
     (args.out / "summary.md").write_text(text)
     print(text)
 
