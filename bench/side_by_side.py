@@ -860,8 +860,8 @@ def main() -> None:
                    "; ".join(f"{p}: {describe_recipe(r)}" for p, r in recipes.items()))
     kernels_note = (
         ", and with each of OpenBLAS's kernel sets above (named after the threads): OpenBLAS "
-        "chooses its kernels by CPU model, and one older than the CPU can choose narrower ones "
-        "than the CPU runs" if len(kernel_gemms) > 1 else "")
+        "chooses its kernels by CPU model (a release older than the CPU can choose narrower ones "
+        "than the CPU runs) unless the environment pins them with OPENBLAS_CORETYPE" if len(kernel_gemms) > 1 else "")
     scaling_kernels = (f", with the {tgemm['blas_kernels']} kernels" if len(kernel_gemms) > 1
                        else "")
     notes = f"""\
