@@ -65,12 +65,6 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::size_t parameter_count,
 
 namespace {
 
-// The update of one chunk of n parameters, as a plain loop over unaliased arrays with its
-// constants passed by value, so that the compiler vectorises it (inside the step's lambdas,
-// reading the constants through captured references and the arrays through spans, it stayed
-// scalar: 17% of a training step at batch 20). Each element's arithmetic is unchanged, so results
-// are bit for bit the same. Returns whether every updated parameter is finite.
-
 // The sum of g[i]^2 in double. One running sum is a chain of dependent additions, each waiting
 // for the one before (6% of a training step at batch 20); kLanes independent sums, element i
 // going to sum i % kLanes, let the compiler use whole vector registers, and adding the sums up in
@@ -87,6 +81,12 @@ double squared_norm(const float* __restrict g, std::size_t n) {
     for (std::size_t lane = 0; lane < width; ++lane) sums[lane] += sums[lane + width];
   return sums[0];
 }
+
+// The update of one chunk of n parameters, as a plain loop over unaliased arrays with its
+// constants passed by value, so that the compiler vectorises it (inside the step's lambdas,
+// reading the constants through captured references and the arrays through spans, it stayed
+// scalar: 17% of a training step at batch 20). Each element's arithmetic is unchanged, so results
+// are bit for bit the same. Returns whether every updated parameter is finite.
 
 // v = momentum v + clip g; p -= lr v
 bool sgd_update(float* __restrict p, const float* __restrict g, float* __restrict v, std::size_t n,
