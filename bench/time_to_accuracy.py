@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 
 # The same description of the CPU and the same reading of a preset as BENCHMARKS.md's.
-from side_by_side import TORCH_GEMM_SHAPES, blas_kernel_choices, machine, preset_recipe, run_worker
+from side_by_side import (TORCH_GEMM_SHAPES, blas_kernel_gemms, machine, preset_recipe,
+                          set_blas_environment)
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION_BATCH = 1000
@@ -136,23 +137,25 @@ def render_split(recipe: dict, split: str, seed: int, build: Path):
                                   task["clutter_size"], seed)
 
 
-def choose_blas_kernels(threads: int, out: Path) -> dict:
+def kept_blas_kernels(torch_out: Path) -> dict | None:
+    """The kernel set the PyTorch side chose when it started (choose_blas_kernels), if it did."""
+    kept = torch_out / "blas_kernels.json"
+    return json.loads(kept.read_text()) if kept.exists() else None
+
+
+def choose_blas_kernels(threads: int, torch_out: Path) -> dict:
     """PyTorch at its best: the OpenBLAS kernel set (OPENBLAS_CORETYPE) whose large matrix
-    product runs fastest here on these threads, chosen once and kept in OUT/blas_kernels.json so
-    that a continued run keeps it."""
-    kept = out / "blas_kernels.json"
-    if kept.exists():
-        return json.loads(kept.read_text())
+    product runs fastest here on these threads, chosen once and kept in
+    OUT/pytorch/blas_kernels.json so that a continued run keeps it."""
+    kept = kept_blas_kernels(torch_out)
+    if kept:
+        return kept
     big = "x".join(map(str, TORCH_GEMM_SHAPES[-1]))
-    tried = {}
-    for choice in blas_kernel_choices():
-        g = run_worker({"model": "gemm", "threads": threads, "seconds": 1.0,
-                        "blas_kernels": choice})
-        tried.setdefault(g["blas_kernels"] or "default", dict(choice=choice, rate=g[big]))
-    name, best = max(tried.items(), key=lambda item: item[1]["rate"])
+    tried = blas_kernel_gemms(threads, 1.0)
+    name, best = max(tried.items(), key=lambda item: item[1][big])
     chosen = {"choice": best["choice"], "name": name,
-              "rates": {k: round(v["rate"], 1) for k, v in tried.items()}}
-    kept.write_text(json.dumps(chosen) + "\n")
+              "rates": {k: round(g[big], 1) for k, g in tried.items()}}
+    (torch_out / "blas_kernels.json").write_text(json.dumps(chosen) + "\n")
     return chosen
 
 
@@ -301,18 +304,11 @@ def main() -> None:
     torch_out.mkdir(parents=True, exist_ok=True)
     ram_metrics = ram_out / "metrics.csv"
 
-    kernels = None
+    kernels = kept_blas_kernels(torch_out)
     if args.side in ("both", "pytorch"):
-        # Before torch is imported: OpenBLAS reads these when it loads. torch.set_num_threads
-        # does not reach OpenBLAS's own threads, which would otherwise take every core.
+        # Before torch is imported: OpenBLAS reads its threads and kernels when it loads.
         kernels = choose_blas_kernels(args.threads, torch_out)
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
-        os.environ.pop("OPENBLAS_CORETYPE", None)
-        if kernels["choice"]:
-            os.environ["OPENBLAS_CORETYPE"] = kernels["choice"]
-    elif (torch_out / "blas_kernels.json").exists():
-        kernels = json.loads((torch_out / "blas_kernels.json").read_text())
+        set_blas_environment(os.environ, args.threads, kernels["choice"])
 
     watcher = None
     if args.side in ("both", "ram") and not first_reaching(read_rows(ram_metrics), target):
