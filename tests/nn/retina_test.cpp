@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ram/util/error.h"
@@ -191,6 +192,35 @@ TEST(Retina, DotLandsWhereTheGeometrySaysAtEveryScale) {
       }
       EXPECT_EQ(out, expected) << "dot offset (" << dr << ", " << dc << ")";
     }
+}
+
+TEST(Retina, EveryScaleIsTheAverageOfItsBlocks) {
+  // Six scales (blocks of 1 to 32 pixels a side, which the retina averages by different code
+  // paths) against a direct sum over each block's pixels inside the image. Pixels are multiples
+  // of 1/256, so every sum is exact in float and the comparison can be exact.
+  const RetinaConfig rc{3, 6};
+  const int H = 50, W = 70, gw = rc.glimpse_size;
+  std::vector<float> img(static_cast<std::size_t>(H * W));
+  for (std::size_t n = 0; n < img.size(); ++n) img[n] = float((n * 37 + n / 7) % 256) / 256.0f;
+  for (const auto& [x, y] : {std::pair{0.0, 0.0}, {-0.9, 0.35}, {0.6, -1.0}, {1.0, 0.8}}) {
+    const auto out = glimpse(rc, img, H, W, x, y);
+    for (int s = 0; s < rc.scales; ++s) {
+      const int f = 1 << s, side = gw * f;
+      const int row0 = ram::patch_origin(ram::location_to_pixel(y, H), side);
+      const int col0 = ram::patch_origin(ram::location_to_pixel(x, W), side);
+      for (int r = 0; r < gw; ++r)
+        for (int c = 0; c < gw; ++c) {
+          double sum = 0.0;
+          for (int i = row0 + r * f; i < row0 + (r + 1) * f; ++i)
+            for (int j = col0 + c * f; j < col0 + (c + 1) * f; ++j)
+              if (i >= 0 && i < H && j >= 0 && j < W)
+                sum += img[static_cast<std::size_t>(i * W + j)];
+          EXPECT_EQ(double(at(out, rc, s, r, c)), sum / (f * f))
+              << "location (" << x << ", " << y << "), scale " << s << ", block (" << r << ", " << c
+              << ")";
+        }
+    }
+  }
 }
 
 TEST(Retina, OutputDependsOnPixelsNearTheGlimpseNotOnImageSize) {
