@@ -145,11 +145,8 @@ def kept_blas_kernels(torch_out: Path) -> dict | None:
 
 def choose_blas_kernels(threads: int, torch_out: Path) -> dict:
     """PyTorch at its best: the OpenBLAS kernel set (OPENBLAS_CORETYPE) whose large matrix
-    product runs fastest here on these threads, chosen once and kept in
-    OUT/pytorch/blas_kernels.json so that a continued run keeps it."""
-    kept = kept_blas_kernels(torch_out)
-    if kept:
-        return kept
+    product runs fastest here on these threads, kept in OUT/pytorch/blas_kernels.json so that a
+    continued run keeps it (kept_blas_kernels)."""
     big = "x".join(map(str, TORCH_GEMM_SHAPES[-1]))
     tried = blas_kernel_gemms(threads, 1.0)
     name, best = max(tried.items(), key=lambda item: item[1][big])
@@ -307,7 +304,7 @@ def main() -> None:
     kernels = kept_blas_kernels(torch_out)
     if args.side in ("both", "pytorch"):
         # Before torch is imported: OpenBLAS reads its threads and kernels when it loads.
-        kernels = choose_blas_kernels(args.threads, torch_out)
+        kernels = kernels or choose_blas_kernels(args.threads, torch_out)
         set_blas_environment(os.environ, args.threads, kernels["choice"])
 
     watcher = None
