@@ -21,7 +21,7 @@ import numpy as np
 from . import _ram
 from ._checks import check_count, check_seed
 
-__all__ = ["centred", "translated", "cluttered", "DEFAULT_SEED"]
+__all__ = ["centred", "translated", "cluttered", "locate_digits", "DEFAULT_SEED"]
 
 DEFAULT_SEED: int = _ram.DEFAULT_VALIDATION_SEED
 
@@ -60,3 +60,51 @@ def cluttered(data: str = "mnist", split: str = "validation", canvas: int = 60,
     pieces = check_count("pieces", pieces, 0, 10000)
     piece_size = check_count("piece_size", piece_size, 1, 4096)
     return _render("cluttered", data, split, canvas, pieces, piece_size, seed, count)
+
+
+def locate_digits(canvases: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    """Where each digit was drawn in its canvas: int64 (N, 2), the (row, column) of the digit's
+    top-left pixel.
+
+    `canvases` (N, H, W) are rendered images, as `translated` or `cluttered` return them, and
+    `digits` (N, h, w) the same split's digits as they are (`centred` with canvas 28 for MNIST).
+    The renderer adds the digit last and clips to 1, so the canvas is at least the digit's value
+    wherever the digit has ink; the offset kept is the one where that holds (if clutter lets
+    several hold, the one with the least ink beside the digit in its box). Raises ValueError
+    when no offset fits (canvases and digits that do not belong together)."""
+    canvases = np.asarray(canvases, dtype=np.float32)
+    digits = np.asarray(digits, dtype=np.float32)
+    if canvases.ndim != 3 or digits.ndim != 3 or len(canvases) != len(digits):
+        raise ValueError(f"locate_digits: canvases {canvases.shape} and digits {digits.shape} "
+                         "must be (N, H, W) and (N, h, w) with the same N")
+    n, height, width = canvases.shape
+    rows, cols = digits.shape[1:]
+    if rows > height or cols > width:
+        raise ValueError(f"locate_digits: digits of {rows}x{cols} do not fit in canvases of "
+                         f"{height}x{width}")
+    span_rows, span_cols = height - rows + 1, width - cols + 1
+    # Rounding in the clip can leave the canvas a hair below the digit.
+    tolerance = 1e-5
+    out = np.zeros((n, 2), dtype=np.int64)
+    for i in range(n):
+        canvas, digit = canvases[i], digits[i]
+        ink_rows, ink_cols = np.nonzero(digit > 0)
+        # Brightest ink first: a few of those pixels leave one candidate offset.
+        order = np.argsort(-digit[ink_rows, ink_cols], kind="stable")
+        fits = np.ones((span_rows, span_cols), dtype=bool)
+        for r, c in zip(ink_rows[order], ink_cols[order]):
+            fits &= canvas[r:r + span_rows, c:c + span_cols] >= digit[r, c] - tolerance
+            if fits.sum() <= 1:
+                break
+        candidates = np.argwhere(fits)
+        if len(candidates) == 1:
+            # The early stop checked only the brightest pixels: check the whole digit.
+            a, b = candidates[0]
+            if not (canvas[a:a + rows, b:b + cols] >= digit - tolerance).all():
+                candidates = candidates[:0]
+        if len(candidates) == 0:
+            raise ValueError(f"locate_digits: digit {i} is drawn nowhere in canvas {i} (are the "
+                             "canvases rendered from these digits, in this order?)")
+        extra = [float((canvas[a:a + rows, b:b + cols] - digit).sum()) for a, b in candidates]
+        out[i] = candidates[int(np.argmin(extra))]
+    return out

