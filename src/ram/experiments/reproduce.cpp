@@ -104,14 +104,27 @@ int epochs_for_minutes(const TrainingConfig& config, double minutes, std::size_t
 // except for the thread count.
 void check_same_settings(const std::string& path, const TrainingConfig& saved,
                          const TrainingConfig& wanted) {
-  TrainingConfig a = saved, b = wanted;
-  a.threads = b.threads = 1;
-  if (to_json(a) != to_json(b))
+  if (!same_row_settings(saved, wanted))
     throw Error(path + ": this row was trained with other settings (" + to_json(saved).dump() +
                 "); remove its directory or choose another --out");
 }
 
 }  // namespace
+
+bool same_row_settings(const TrainingConfig& saved, const TrainingConfig& wanted) {
+  TrainingConfig a = saved, b = wanted;
+  a.threads = b.threads = 1;
+  if (a.architecture != "ram" && b.architecture == a.architecture) {
+    for (TrainingConfig* c : {&a, &b}) {
+      ModelConfig read_by_baseline;
+      read_by_baseline.image_height = c->model.image_height;
+      read_by_baseline.image_width = c->model.image_width;
+      read_by_baseline.classes = c->model.classes;
+      c->model = read_by_baseline;
+    }
+  }
+  return to_json(a) == to_json(b);
+}
 
 const std::vector<ReproduceTable>& reproduce_tables() {
   static const std::vector<ReproduceTable> tables = build_tables();

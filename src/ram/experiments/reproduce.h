@@ -66,6 +66,11 @@ TrainingConfig row_config(const ReproduceRow& row, const ReproduceOptions& optio
 std::string row_command(const ReproduceRow& row, const TrainingConfig& config,
                         const std::string& out_dir);
 
+// Whether a row's saved model was trained with the settings the table wants now (threads
+// aside). A baseline reads only the image size and the classes of the attention model's
+// settings, so a baseline row stays valid when a preset's attention model changes.
+bool same_row_settings(const TrainingConfig& saved, const TrainingConfig& wanted);
+
 // `ram reproduce ...` with the settings a row's files must match (data, budget, seed, rows) and
 // the output directory: the command that continues an interrupted table.
 std::string table_command(const ReproduceTable& table, const ReproduceOptions& options);
