@@ -36,6 +36,7 @@ struct BaselineConfig {
   // when the image is 100x100 (the paper's size for that task).
   int hidden_units() const;
   int hidden_layers() const { return architecture == "conv" ? 1 : 2; }
+  friend bool operator==(const BaselineConfig&, const BaselineConfig&) = default;
 };
 
 bool is_baseline_architecture(const std::string& architecture);
