@@ -26,8 +26,20 @@ import numpy as np
 import ram
 from ram import datasets
 
-# Clutter ink inside the digit's box, in units of one fully-on pixel: bin edges.
-CLUTTER_BINS = [(0, 0), (0, 10), (10, 20), (20, 30), (30, None)]
+# Clutter ink inside the digit's box, in units of one fully-on pixel: the bins between "none"
+# (at most rounding noise) and the last, open one.
+NO_CLUTTER = 1e-4
+CLUTTER_EDGES = [10, 20, 30]
+
+
+def clutter_bins(clutter: np.ndarray):
+    """(name, selection) for each clutter bin, from "none" to "over" the last edge."""
+    yield "none", clutter <= NO_CLUTTER
+    low = NO_CLUTTER
+    for high in CLUTTER_EDGES:
+        yield f"{round(low)}-{high}", (clutter > low) & (clutter <= high)
+        low = high
+    yield f"over {low}", clutter > low
 
 
 def render_split(config: dict, data: str, split: str) -> tuple[np.ndarray, np.ndarray,
@@ -153,14 +165,7 @@ def main() -> None:
         clutter = clutter_in_box(images, digits, offsets)
         print("| clutter ink in the digit's box | images | error | share of the errors |")
         print("|---|---|---|---|")
-        for low, high in CLUTTER_BINS:
-            if high == low:
-                selected, name = clutter <= 1e-4, "none"
-            elif high is None:
-                selected, name = clutter > low, f"over {low}"
-            else:
-                selected = (clutter > max(low, 1e-4)) & (clutter <= high)
-                name = f"{low}-{high}"
+        for name, selected in clutter_bins(clutter):
             print(f"| {name} | {selected.sum()} | {rate(errors, selected)} | "
                   f"{share(errors & selected, errors)} |")
 

@@ -71,3 +71,14 @@ def test_clutter_in_box_is_the_ink_beside_the_digit():
     canvas[0, 34:42, 44:52] += 0.5  # a piece half inside the box: 4 rows x 4 columns of it
     offsets = np.array([[10, 20]])
     assert script.clutter_in_box(canvas, digit, offsets).tolist() == [8.0]
+
+
+def test_clutter_bins_put_every_image_in_exactly_one_bin():
+    script = load_script()
+    clutter = np.array([0.0, 5e-5, 0.5, 10.0, 10.5, 20.0, 29.9, 30.0, 30.1, 400.0])
+    bins = list(script.clutter_bins(clutter))
+    assert [name for name, _ in bins] == ["none", "0-10", "10-20", "20-30", "over 30"]
+    membership = np.stack([selected for _, selected in bins])
+    assert (membership.sum(axis=0) == 1).all()
+    assert [int(np.argmax(membership[:, i])) for i in range(len(clutter))] == \
+        [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
