@@ -16,6 +16,14 @@ refuses to compare (unless --allow-slow-torch) when it is far below the machine'
 ceiling, the sign of a slow BLAS; every row is then measured with each combination of torch and
 BLAS threads (1 or --threads) and the best kept.
 
+On a CPU with AVX-512, --without-avx512 stands in for one without: both sides are held to AVX2
+(a separate build, checked to hold no AVX-512 instruction, and OpenBLAS's AVX2 kernels):
+
+    cmake -S . -B build-avx2 -DCMAKE_BUILD_TYPE=Release -DRAM_ARCH=x86-64-v3
+    cmake --build build-avx2 --target ram gemm_ceiling -j2
+    /usr/bin/python3 bench/side_by_side.py --seconds 3 --build build-avx2 --without-avx512 \
+        --out docs/benchmarks-without-avx512.md
+
 Every PyTorch measurement runs in its own subprocess (this script with --worker), so each
 reported peak resident set belongs to one configuration only; likewise each `ram bench` is its own
 process and reports its own peak.
@@ -57,6 +65,8 @@ SCALING_BATCH = 20
 # it at which the time is also given, so a run that never reaches the paper still shows its pace.
 PAPER_ERRORS = {"translated60-8g": 1.2, "cluttered60-8g": 4.04}
 PAPER_MULTIPLES = [2.0, 1.5, 1.25, 1.0]
+# Where --without-avx512's report is kept (relative to the repository), linked from the main one.
+STAND_IN_REPORT = "docs/benchmarks-without-avx512.md"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,14 +288,17 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def blas_kernel_choices() -> list[str | None]:
+def blas_kernel_choices(without_avx512: bool = False) -> list[str | None]:
     """The OpenBLAS kernel sets (OPENBLAS_CORETYPE) worth trying on this CPU: OpenBLAS's own
     choice (None), the one this process's environment asks for, if any, and the widest ones the
     CPU runs. An environment can pin narrower kernels than the CPU runs (OPENBLAS_CORETYPE=Haswell,
     AVX2, on a CPU with AVX-512 runs a large matrix product at about half the speed), and
     OpenBLAS's own choice, made by CPU model, can be narrower than the CPU allows when the
-    release is older than the CPU."""
+    release is older than the CPU. without_avx512: only the AVX2 kernels, the widest a CPU
+    without AVX-512 runs."""
     flags = cpu_flags()
+    if without_avx512:
+        return ["Haswell"]
     choices: list[str | None] = [None]
     if os.environ.get("OPENBLAS_CORETYPE"):
         choices.append(os.environ["OPENBLAS_CORETYPE"])
@@ -296,13 +309,14 @@ def blas_kernel_choices() -> list[str | None]:
     return list(dict.fromkeys(choices))  # the environment's may repeat a later one
 
 
-def blas_kernel_gemms(threads: int, seconds: float, measure=lambda m: m()) -> dict:
+def blas_kernel_gemms(threads: int, seconds: float, measure=lambda m: m(),
+                      without_avx512: bool = False) -> dict:
     """torch's matrix products (run_worker's "gemm" job) with each kernel set worth trying, keyed
     by the name OpenBLAS reports ("default" when it names none), each with the OPENBLAS_CORETYPE
     value that chose it as "choice". OpenBLAS's own choice comes first, so an explicit setting
     that repeats it is dropped. measure wraps each measurement (a wait for a quiet machine)."""
     gemms = {}
-    for choice in blas_kernel_choices():
+    for choice in blas_kernel_choices(without_avx512):
         g = measure(lambda: run_worker({"model": "gemm", "threads": threads, "seconds": seconds,
                                         "blas_kernels": choice}))
         gemms.setdefault(g["blas_kernels"] or "default", dict(g, choice=choice))
@@ -507,6 +521,15 @@ def machine() -> str:
                                                if hyper else ""))
 
 
+def avx512_instructions(binary: Path) -> int:
+    """How many instructions of the binary use AVX-512's zmm registers (objdump's disassembly)."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(binary)],
+                         capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"objdump -d {binary} failed: {out.stderr.strip()}")
+    return sum(1 for line in out.stdout.splitlines() if "%zmm" in line)
+
+
 def compiler(build: Path) -> str:
     try:
         cache = (build / "CMakeCache.txt").read_text()
@@ -663,6 +686,10 @@ def main() -> None:
     ap.add_argument("--allow-slow-torch", action="store_true",
                     help="compare even when torch's matrix product runs far below the machine's "
                          "ceiling (a slow BLAS); the report then says so")
+    ap.add_argument("--without-avx512", action="store_true",
+                    help="stand in for a CPU without AVX-512 on one that has it: PyTorch's OpenBLAS "
+                         "held to its AVX2 (Haswell) kernels, and --build must hold a build "
+                         "without AVX-512 (cmake -DRAM_ARCH=x86-64-v3); checked")
     ap.add_argument("--time-to-accuracy", type=Path, metavar="DIR",
                     help="include the time-to-accuracy summary of a finished "
                          "bench/time_to_accuracy.py run (its --out directory); that measurement "
@@ -679,7 +706,19 @@ def main() -> None:
             sys.exit(f"{b} is missing: build it first with\n"
                      f"  cmake -S {ROOT} -B {args.build} && "
                      f"cmake --build {args.build} --target ram gemm_ceiling -j2")
-    paper_accuracy_text = paper_accuracy_section(ram)
+    if args.without_avx512:
+        if not {"avx2", "fma"} <= cpu_flags():
+            sys.exit("--without-avx512 stands in for an AVX2 CPU, but this CPU has no AVX2/FMA")
+        for b in (ram, gemm):
+            if (n := avx512_instructions(b)):
+                sys.exit(f"--without-avx512: {b} uses AVX-512 ({n} instructions on zmm "
+                         f"registers); build it without, into its own folder:\n"
+                         f"  cmake -S {ROOT} -B build-avx2 -DCMAKE_BUILD_TYPE=Release "
+                         f"-DRAM_ARCH=x86-64-v3 && cmake --build build-avx2 --target ram "
+                         f"gemm_ceiling -j2\nand pass --build build-avx2")
+    # The committed models' training histories were taken on the machine models/README.md
+    # names; a stand-in report has nothing to add to them.
+    paper_accuracy_text = None if args.without_avx512 else paper_accuracy_section(ram)
     # The workers need torch; check in a child, so this process stays small.
     if subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode:
         sys.exit("this Python has no torch: run it with /usr/bin/python3 (python3-torch)")
@@ -697,7 +736,7 @@ def main() -> None:
     ceiling = quiet(lambda: gemm_ceiling(gemm, threads))
     print("PyTorch's GEMM ...", file=sys.stderr, flush=True)
     # Each OpenBLAS kernel set worth trying; the rows try each of them.
-    kernel_gemms = blas_kernel_gemms(threads, seconds, quiet)
+    kernel_gemms = blas_kernel_gemms(threads, seconds, quiet, args.without_avx512)
     big = "x".join(map(str, TORCH_GEMM_SHAPES[-1]))
     tgemm = max(kernel_gemms.values(), key=lambda g: g[big])
     torch_share = tgemm[big] / ceiling["n"]
@@ -865,7 +904,7 @@ def main() -> None:
             for name, g in kernel_gemms.items())
     elif tgemm["blas_kernels"]:
         torch_gemm_text = f"{torch_gemm_text} (OpenBLAS's {tgemm['blas_kernels']} kernels)"
-    if os.environ.get("OPENBLAS_CORETYPE"):
+    if os.environ.get("OPENBLAS_CORETYPE") and not args.without_avx512:
         torch_gemm_text += (f" (this run's environment set OPENBLAS_CORETYPE="
                             f"{os.environ['OPENBLAS_CORETYPE']}; every kernel set above was tried)")
     slow_torch_text = (": a slow BLAS, compared anyway (--allow-slow-torch), so every ratio "
@@ -966,16 +1005,36 @@ glimpses' rows. The functions with the most samples:
     else:
         profile_text = ("No profile: `perf` (Debian package linux-perf) is not installed or may "
                         "not record here.\n")
+    if args.without_avx512:
+        title = "# Benchmarks without AVX-512 (a stand-in, on a CPU that has it)"
+        stand_in = """
+* Stand-in for a CPU without AVX-512 (`--without-avx512`): this CPU has AVX-512, but neither
+  side used it. `ram` and `gemm_ceiling` were built with `-DRAM_ARCH=x86-64-v3` (AVX2 and FMA;
+  objdump finds no instruction on zmm registers in either) and PyTorch's OpenBLAS ran its AVX2
+  (Haswell) kernels only. What it cannot stand in for: another CPU's caches, memory and clocks."""
+        accuracy_sections = ""
+    else:
+        title, stand_in = "# Benchmarks", ""
+        if (ROOT / STAND_IN_REPORT).exists():
+            stand_in = (f"\n* The same comparison with both sides held to AVX2, standing in for a "
+                        f"CPU without AVX-512: [{STAND_IN_REPORT}]({STAND_IN_REPORT}).")
+        accuracy_sections = f"""## Time to accuracy
+
+{time_to_accuracy_text}
+### Time to the paper's accuracy (C++ alone)
+
+{paper_accuracy_text}
+"""
     report = f"""\
-# Benchmarks
+{title}
 
 C++ `ram` against the PyTorch reference (`reference/ram_reference.py`), same machine, same
 invocation, same thread count ({threads}) and configuration.
 
-* Command (from the repository root, after building `ram` and `gemm_ceiling` into `build/`):
+* Command (from the repository root, after building `ram` and `gemm_ceiling` into `{args.build.name}/`):
   `{command}`
 * Date: {started:%Y-%m-%d %H:%M} UTC; the run took {minutes:.1f} minutes, {seconds:g} s per measurement.
-* Machine: {machine()}. {contention}
+* Machine: {machine()}. {contention}{stand_in}
 * C++: {compiler(args.build)}, Eigen {ceiling['eigen']}. PyTorch {torch_version} (Debian python3-torch), Python {platform.python_version()}.
 * PyTorch's BLAS: {tgemm['blas']}. Its matrix products on {threads} threads: {torch_gemm_text}
   ({'the fastest: ' if len(kernel_gemms) > 1 else ''}{100 * torch_share:.0f}% of the Eigen ceiling below at 1024^3){slow_torch_text}
@@ -984,7 +1043,7 @@ invocation, same thread count ({threads}) and configuration.
 
 {markdown_table(main_header, main_rows)}
 
-## The machine's GEMM ceiling (`build/bench/gemm_ceiling --threads {threads}`)
+## The machine's GEMM ceiling (`{args.build.name}/bench/gemm_ceiling --threads {threads}`)
 
 Single-precision Eigen GEMM, each thread multiplying its own matrices; aggregate GFLOP/s, best
 of 3 trials.
@@ -1002,13 +1061,7 @@ The ceiling the shares and bounds of this report are taken against: {ceiling_tex
 ## Where a training step's time goes
 
 {profile_text}
-## Time to accuracy
-
-{time_to_accuracy_text}
-### Time to the paper's accuracy (C++ alone)
-
-{paper_accuracy_text}
-## Targets
+{accuracy_sections}## Targets
 
 {markdown_table(targets_header, targets)}
 
