@@ -1009,7 +1009,7 @@ glimpses' rows. The functions with the most samples:
         title = "# Benchmarks without AVX-512 (a stand-in, on a CPU that has it)"
         stand_in = """
 * Stand-in for a CPU without AVX-512 (`--without-avx512`): this CPU has AVX-512, but neither
-  side used it. `ram` and `gemm_ceiling` were built with `-DRAM_ARCH=x86-64-v3` (AVX2 and FMA;
+  side used it. `ram` and `gemm_ceiling` were built without it (the -march on the C++ line below;
   objdump finds no instruction on zmm registers in either) and PyTorch's OpenBLAS ran its AVX2
   (Haswell) kernels only. What it cannot stand in for: another CPU's caches, memory and clocks."""
         accuracy_sections = ""
