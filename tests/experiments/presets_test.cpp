@@ -10,7 +10,7 @@
 namespace {
 
 TEST(Presets, EveryPresetIsTheRecipeOnItsTask) {
-  int cluttered60 = 0;
+  int wide = 0;
   for (const ram::Preset& p : ram::presets()) {
     SCOPED_TRACE(p.name);
     const ram::TrainingConfig& c = p.config;
@@ -23,16 +23,16 @@ TEST(Presets, EveryPresetIsTheRecipeOnItsTask) {
     EXPECT_EQ(c.model.image_width, c.task.canvas);
     // The glimpse count is the name's.
     EXPECT_EQ(p.name.substr(p.name.find('-') + 1), std::to_string(c.model.glimpses) + "g");
-    // Cluttered 60x60 reads its glimpses with a "what" layer twice the paper's; the others keep
-    // the paper's glimpse network.
-    const bool is_cluttered60 = p.name.starts_with("cluttered60-");
-    cluttered60 += is_cluttered60;
-    EXPECT_EQ(c.model.glimpse_hidden, is_cluttered60 ? 256 : 128);
+    // Translated and cluttered 60x60 read their glimpses with a "what" layer twice the paper's;
+    // the others keep the paper's glimpse network.
+    const bool is_60x60 = p.name.starts_with("cluttered60-") || p.name.starts_with("translated60-");
+    wide += is_60x60;
+    EXPECT_EQ(c.model.glimpse_hidden, is_60x60 ? 256 : 128);
     EXPECT_EQ(c.model.location_hidden, 128);
     EXPECT_EQ(c.model.glimpse_features, 256);
     EXPECT_EQ(c.model.core_size, 256);
   }
-  EXPECT_EQ(cluttered60, 3);
+  EXPECT_EQ(wide, 6);
 }
 
 TEST(Presets, TasksAreThePapers) {
