@@ -17,12 +17,9 @@ ceiling, the sign of a slow BLAS; every row is then measured with each combinati
 BLAS threads (1 or --threads) and the best kept.
 
 On a CPU with AVX-512, --without-avx512 stands in for one without: both sides are held to AVX2
-(a separate build, checked to hold no AVX-512 instruction, and OpenBLAS's AVX2 kernels):
-
-    cmake -S . -B build-avx2 -DCMAKE_BUILD_TYPE=Release -DRAM_ARCH=x86-64-v3
-    cmake --build build-avx2 --target ram gemm_ceiling -j2
-    /usr/bin/python3 bench/side_by_side.py --seconds 3 --build build-avx2 --without-avx512 \
-        --out docs/benchmarks-without-avx512.md
+(a separate build, checked to hold no AVX-512 instruction, and OpenBLAS's AVX2 kernels); given
+a --build that holds AVX-512 instructions, it prints the commands that build and measure the
+stand-in (AVX2_COMMANDS below).
 
 Every PyTorch measurement runs in its own subprocess (this script with --worker), so each
 reported peak resident set belongs to one configuration only; likewise each `ram bench` is its own
@@ -49,6 +46,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # The rows: presets of src/ram/experiments/presets.cpp. Everything about them (task, model, loss
 # weights, optimiser) comes from the preset itself (`ram train --preset P --dry-run`), so the
 # PyTorch side trains what `ram bench --preset P` trains.
+# The stand-in for a CPU without AVX-512: a build held to AVX2, measured into its own report.
+AVX2_COMMANDS = """\
+    cmake -S . -B build-avx2 -DCMAKE_BUILD_TYPE=Release -DRAM_ARCH=x86-64-v3
+    cmake --build build-avx2 --target ram gemm_ceiling -j2
+    /usr/bin/python3 bench/side_by_side.py --seconds 3 --build build-avx2 --without-avx512 \\
+        --out docs/benchmarks-without-avx512.md"""
+
 PRESETS = ["mnist28-6g", "translated60-8g", "cluttered100-8g"]
 CORE_NAMES = {"lstm": "LSTM", "relu": "ReLU"}
 BATCHES = [20, 128]
@@ -695,6 +699,9 @@ def main() -> None:
                          "bench/time_to_accuracy.py run (its --out directory); that measurement "
                          "takes hours, so it is made apart")
     args = ap.parse_args()
+    if args.without_avx512 and args.time_to_accuracy:
+        ap.error("--time-to-accuracy goes with the main report: a stand-in report leaves out "
+                 "the accuracy sections")
     time_to_accuracy_text = time_to_accuracy_section(args.time_to_accuracy)
     command = "/usr/bin/python3 bench/side_by_side.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
@@ -712,10 +719,8 @@ def main() -> None:
         for b in (ram, gemm):
             if (n := avx512_instructions(b)):
                 sys.exit(f"--without-avx512: {b} uses AVX-512 ({n} instructions on zmm "
-                         f"registers); build it without, into its own folder:\n"
-                         f"  cmake -S {ROOT} -B build-avx2 -DCMAKE_BUILD_TYPE=Release "
-                         f"-DRAM_ARCH=x86-64-v3 && cmake --build build-avx2 --target ram "
-                         f"gemm_ceiling -j2\nand pass --build build-avx2")
+                         f"registers); build it without, into its own folder (from {ROOT}), "
+                         f"and measure:\n\n{AVX2_COMMANDS}")
     # The committed models' training histories were taken on the machine models/README.md
     # names; a stand-in report has nothing to add to them.
     paper_accuracy_text = None if args.without_avx512 else paper_accuracy_section(ram)
