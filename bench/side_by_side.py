@@ -43,9 +43,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The rows: presets of src/ram/experiments/presets.cpp. Everything about them (task, model, loss
-# weights, optimiser) comes from the preset itself (`ram train --preset P --dry-run`), so the
-# PyTorch side trains what `ram bench --preset P` trains.
 # The stand-in for a CPU without AVX-512: a build held to AVX2, measured into its own report.
 AVX2_COMMANDS = """\
     cmake -S . -B build-avx2 -DCMAKE_BUILD_TYPE=Release -DRAM_ARCH=x86-64-v3
@@ -53,6 +50,9 @@ AVX2_COMMANDS = """\
     /usr/bin/python3 bench/side_by_side.py --seconds 3 --build build-avx2 --without-avx512 \\
         --out docs/benchmarks-without-avx512.md"""
 
+# The rows: presets of src/ram/experiments/presets.cpp. Everything about them (task, model, loss
+# weights, optimiser) comes from the preset itself (`ram train --preset P --dry-run`), so the
+# PyTorch side trains what `ram bench --preset P` trains.
 PRESETS = ["mnist28-6g", "translated60-8g", "cluttered100-8g"]
 CORE_NAMES = {"lstm": "LSTM", "relu": "ReLU"}
 BATCHES = [20, 128]
