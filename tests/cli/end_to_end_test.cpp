@@ -305,7 +305,7 @@ TEST_F(RamCliEndToEnd, ClassifierAtEveryStepIsSaidOnceAndEpochLinesStayWhole) {
 // A run that departs from the preset's policy says so once in its header.
 TEST_F(RamCliEndToEnd, PolicyFlagsAreSaidOnceInTheHeader) {
   const std::pair<const char*, const char*> cases[] = {
-      {"--std-start 0.4", "location std annealed from 0.4 to 0.22 over the run\n"},
+      {"--std-start 0.4", "location std annealed from 0.4 to 0.15 over the run\n"},
       {"--random-first-glimpse",
        "first glimpse at a uniformly random location (no REINFORCE term for it)\n"}};
   for (const auto& [flag, said] : cases) {

@@ -318,7 +318,7 @@ TEST(RamCli, EveryTrainFlagReachesTheConfiguration) {
       {"--glimpses 3", "/model/glimpses", 3},
       {"--glimpse-size 6", "/model/glimpse_size", 6},
       {"--scales 2", "/model/scales", 2},
-      {"--std 0.15", "/model/location_std", 0.15},
+      {"--std 0.3", "/model/location_std", 0.3},
       {"--std-start 0.4", "/initial_std", 0.4},
       {"--core relu", "/model/core", "relu"},
       {"--core-size 64", "/model/core_size", 64},

@@ -31,6 +31,8 @@ TEST(Presets, EveryPresetIsTheRecipeOnItsTask) {
     EXPECT_EQ(c.model.location_hidden, 128);
     EXPECT_EQ(c.model.glimpse_features, 256);
     EXPECT_EQ(c.model.core_size, 256);
+    // 28x28 explores with a narrower policy than the larger canvases.
+    EXPECT_EQ(c.model.location_std, p.name.starts_with("mnist28-") ? 0.15 : 0.22);
   }
   EXPECT_EQ(wide, 6);
 }

@@ -19,6 +19,10 @@ constexpr int kCluttered100Epochs = 200;
 // 128.
 constexpr int kWideGlimpseHidden = 256;
 
+// The location policy's std on 28x28, in units of the half-width: 2.1 pixels, where the other
+// tasks keep the Torch reproduction's 0.22.
+constexpr double kCentredStd = 0.15;
+
 // The recipe that beat the paper's model on the validation split (docs/accuracy.md): an LSTM core,
 // whose bounded state keeps the baseline and the policy stable, and REINFORCE reaching the core
 // at weight 1/8 with the gradient's norm clipped at 5. The paper's model stays one set of flags
@@ -50,10 +54,16 @@ Preset with_wide_reader(Preset p) {
 
 std::vector<Preset> build() {
   std::vector<Preset> list;
-  for (int g = 2; g <= 7; ++g)
+  // On 28x28 a narrower policy places six 8x8 glimpses better for the mean-location evaluation:
+  // 0.57 points lower validation error over two seeds at 50 epochs, and 0.26 at the full budget
+  // (docs/accuracy.md, section 7).
+  for (int g = 2; g <= 7; ++g) {
+    TrainingConfig centred = make(TaskKind::centred, 28, 0, 8, 1, g, kCentredEpochs);
+    centred.model.location_std = kCentredStd;
     list.push_back({"mnist28-" + std::to_string(g) + "g",
                     "28x28 centred MNIST, 8x8 retina, 1 scale, " + std::to_string(g) + " glimpses",
-                    make(TaskKind::centred, 28, 0, 8, 1, g, kCentredEpochs)});
+                    centred});
+  }
   // On 60x60 a "what" layer twice the paper's reads the digit better: 0.6 points lower validation
   // error over two seeds on cluttered, whose errors are misread digits with clutter on them, not
   // missed ones, and 0.2 on translated at 50 epochs (docs/accuracy.md, section 7).
