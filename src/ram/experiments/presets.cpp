@@ -6,10 +6,12 @@ namespace ram {
 
 namespace {
 
-// Epochs per task family: what two threads of a 2-core AMD EPYC with AVX-512 train in about 57
+// Epochs per task family: what two threads of a 2-core AMD EPYC with AVX-512 trained in about 57
 // minutes with the recipe below (measured on 2026-12-04 at 11.5 s per epoch on 28x28 with 6
 // glimpses, 16.3 s on translated 60x60, 15.6 s on cluttered 60x60 and 17.0 s on cluttered
-// 100x100, 8 glimpses; docs/accuracy.md, section 3).
+// 100x100, 8 glimpses; docs/accuracy.md, section 3). The step is faster since, but the longer
+// schedules the hour now holds did no better on 28x28 and translated (section 5 there), so the
+// rows take less than their hour.
 constexpr int kCentredEpochs = 290;
 constexpr int kTranslatedEpochs = 210;
 constexpr int kCluttered60Epochs = 210;
