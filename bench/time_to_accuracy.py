@@ -280,8 +280,9 @@ def summary(command: str, preset: str, target: float, threads: int, seed: int,
             lines.append(f"| {name} | {len(rows)} | {close_text} | not yet | > "
                          f"{sum(r['seconds'] for r in rows) / 60:.1f} min | {mean} |")
     if len(reached) == 2:
-        lines += ["", f"ram reached the target {reached['PyTorch reference'] / reached['ram (C++)']:.1f}x "
-                  f"sooner; an epoch took it {per_epoch['PyTorch reference'] / per_epoch['ram (C++)']:.1f}x "
+        sooner = reached["PyTorch reference"] / reached["ram (C++)"]
+        faster = per_epoch["PyTorch reference"] / per_epoch["ram (C++)"]
+        lines += ["", f"ram reached the target {sooner:.1f}x sooner; an epoch took it {faster:.1f}x "
                   "less time. The epoch at which one run's validation error first dips under "
                   "the target is a noisy figure, since the error can hover just above it for "
                   "many epochs; the epoch each side first came within "
