@@ -613,16 +613,20 @@ class Quiet:
                   file=sys.stderr, flush=True)
 
 
-def time_to_accuracy_section(directory: Path | None) -> str:
-    """The report's time-to-accuracy section: the summary of a bench/time_to_accuracy.py run."""
-    if directory is None:
+def time_to_accuracy_section(directories: list[Path] | None) -> str:
+    """The report's time-to-accuracy section: the summaries of bench/time_to_accuracy.py runs
+    (one per seed, say), in the order given."""
+    if not directories:
         return ("Not in this report: `/usr/bin/python3 bench/time_to_accuracy.py --out DIR` "
                 "measures it (hours), and `--time-to-accuracy DIR` includes its summary here.\n")
-    summary = directory / "summary.md"
-    if not summary.is_file():
-        sys.exit(f"--time-to-accuracy {directory}: no summary.md there (run "
-                 "bench/time_to_accuracy.py with --out pointing to it first)")
-    return summary.read_text()
+    summaries = []
+    for directory in directories:
+        summary = directory / "summary.md"
+        if not summary.is_file():
+            sys.exit(f"--time-to-accuracy {directory}: no summary.md there (run "
+                     "bench/time_to_accuracy.py with --out pointing to it first)")
+        summaries.append(summary.read_text())
+    return "\n".join(summaries)
 
 
 def paper_accuracy_section(ram: Path) -> str:
@@ -700,10 +704,10 @@ def main() -> None:
                     help="stand in for a CPU without AVX-512 on one that has it: PyTorch's OpenBLAS "
                          "held to its AVX2 (Haswell) kernels, and --build must hold a build "
                          "without AVX-512 (cmake -DRAM_ARCH=x86-64-v3); checked")
-    ap.add_argument("--time-to-accuracy", type=Path, metavar="DIR",
-                    help="include the time-to-accuracy summary of a finished "
-                         "bench/time_to_accuracy.py run (its --out directory); that measurement "
-                         "takes hours, so it is made apart")
+    ap.add_argument("--time-to-accuracy", type=Path, metavar="DIR", nargs="+",
+                    help="include the time-to-accuracy summaries of finished "
+                         "bench/time_to_accuracy.py runs (their --out directories, one per seed, "
+                         "say); that measurement takes hours, so it is made apart")
     args = ap.parse_args()
     if args.without_avx512 and args.time_to_accuracy:
         ap.error("--time-to-accuracy goes with the main report: a stand-in report leaves out "
