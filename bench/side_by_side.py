@@ -994,19 +994,19 @@ Notes on what is and isn't timed:
 * **Scaling study**: evaluation only, `{SCALING_PRESET}` (12x12 retina, 3 scales, 8 glimpses) on an
   N x N canvas with the 28x28 digit at a random place; ms/image = 1000 / (images/s with
   {threads} threads, and for the column so named with 1), PyTorch batch {SCALING_BATCH}. C++
-  evaluates a set rendered once, in repeated passes: 1,000 images, fewer where that would exceed 512 MiB (512 at 512x512, 128 at
-  1024x1024); its peak memory is mostly that set. `evaluate()` keeps each thread's workspace
-  from one call to the next, so a pass of few images pays no set-up. RAM's arithmetic is the
-  same on every canvas;
+  evaluates a set rendered once, in repeated passes: 1,000 images, fewer where that would
+  exceed 512 MiB (512 at 512x512, 128 at 1024x1024); its peak memory is mostly that set.
+  `evaluate()` keeps each thread's workspace from one call to the next, so a pass of few
+  images pays no set-up. RAM's arithmetic is the same on every canvas;
   what grows in C++ is the retina's memory traffic: on a large canvas every one of the 84 image
   rows a glimpse reads (12 + 24 + 48 for three scales) is a separate cache miss, on its own
   4 KiB page at 1024x1024; the one-thread column shows how much of the growth comes with a
   second thread missing the caches at the same time. The conv baseline is the paper's
-  (`ConvBaseline(N, N)`: 8 10x10 filters with stride 5, ReLU, 256 ReLU units, 10 classes) in PyTorch only, batch
-  {SCALING_BATCH}; its fully connected layer alone has 8 x ((N-10)/5+1)^2 x 256 weights (84 M at
-  1024). The PyTorch reference's retina zero-pads the whole image (`F.pad`, once per episode)
-  and gathers the patches from the padded copy, which makes its RAM cost grow with the canvas;
-  the C++ retina reads only the pixels it needs.
+  (`ConvBaseline(N, N)`: 8 10x10 filters with stride 5, ReLU, 256 ReLU units, 10 classes) in
+  PyTorch only, batch {SCALING_BATCH}; its fully connected layer alone has 8 x
+  ((N-10)/5+1)^2 x 256 weights (84 M at 1024). The PyTorch reference's retina zero-pads the
+  whole image (`F.pad`, once per episode) and gathers the patches from the padded copy, which
+  makes its RAM cost grow with the canvas; the C++ retina reads only the pixels it needs.
 """
 
     gemm_text = markdown_table(gemm_header, gemm_rows)
